@@ -1,0 +1,32 @@
+"""nabla: differentiable 2-D convolution and pooling for Python.
+
+NHWC inputs, HWIO filters, autograd in reverse (``vjp``, ``grad``) and forward
+(``jvp``) mode to any order, on a fast Cython backend or a pure-Python
+reference backend that reads like the formulas::
+
+    import numpy as np
+    import nabla as nb
+
+    x = nb.asarray(np.random.rand(8, 28, 28, 1).astype(np.float32))
+    w = nb.randn((3, 3, 1, 16), std=0.1, seed=0)
+    loss = lambda w: nb.mean(nb.relu(nb.conv2d(x, w, padding=1)) ** 2)
+    g = nb.grad(loss)(w)                     # (3, 3, 1, 16)
+    with nb.use_backend("reference"):
+        g_ref = nb.grad(loss)(w)             # the same numbers, from readable code
+"""
+from ._tensor import Tensor, asarray  # first: Tensor's operators pull in the ops  # isort: skip
+from ._autodiff import grad, jvp, stop_gradient, tree_map, value_and_grad, vjp
+from ._backend import get_backend, set_backend, use_backend
+from .ops import *  # noqa: F401,F403
+from .ops import __all__ as _ops_all
+
+float32 = __import__("numpy").float32
+float64 = __import__("numpy").float64
+array = asarray  # Nabla's name for building a tensor from data
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Tensor", "asarray", "array", "grad", "value_and_grad", "vjp", "jvp", "stop_gradient",
+    "tree_map", "get_backend", "set_backend", "use_backend", "float32", "float64", *_ops_all,
+]

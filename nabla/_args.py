@@ -1,0 +1,142 @@
+"""Argument checking and window arithmetic, in one place for all four ops.
+
+Every public op calls these before anything is computed, so a bad argument is
+a ``TypeError``/``ValueError`` that names the op, the argument, the value
+received and what was expected.  Kernels never check anything.
+
+Output sizes (one axis; ``p0``/``p1`` the padding before/after)::
+
+    conv2d, pools:      out = floor((n + p0 + p1 - d*(k - 1) - 1) / s) + 1
+    conv2d_transpose:   out = (n - 1)*s - (p0 + p1) + d*(k - 1) + output_padding + 1
+
+Worked example: n = 5, k = 3, s = 2, d = 1, p0 = p1 = 1 gives
+floor((5 + 2 - 2 - 1) / 2) + 1 = 3 windows, starting at padded rows 0, 2, 4
+(input rows -1, 1, 3).  The transpose maps 3 rows back to
+(3 - 1)*2 - 2 + 2 + 0 + 1 = 5 rows; output_padding = 1 would give 6, the other
+input size whose conv2d output also has 3 rows.
+"""
+from __future__ import annotations
+
+import numbers
+import operator
+
+import numpy as np
+
+from ._tensor import Tensor, asarray
+
+# Geometry values and sizes are bounded so that no index arithmetic in a kernel
+# (products like i*stride + a*dilation) can overflow a 64-bit integer.
+_MAX_INT = 2**31 - 1
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def float_tensors(op: str, **named):
+    """Convert the named arguments (None passes through) to Tensors and check
+    they are float32/float64 and all of one dtype.  Returns them in order."""
+    out, first = [], None
+    for name, value in named.items():
+        if value is None:
+            out.append(None)
+            continue
+        t = _to_tensor(op, name, value)
+        if t.dtype not in FLOAT_DTYPES:
+            raise TypeError(f"{op}: argument '{name}' has dtype {t.dtype}; expected float32 or float64")
+        if first is None:
+            first = (name, t.dtype)
+        elif t.dtype != first[1]:
+            raise TypeError(
+                f"{op}: argument '{name}' has dtype {t.dtype} but '{first[0]}' has dtype {first[1]}; "
+                "all tensor arguments must share one dtype (no implicit promotion)")
+        out.append(t)
+    return out
+
+
+def _to_tensor(op, name, value) -> Tensor:
+    if isinstance(value, Tensor):
+        return value
+    try:
+        arr = np.asarray(value)
+    except Exception as e:  # noqa: BLE001  (anything NumPy cannot read)
+        raise TypeError(f"{op}: argument '{name}' is a {type(value).__name__}, "
+                        "which cannot be read as an array") from e
+    if arr.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{op}: argument '{name}' has dtype {arr.dtype}; expected float32 or float64")
+    return asarray(arr)
+
+
+def check_rank(op: str, name: str, t: Tensor, rank: int, layout: str):
+    if t.ndim != rank:
+        raise ValueError(f"{op}: argument '{name}' must have rank {rank} ({layout}), got shape {t.shape}")
+
+
+def _int(op, name, value, minimum):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{op}: argument '{name}' must contain ints, got {value!r} "
+                        f"of type {type(value).__name__}")
+    v = operator.index(value)
+    if v < minimum:
+        what = "positive" if minimum == 1 else f">= {minimum}"
+        raise ValueError(f"{op}: argument '{name}' must be {what}, got {v}")
+    if v > _MAX_INT:
+        raise ValueError(f"{op}: argument '{name}' is too large ({v}); the limit is {_MAX_INT}")
+    return v
+
+
+def pair(op: str, name: str, value, minimum: int = 1) -> tuple:
+    """An int ``k`` -> ``(k, k)``; a pair ``(h, w)`` as is.  Each must be >= minimum."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f"{op}: argument '{name}' must be an int or a pair (h, w), got {value!r}")
+        return tuple(_int(op, name, v, minimum) for v in value)
+    return (_int(op, name, value, minimum),) * 2
+
+
+def padding4(op: str, value) -> tuple:
+    """int ``p`` -> (p, p, p, p); ``(ph, pw)`` -> (ph, ph, pw, pw); a 4-tuple is
+    (top, bottom, left, right).  Each >= 0."""
+    if isinstance(value, (tuple, list)):
+        if len(value) == 2:
+            ph, pw = (_int(op, "padding", v, 0) for v in value)
+            return (ph, ph, pw, pw)
+        if len(value) == 4:
+            return tuple(_int(op, "padding", v, 0) for v in value)
+        raise ValueError(f"{op}: argument 'padding' must be an int, a pair (pad_h, pad_w) or a 4-tuple "
+                         f"(top, bottom, left, right), got {value!r}")
+    return (_int(op, "padding", value, 0),) * 4
+
+
+def layout(op: str, name: str, value, accepted: tuple) -> str:
+    """None -> the default ``accepted[0]``; otherwise one of ``accepted``."""
+    if value is None:
+        return accepted[0]
+    if not isinstance(value, str) or value not in accepted:
+        raise ValueError(f"{op}: argument '{name}' must be None or one of {list(accepted)}, got {value!r}")
+    return value
+
+
+def window_out_size(op: str, axis: str, n: int, k: int, s: int, d: int, p0: int, p1: int) -> int:
+    """Windows along one axis: floor((n + p0 + p1 - d*(k-1) - 1) / s) + 1, at least 1."""
+    span = n + p0 + p1 - d * (k - 1) - 1
+    out = span // s + 1
+    if span < 0:
+        raise ValueError(
+            f"{op}: the output {axis} would be {out} < 1: "
+            f"floor(({axis}_in {n} + padding {p0} + {p1} - dilation {d} * (kernel {k} - 1) - 1) / stride {s}) + 1; "
+            f"the (dilated) kernel, {d * (k - 1) + 1}, is larger than the padded input, {n + p0 + p1}")
+    return out
+
+
+def transpose_out_size(op: str, axis: str, n: int, k: int, s: int, d: int, p0: int, p1: int, op_: int) -> int:
+    """(n - 1)*s - (p0 + p1) + d*(k - 1) + output_padding + 1, at least 1."""
+    out = (n - 1) * s - (p0 + p1) + d * (k - 1) + op_ + 1
+    if out < 1:
+        raise ValueError(
+            f"{op}: the output {axis} would be {out} < 1: "
+            f"({axis}_in {n} - 1) * stride {s} - padding ({p0} + {p1}) + dilation {d} * (kernel {k} - 1) "
+            f"+ output_padding {op_} + 1")
+    return out
+
+
+def positive_channels(op: str, name: str, c: int, shape):
+    if c < 1:
+        raise ValueError(f"{op}: argument '{name}' has {c} channels (shape {shape}); expected at least 1")

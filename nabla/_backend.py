@@ -1,0 +1,158 @@
+"""Backend registry: which set of kernels the ops call.
+
+A *backend* is a module that supplies the closed set of kernels below, on plain
+C-contiguous NumPy arrays in NHWC layout (filters in HWIO), float32 or float64,
+all arguments of one dtype.  Kernels only compute: the op layer (``nabla.ops``)
+has already checked every argument, computed the output size and made the
+arrays contiguous, so a kernel never validates user input.  Kernels return new
+arrays and never write into their inputs.
+
+Geometry parameters are plain tuples of Python ints:
+
+- ``stride = (sh, sw)``, ``dilation = (dh, dw)``: each >= 1
+- ``padding = (pt, pb, pl, pr)``: each >= 0, the number of implicit cells
+  added at the top, bottom, left and right of the input (zeros for convolution
+  and average pooling, -inf for max pooling).  Kernels take padding as a
+  parameter; nothing materialises a padded copy on the fast path.
+- ``groups``: a positive int dividing both channel counts.
+- ``out_hw = (Ho, Wo)``, ``in_hw = (H, W)``, ``kernel_hw = (Kh, Kw)``: sizes
+  the op layer computed; kernels trust them.
+
+With ``Cg = C_in // groups``, ``Og = C_out // groups`` and ``g = o // Og``:
+
+conv2d(x, w, out_hw, stride, padding, dilation, groups) -> y
+    x (N, H, W, C_in), w (Kh, Kw, Cg, C_out), y (N, Ho, Wo, C_out)::
+
+        y[n, i, j, o] = sum_{a, b, c < Cg} x[n, i*sh + a*dh - pt, j*sw + b*dw - pl, g*Cg + c] * w[a, b, c, o]
+
+    where x outside [0, H) x [0, W) reads as 0.
+
+conv2d_transpose(dy, w, out_hw, stride, padding, dilation, groups) -> dx
+    The adjoint of conv2d in x.  dy (N, Ho, Wo, C_out), w (Kh, Kw, Cg, C_out)
+    (the very same filter array as conv2d's), dx (N, H, W, C_in) with
+    (H, W) = out_hw::
+
+        dx[n, h, v, g*Cg + c] = sum over (i, a) with i*sh + a*dh - pt == h,
+                                     (j, b) with j*sw + b*dw - pl == v,
+                                     o in group g   of   dy[n, i, j, o] * w[a, b, c, o]
+
+    Rows/columns of dx that no (i, a) reaches are 0.
+
+conv2d_filter_grad(x, dy, kernel_hw, stride, padding, dilation, groups) -> dw
+    The adjoint of conv2d in w.  x (N, H, W, C_in), dy (N, Ho, Wo, C_out),
+    dw (Kh, Kw, Cg, C_out)::
+
+        dw[a, b, c, o] = sum_{n, i, j} x[n, i*sh + a*dh - pt, j*sw + b*dw - pl, g*Cg + c] * dy[n, i, j, o]
+
+max_pool2d(x, out_hw, kernel_size, stride, padding, dilation) -> (y, argmax)
+    x (N, H, W, C); y (N, Ho, Wo, C) of x's dtype; argmax (N, Ho, Wo, C) int64.
+    The window of output (i, j) is the cells (i*sh + a*dh - pt, j*sw + b*dw - pl),
+    a < kh, b < kw, visited in row-major order (a, then b); cells outside the
+    input are padding and are never selected.  Over the in-bounds cells:
+    y is the maximum and argmax the flat index ``h*W + w`` of the *first*
+    maximum in visiting order.  If any cell is NaN, y is NaN and argmax points
+    at the first NaN.  A window with no in-bounds cell gives y = -inf and
+    argmax = -1.  (Equivalently: the first in-bounds cell is taken, and a later
+    cell replaces the current one iff ``v > cur or (isnan(v) and not isnan(cur))``.)
+
+max_pool2d_gather(t, argmax) -> out
+    t (N, H, W, C), argmax (N, Ho, Wo, C) int64 -> out (N, Ho, Wo, C)::
+
+        out[n, i, j, c] = t[n, argmax // W, argmax % W, c]   (0 where argmax == -1)
+
+max_pool2d_scatter(g, argmax, in_hw) -> dx
+    The adjoint of gather.  g (N, Ho, Wo, C), argmax (N, Ho, Wo, C) int64,
+    dx (N, H, W, C) with (H, W) = in_hw: zeros, then for every (n, i, j, c)
+    with argmax != -1: ``dx[n, argmax // W, argmax % W, c] += g[n, i, j, c]``.
+
+avg_pool2d(x, out_hw, kernel_size, stride, padding, dilation) -> y
+    x (N, H, W, C), y (N, Ho, Wo, C)::
+
+        y[n, i, j, c] = (1 / (kh*kw)) * sum_{a < kh, b < kw} x[n, i*sh + a*dh - pt, j*sw + b*dw - pl, c]
+
+    with x outside the input reading as 0 (padded cells count in the divisor).
+
+avg_pool2d_transpose(g, in_hw, kernel_size, stride, padding, dilation) -> dx
+    The adjoint of avg_pool2d.  g (N, Ho, Wo, C), dx (N, H, W, C)::
+
+        dx[n, h, v, c] = (1 / (kh*kw)) * sum over (i, a), (j, b) with
+                         i*sh + a*dh - pt == h and j*sw + b*dw - pl == v of g[n, i, j, c]
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import threading
+
+__all__ = ["set_backend", "get_backend", "use_backend", "kernels", "BACKENDS"]
+
+# Name -> module path.  Modules are imported on first use, so the reference
+# backend works even where the compiled extension is missing.
+BACKENDS = {"cython": "nabla._kernels", "reference": "nabla.reference"}
+KERNEL_NAMES = (
+    "conv2d", "conv2d_transpose", "conv2d_filter_grad",
+    "max_pool2d", "max_pool2d_gather", "max_pool2d_scatter",
+    "avg_pool2d", "avg_pool2d_transpose",
+)
+
+_default = "cython"
+# ``use_backend`` overrides are per thread, so two threads can run different backends.
+_local = threading.local()
+
+
+def _check_name(name) -> str:
+    if not isinstance(name, str) or name not in BACKENDS:
+        raise ValueError(f"unknown backend {name!r}; expected one of {sorted(BACKENDS)}")
+    return name
+
+
+def _load(name: str):
+    module = importlib.import_module(BACKENDS[name])
+    missing = [k for k in KERNEL_NAMES if not hasattr(module, k)]
+    if missing:
+        raise ImportError(f"backend {name!r} lacks the kernels {missing}")
+    return module
+
+
+def set_backend(name: str) -> None:
+    """Choose the backend for all threads: ``"cython"`` (fast, the default) or
+    ``"reference"`` (pure Python + NumPy, reads like the formulas)."""
+    global _default
+    _load(_check_name(name))
+    _default = name
+
+
+def get_backend() -> str:
+    """The name of the backend in effect in this thread."""
+    stack = getattr(_local, "stack", None)
+    return stack[-1] if stack else _default
+
+
+@contextlib.contextmanager
+def use_backend(name: str):
+    """Run a block with another backend (in this thread only)::
+
+        with nabla.use_backend("reference"):
+            y = nabla.conv2d(x, w)
+    """
+    _load(_check_name(name))
+    stack = _local.__dict__.setdefault("stack", [])
+    stack.append(name)
+    try:
+        yield
+    finally:
+        stack.pop()
+
+
+def kernels():
+    """The kernel module of the backend in effect."""
+    return _load(get_backend())
+
+
+_env = os.environ.get("NABLA_BACKEND")
+if _env:
+    try:
+        _default = _check_name(_env)
+    except ValueError as e:
+        raise ValueError(f"NABLA_BACKEND: {e}") from None

@@ -1,0 +1,223 @@
+"""Pooling kernels: max and average pooling and their adjoints (NHWC).
+
+Same layering as conv.pyx: a thin ``def`` picks the dtype through its
+``floating`` memoryviews and allocates, a ``cdef ... noexcept nogil`` loop does
+one pass over the arrays with the innermost loop over contiguous channels.
+Work units (rows, or images for the scatter) write disjoint parts of the
+output, so threads never race.  The formulas are in ``nabla/_backend.py``.
+"""
+from cython.parallel cimport prange
+from libc.math cimport INFINITY, isnan
+from libc.stdint cimport int64_t
+
+import numpy as np
+
+from nabla._kernels._geometry cimport Window, end_tap, first_tap, make_window
+from nabla._kernels._types cimport floating
+
+cdef enum:
+    SCATTER_BLOCK = 64   # channels per work unit of max_pool2d_scatter
+
+
+# ------------------------------------------------------------ max_pool2d
+
+def max_pool2d(const floating[:, :, :, ::1] x, out_hw, kernel_size, stride, padding,
+               dilation):
+    """(y, argmax), both (N, Ho, Wo, C): window maxima and the flat index h*W + w
+    of the first maximum (first NaN if any; -inf and -1 for all-padding windows)."""
+    shape = (x.shape[0], out_hw[0], out_hw[1], x.shape[3])
+    y = np.empty(shape, dtype=np.float32 if floating is float else np.float64)
+    argmax = np.empty(shape, dtype=np.int64)
+    cdef floating[:, :, :, ::1] y_view = y
+    cdef int64_t[:, :, :, ::1] argmax_view = argmax
+    cdef Window win = make_window(kernel_size, stride, padding, dilation)
+    cdef Py_ssize_t Ho = y_view.shape[1], row
+    with nogil:
+        for row in prange(y_view.shape[0] * Ho, schedule="static"):
+            _max_pool2d_row(x, y_view, argmax_view, win, row // Ho, row % Ho)
+    return y, argmax
+
+
+cdef inline void _max_pool2d_row(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] y,
+                                 int64_t[:, :, :, ::1] argmax, Window win,
+                                 Py_ssize_t n, Py_ssize_t i) noexcept nogil:
+    cdef Py_ssize_t H = x.shape[1], W = x.shape[2], C = x.shape[3]
+    cdef Py_ssize_t r0 = i * win.sh - win.pt
+    cdef Py_ssize_t a_lo = first_tap(r0, win.dh), a_hi = end_tap(r0, win.dh, win.kh, H)
+    cdef Py_ssize_t j, c0, b_lo, b_hi, a, b, r, col, c
+    cdef int64_t flat
+    cdef floating v, cur
+    for j in range(y.shape[2]):
+        c0 = j * win.sw - win.pl
+        b_lo = first_tap(c0, win.dw)
+        b_hi = end_tap(c0, win.dw, win.kw, W)
+        if a_lo >= a_hi or b_lo >= b_hi:      # the window lies wholly in the padding
+            for c in range(C):
+                y[n, i, j, c] = -INFINITY
+                argmax[n, i, j, c] = -1
+            continue
+        # Take the first in-bounds cell, then visit all cells in row-major order
+        # (revisiting the first one changes nothing).
+        r = r0 + a_lo * win.dh
+        col = c0 + b_lo * win.dw
+        for c in range(C):
+            y[n, i, j, c] = x[n, r, col, c]
+            argmax[n, i, j, c] = r * W + col
+        for a in range(a_lo, a_hi):
+            r = r0 + a * win.dh
+            for b in range(b_lo, b_hi):
+                col = c0 + b * win.dw
+                flat = r * W + col
+                for c in range(C):
+                    v = x[n, r, col, c]
+                    cur = y[n, i, j, c]
+                    if v > cur or (isnan(v) and not isnan(cur)):
+                        y[n, i, j, c] = v
+                        argmax[n, i, j, c] = flat
+
+
+# ----------------------------------------------------- max_pool2d_gather
+
+def max_pool2d_gather(const floating[:, :, :, ::1] t, const int64_t[:, :, :, ::1] argmax):
+    """out (N, Ho, Wo, C): out[n, i, j, c] = t[n, argmax // W, argmax % W, c]
+    (0 where argmax == -1)."""
+    out = np.empty((argmax.shape[0], argmax.shape[1], argmax.shape[2], argmax.shape[3]),
+                   dtype=np.float32 if floating is float else np.float64)
+    cdef floating[:, :, :, ::1] out_view = out
+    cdef Py_ssize_t Ho = argmax.shape[1], row
+    with nogil:
+        for row in prange(argmax.shape[0] * Ho, schedule="static"):
+            _gather_row(t, argmax, out_view, row // Ho, row % Ho)
+    return out
+
+
+cdef inline void _gather_row(const floating[:, :, :, ::1] t,
+                             const int64_t[:, :, :, ::1] argmax,
+                             floating[:, :, :, ::1] out,
+                             Py_ssize_t n, Py_ssize_t i) noexcept nogil:
+    cdef Py_ssize_t W = t.shape[2], HW = t.shape[1] * t.shape[2], j, c
+    cdef int64_t k
+    for j in range(argmax.shape[2]):
+        for c in range(argmax.shape[3]):
+            k = argmax[n, i, j, c]
+            # -1 marks an all-padding window; the range test also keeps any
+            # other stray index from reading outside t.
+            if 0 <= k < HW:
+                out[n, i, j, c] = t[n, k // W, k % W, c]
+            else:
+                out[n, i, j, c] = 0
+
+
+# ---------------------------------------------------- max_pool2d_scatter
+
+def max_pool2d_scatter(const floating[:, :, :, ::1] g, const int64_t[:, :, :, ::1] argmax,
+                       in_hw):
+    """dx (N, H, W, C), (H, W) = in_hw: the adjoint of max_pool2d_gather."""
+    dx = np.zeros((g.shape[0], in_hw[0], in_hw[1], g.shape[3]),
+                  dtype=np.float32 if floating is float else np.float64)
+    cdef floating[:, :, :, ::1] dx_view = dx
+    cdef Py_ssize_t C = g.shape[3], blocks, unit
+    blocks = (C + SCATTER_BLOCK - 1) // SCATTER_BLOCK
+    with nogil:
+        # Work unit: one image and one block of channels; it writes only
+        # dx[n, :, :, block], so units never collide.
+        for unit in prange(g.shape[0] * blocks, schedule="static"):
+            _scatter_unit(g, argmax, dx_view, unit // blocks,
+                          (unit % blocks) * SCATTER_BLOCK,
+                          min((unit % blocks + 1) * SCATTER_BLOCK, C))
+    return dx
+
+
+cdef inline void _scatter_unit(const floating[:, :, :, ::1] g,
+                               const int64_t[:, :, :, ::1] argmax,
+                               floating[:, :, :, ::1] dx, Py_ssize_t n,
+                               Py_ssize_t c_lo, Py_ssize_t c_hi) noexcept nogil:
+    cdef Py_ssize_t W = dx.shape[2], HW = dx.shape[1] * dx.shape[2], i, j, c
+    cdef int64_t k
+    for i in range(g.shape[1]):
+        for j in range(g.shape[2]):
+            for c in range(c_lo, c_hi):
+                k = argmax[n, i, j, c]
+                if 0 <= k < HW:
+                    dx[n, k // W, k % W, c] += g[n, i, j, c]
+
+
+# ------------------------------------------------------------ avg_pool2d
+
+def avg_pool2d(const floating[:, :, :, ::1] x, out_hw, kernel_size, stride, padding,
+               dilation):
+    """y (N, Ho, Wo, C): window sums over kh*kw (padded cells count as zeros)."""
+    y = np.zeros((x.shape[0], out_hw[0], out_hw[1], x.shape[3]),
+                 dtype=np.float32 if floating is float else np.float64)
+    cdef floating[:, :, :, ::1] y_view = y
+    cdef Window win = make_window(kernel_size, stride, padding, dilation)
+    cdef Py_ssize_t Ho = y_view.shape[1], row
+    with nogil:
+        for row in prange(y_view.shape[0] * Ho, schedule="static"):
+            _avg_pool2d_row(x, y_view, win, row // Ho, row % Ho)
+    return y
+
+
+cdef inline void _avg_pool2d_row(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] y,
+                                 Window win, Py_ssize_t n, Py_ssize_t i) noexcept nogil:
+    cdef Py_ssize_t H = x.shape[1], W = x.shape[2], C = x.shape[3]
+    cdef Py_ssize_t r0 = i * win.sh - win.pt
+    cdef Py_ssize_t a_lo = first_tap(r0, win.dh), a_hi = end_tap(r0, win.dh, win.kh, H)
+    cdef Py_ssize_t j, c0, a, b, r, col, c
+    cdef floating scale = 1.0 / <floating>(win.kh * win.kw)
+    for j in range(y.shape[2]):
+        c0 = j * win.sw - win.pl
+        for a in range(a_lo, a_hi):
+            r = r0 + a * win.dh
+            for b in range(first_tap(c0, win.dw), end_tap(c0, win.dw, win.kw, W)):
+                col = c0 + b * win.dw
+                for c in range(C):
+                    y[n, i, j, c] += x[n, r, col, c]
+        for c in range(C):
+            y[n, i, j, c] = scale * y[n, i, j, c]
+
+
+# -------------------------------------------------- avg_pool2d_transpose
+
+def avg_pool2d_transpose(const floating[:, :, :, ::1] g, in_hw, kernel_size, stride,
+                         padding, dilation):
+    """dx (N, H, W, C), (H, W) = in_hw: the adjoint of avg_pool2d, applied to g."""
+    dx = np.zeros((g.shape[0], in_hw[0], in_hw[1], g.shape[3]),
+                  dtype=np.float32 if floating is float else np.float64)
+    cdef floating[:, :, :, ::1] dx_view = dx
+    cdef Window win = make_window(kernel_size, stride, padding, dilation)
+    cdef Py_ssize_t H = dx_view.shape[1], row
+    with nogil:
+        # Gather form, as conv2d_transpose: work unit = one row dx[n, h].
+        for row in prange(dx_view.shape[0] * H, schedule="static"):
+            _avg_pool2d_transpose_row(g, dx_view, win, row // H, row % H)
+    return dx
+
+
+cdef inline void _avg_pool2d_transpose_row(const floating[:, :, :, ::1] g,
+                                           floating[:, :, :, ::1] dx, Window win,
+                                           Py_ssize_t n, Py_ssize_t h) noexcept nogil:
+    cdef Py_ssize_t Ho = g.shape[1], Wo = g.shape[2], C = g.shape[3]
+    cdef Py_ssize_t a, b, t, u, i, j, v, c
+    cdef floating scale = 1.0 / <floating>(win.kh * win.kw)
+    for a in range(win.kh):
+        # Tap a of output row i reads row h iff i*sh == h + pt - a*dh.
+        t = h + win.pt - a * win.dh
+        if t < 0:
+            break                  # t only decreases with a
+        if t % win.sh != 0 or t // win.sh >= Ho:
+            continue
+        i = t // win.sh
+        for v in range(dx.shape[2]):
+            for b in range(win.kw):
+                u = v + win.pl - b * win.dw
+                if u < 0:
+                    break
+                if u % win.sw != 0 or u // win.sw >= Wo:
+                    continue
+                j = u // win.sw
+                for c in range(C):
+                    dx[n, h, v, c] += g[n, i, j, c]
+    for v in range(dx.shape[2]):
+        for c in range(C):
+            dx[n, h, v, c] = scale * dx[n, h, v, c]

@@ -1,0 +1,245 @@
+"""``Tensor``: a NumPy array that automatic differentiation can trace.
+
+A concrete tensor holds an ``ndarray``.  While a transform (``vjp``, ``jvp``,
+``grad``, ...) runs, the function sees *traced* tensors: each wraps the tensor
+one level below it (its ``primal``) together with the transform's bookkeeping
+(a reverse-mode graph node, or a forward-mode tangent).  Every level shares the
+same underlying ``ndarray``, so ``shape``, ``dtype`` and ``numpy()`` are cheap at
+any depth.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["Tensor", "asarray"]
+
+# dtypes a Tensor may hold.  Float32/float64 are the differentiable ones; the
+# integer and bool dtypes exist for indices and masks (argmax, comparisons).
+_ALLOWED_KINDS = "fiub"
+
+
+class Tensor:
+    """An n-dimensional array of float32 or float64 values with autograd.
+
+    Build one with :func:`nabla.asarray`, :meth:`Tensor.from_dlpack` or the
+    creation functions (:func:`nabla.zeros`, :func:`nabla.randn`, ...).
+    """
+
+    __slots__ = ("_value", "_primal", "_trace", "_aux", "__weakref__")
+    # Make NumPy defer to our reflected operators: ``ndarray + Tensor`` -> Tensor.__radd__.
+    __array_ufunc__ = None
+    __array_priority__ = 1000
+
+    def __init__(self, value):
+        value = np.asarray(value)
+        if value.dtype.kind not in _ALLOWED_KINDS or value.dtype == np.float16 or value.dtype.itemsize > 8:
+            raise TypeError(
+                f"Tensor: dtype {value.dtype} is not supported; expected float32 or float64 "
+                "(integer and bool tensors are allowed for indices and masks)")
+        self._value = value
+        self._primal = None
+        self._trace = None
+        self._aux = None
+
+    @classmethod
+    def _traced(cls, primal: "Tensor", trace, aux) -> "Tensor":
+        t = object.__new__(cls)
+        t._value = primal._value
+        t._primal = primal
+        t._trace = trace
+        t._aux = aux
+        return t
+
+    # ------------------------------------------------------------------ interop
+    @classmethod
+    def from_dlpack(cls, array) -> "Tensor":
+        """Wrap anything that speaks DLPack (a NumPy, PyTorch or JAX array), or any
+        array-like NumPy can read.  Zero-copy where DLPack allows it."""
+        return asarray(array)
+
+    def numpy(self) -> np.ndarray:
+        """The values as a NumPy array (read-only view; copy it to modify)."""
+        v = self._value.view()
+        v.flags.writeable = False
+        return v
+
+    to_numpy = numpy
+
+    def item(self):
+        return self._value.item()
+
+    def __array__(self, dtype=None, copy=None):
+        if copy:
+            return np.array(self._value, dtype=dtype, copy=True)
+        return self._value if dtype is None else self._value.astype(dtype, copy=False)
+
+    def __dlpack__(self, *args, **kwargs):
+        return self._value.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self):
+        return self._value.__dlpack_device__()
+
+    # --------------------------------------------------------------- properties
+    @property
+    def shape(self) -> tuple:
+        return self._value.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._value.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self._value.ndim
+
+    @property
+    def size(self) -> int:
+        return self._value.size
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __repr__(self):
+        body = np.array2string(self._value, separator=", ", prefix="Tensor(")
+        tag = "" if self._trace is None else f", traced by {self._trace!r}"
+        return f"Tensor({body}, dtype={self.dtype}{tag})"
+
+    def __bool__(self):
+        return bool(self._value)
+
+    def __float__(self):
+        return float(self._value)
+
+    def __int__(self):
+        return int(self._value)
+
+    def __hash__(self):
+        return id(self)
+
+    # ---------------------------------------------------------------- operators
+    def __add__(self, other):
+        return _ops.add(self, other)
+
+    def __radd__(self, other):
+        return _ops.add(other, self)
+
+    def __sub__(self, other):
+        return _ops.sub(self, other)
+
+    def __rsub__(self, other):
+        return _ops.sub(other, self)
+
+    def __mul__(self, other):
+        return _ops.mul(self, other)
+
+    def __rmul__(self, other):
+        return _ops.mul(other, self)
+
+    def __truediv__(self, other):
+        return _ops.div(self, other)
+
+    def __rtruediv__(self, other):
+        return _ops.div(other, self)
+
+    def __pow__(self, other):
+        return _ops.pow(self, other)
+
+    def __rpow__(self, other):
+        return _ops.pow(other, self)
+
+    def __matmul__(self, other):
+        return _ops.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return _ops.matmul(other, self)
+
+    def __neg__(self):
+        return _ops.neg(self)
+
+    def __pos__(self):
+        return self
+
+    # Comparisons give bool tensors (not differentiable), as in NumPy.
+    def __lt__(self, other):
+        return Tensor(self._value < _raw(other))
+
+    def __le__(self, other):
+        return Tensor(self._value <= _raw(other))
+
+    def __gt__(self, other):
+        return Tensor(self._value > _raw(other))
+
+    def __ge__(self, other):
+        return Tensor(self._value >= _raw(other))
+
+    def __getitem__(self, index):
+        return _ops.getitem(self, index)
+
+    @property
+    def T(self):
+        return _ops.permute(self, tuple(reversed(range(self.ndim))))
+
+    def reshape(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return _ops.reshape(self, shape)
+
+    def permute(self, *axes):
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return _ops.permute(self, axes)
+
+    def transpose(self, *axes):
+        return self.permute(*axes) if axes else self.T
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        return _ops.flatten(self, start_dim, end_dim)
+
+    def sum(self, axis=None, keepdims=False):
+        return _ops.reduce_sum(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        return _ops.mean(self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        return _ops.reduce_max(self, axis=axis, keepdims=keepdims)
+
+    def astype(self, dtype):
+        return _ops.astype(self, dtype)
+
+
+def _raw(x):
+    return x._value if isinstance(x, Tensor) else x
+
+
+def asarray(a, dtype=None) -> Tensor:
+    """Make a :class:`Tensor` from a Tensor, a NumPy array, anything with
+    ``__dlpack__`` (PyTorch, JAX, CuPy on the CPU) or a (nested) Python sequence.
+
+    NumPy arrays keep their dtype unless ``dtype`` is given.  Python floats and
+    lists of them become float32, as in PyTorch and JAX.  A Tensor passes
+    through unchanged (and keeps its autograd trace) when no dtype change is asked.
+    """
+    if isinstance(a, Tensor):
+        if dtype is None or np.dtype(dtype) == a.dtype:
+            return a
+        return _ops.astype(a, dtype)
+    if not isinstance(a, np.ndarray) and hasattr(a, "__dlpack__"):
+        try:
+            a = np.from_dlpack(a)
+        except (TypeError, RuntimeError, BufferError):
+            a = np.asarray(a)
+    if isinstance(a, np.ndarray) or np.isscalar(a) and isinstance(a, np.generic):
+        arr = np.asarray(a, dtype=dtype)
+    else:
+        arr = np.asarray(a)
+        if dtype is None and arr.dtype == np.float64:
+            arr = arr.astype(np.float32)
+        elif dtype is not None:
+            arr = arr.astype(dtype)
+    return Tensor(arr)
+
+
+from . import ops as _ops  # noqa: E402  (operators need the ops; the ops need Tensor)

@@ -1,0 +1,497 @@
+"""Element-wise, reduction and shape ops.
+
+Each primitive sits on one screen: the NumPy computation, then its VJP and JVP
+rules, written with nabla ops so they can be differentiated again.  These ops
+are backend-independent (NumPy does them); only convolution and pooling have
+backend kernels.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .._autodiff import Primitive, stop_gradient
+from .._tensor import Tensor, asarray
+
+__all__ = [
+    "add", "sub", "mul", "div", "neg", "pow", "matmul", "exp", "log", "sqrt", "tanh",
+    "relu", "sigmoid", "maximum", "minimum", "where", "reduce_sum", "mean",
+    "reduce_max", "reshape", "permute", "transpose", "flatten", "broadcast_to",
+    "pad", "getitem", "softmax", "logsoftmax", "logsumexp", "astype", "squeeze",
+    "expand_dims", "abs",
+]
+
+
+def _pair(x, y):
+    """Tensors for a binary op.  A Python number takes the other operand's dtype
+    (it is "weakly typed", as in NumPy 2, PyTorch and JAX)."""
+    if isinstance(x, numbers.Number) and isinstance(y, Tensor):
+        x = Tensor(np.asarray(x, dtype=y.dtype if y.dtype.kind == "f" else None))
+    elif isinstance(y, numbers.Number) and isinstance(x, Tensor):
+        y = Tensor(np.asarray(y, dtype=x.dtype if x.dtype.kind == "f" else None))
+    return asarray(x), asarray(y)
+
+
+def _unbroadcast(g: Tensor, like: Tensor) -> Tensor:
+    """Sum ``g`` over the axes that broadcasting added to ``like``'s shape."""
+    shape = like.shape
+    if g.shape != shape:
+        lead = g.ndim - len(shape)
+        axes = tuple(range(lead)) + tuple(
+            lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1)
+        g = reshape(reduce_sum(g, axis=axes), shape)
+    return g if g.dtype == like.dtype else astype(g, like.dtype)
+
+
+def _bcast(t: Tensor, ans: Tensor) -> Tensor:
+    return t if t.shape == ans.shape else broadcast_to(t, ans.shape)
+
+
+# ------------------------------------------------------------------ arithmetic
+_add = Primitive("add", np.add).defvjp(
+    lambda g, ans, x, y: _unbroadcast(g, x),
+    lambda g, ans, x, y: _unbroadcast(g, y),
+).defjvp(
+    lambda t, ans, x, y: _bcast(t, ans),
+    lambda t, ans, x, y: _bcast(t, ans),
+)
+
+_sub = Primitive("sub", np.subtract).defvjp(
+    lambda g, ans, x, y: _unbroadcast(g, x),
+    lambda g, ans, x, y: _unbroadcast(neg(g), y),
+).defjvp(
+    lambda t, ans, x, y: _bcast(t, ans),
+    lambda t, ans, x, y: _bcast(neg(t), ans),
+)
+
+_mul = Primitive("mul", np.multiply).defvjp(
+    lambda g, ans, x, y: _unbroadcast(g * y, x),
+    lambda g, ans, x, y: _unbroadcast(g * x, y),
+).defjvp(
+    lambda t, ans, x, y: _bcast(t * y, ans),
+    lambda t, ans, x, y: _bcast(x * t, ans),
+)
+
+_div = Primitive("div", np.divide).defvjp(
+    lambda g, ans, x, y: _unbroadcast(g / y, x),
+    lambda g, ans, x, y: _unbroadcast(neg(g) * x / (y * y), y),
+).defjvp(
+    lambda t, ans, x, y: _bcast(t / y, ans),
+    lambda t, ans, x, y: _bcast(neg(t) * x / (y * y), ans),
+)
+
+neg = Primitive("neg", np.negative).defvjp(
+    lambda g, ans, x: neg(g),
+).defjvp(
+    lambda t, ans, x: neg(t),
+)
+
+
+def _pow_impl(x, y):
+    return np.power(x, y)
+
+
+def _log_or_zero(x):
+    """log(x) where x > 0, else 0: the d/dy of x**y at x == 0 is taken as 0
+    (the limit used by JAX and PyTorch for y > 0)."""
+    safe = where(x > 0, x, 1.0)
+    return log(safe)
+
+
+_pow = Primitive("pow", _pow_impl).defvjp(
+    lambda g, ans, x, y: _unbroadcast(g * y * x ** (y - 1), x),
+    lambda g, ans, x, y: _unbroadcast(g * ans * _log_or_zero(x), y),
+).defjvp(
+    lambda t, ans, x, y: _bcast(t * y * x ** (y - 1), ans),
+    lambda t, ans, x, y: _bcast(t * ans * _log_or_zero(x), ans),
+)
+
+
+def add(x, y) -> Tensor:
+    """``x + y`` with NumPy broadcasting."""
+    return _add(*_pair(x, y))
+
+
+def sub(x, y) -> Tensor:
+    """``x - y`` with NumPy broadcasting."""
+    return _sub(*_pair(x, y))
+
+
+def mul(x, y) -> Tensor:
+    """``x * y`` with NumPy broadcasting."""
+    return _mul(*_pair(x, y))
+
+
+def div(x, y) -> Tensor:
+    """``x / y`` with NumPy broadcasting."""
+    return _div(*_pair(x, y))
+
+
+def pow(x, y) -> Tensor:  # noqa: A001  (Nabla's name)
+    """``x ** y`` with NumPy broadcasting."""
+    return _pow(*_pair(x, y))
+
+
+# ----------------------------------------------------------------- unary math
+exp = Primitive("exp", np.exp).defvjp(
+    lambda g, ans, x: g * ans,
+).defjvp(
+    lambda t, ans, x: t * ans,
+)
+
+log = Primitive("log", np.log).defvjp(
+    lambda g, ans, x: g / x,
+).defjvp(
+    lambda t, ans, x: t / x,
+)
+
+sqrt = Primitive("sqrt", np.sqrt).defvjp(
+    lambda g, ans, x: g / (2.0 * ans),
+).defjvp(
+    lambda t, ans, x: t / (2.0 * ans),
+)
+
+tanh = Primitive("tanh", np.tanh).defvjp(
+    lambda g, ans, x: g * (1.0 - ans * ans),
+).defjvp(
+    lambda t, ans, x: t * (1.0 - ans * ans),
+)
+
+
+def _sigmoid_impl(x):
+    # Two-branch form: never overflows exp.
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
+
+
+sigmoid = Primitive("sigmoid", _sigmoid_impl).defvjp(
+    lambda g, ans, x: g * ans * (1.0 - ans),
+).defjvp(
+    lambda t, ans, x: t * ans * (1.0 - ans),
+)
+
+
+def _positive_mask(x: Tensor) -> Tensor:
+    return Tensor((x._value > 0).astype(x.dtype))
+
+
+relu = Primitive("relu", lambda x: np.maximum(x, 0).astype(x.dtype, copy=False)).defvjp(
+    lambda g, ans, x: g * _positive_mask(x),
+).defjvp(
+    lambda t, ans, x: t * _positive_mask(x),
+)
+relu.__doc__ = "max(x, 0), element-wise; the derivative at 0 is taken as 0 (as PyTorch and JAX)."
+
+abs = Primitive("abs", np.abs).defvjp(  # noqa: A001
+    lambda g, ans, x: g * Tensor(np.sign(x._value)),
+).defjvp(
+    lambda t, ans, x: t * Tensor(np.sign(x._value)),
+)
+
+
+def where(condition, x, y) -> Tensor:
+    """``x`` where ``condition`` is true, else ``y`` (broadcasting).  The
+    condition is not differentiated."""
+    cond = Tensor(np.asarray(condition._value if isinstance(condition, Tensor) else condition, dtype=bool))
+    x, y = _pair(x, y)
+    return _where(cond, x, y)
+
+
+def _zero(g):
+    return Tensor(np.zeros((), g.dtype))
+
+
+_where = Primitive("where", np.where).defvjp(
+    None,
+    lambda g, ans, c, x, y: _unbroadcast(_where(c, g, _zero(g)), x),
+    lambda g, ans, c, x, y: _unbroadcast(_where(c, _zero(g), g), y),
+).defjvp(
+    None,
+    lambda t, ans, c, x, y: _bcast(_where(c, t, _zero(t)), ans),
+    lambda t, ans, c, x, y: _bcast(_where(c, _zero(t), t), ans),
+)
+
+
+def maximum(x, y) -> Tensor:
+    """Element-wise maximum; at ties the gradient is split evenly (as JAX)."""
+    x, y = _pair(x, y)
+    return _minmax(x, y, np.greater)
+
+
+def minimum(x, y) -> Tensor:
+    """Element-wise minimum; at ties the gradient is split evenly (as JAX)."""
+    x, y = _pair(x, y)
+    return _minmax(x, y, np.less)
+
+
+def _minmax(x, y, better):
+    xv, yv = np.broadcast_arrays(x._value, y._value)
+    wx = np.where(better(xv, yv), 1.0, np.where(xv == yv, 0.5, 0.0)).astype(np.result_type(xv, yv))
+    wx_t, wy_t = Tensor(wx), Tensor(1.0 - wx)
+    return x * wx_t + y * wy_t
+
+
+# ------------------------------------------------------------------ reductions
+def _axes(axis, ndim):
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
+    out = []
+    for a in axes:
+        if not isinstance(a, numbers.Integral) or not -ndim <= a < max(ndim, 1):
+            raise ValueError(f"axis {a!r} is out of range for a tensor of rank {ndim}")
+        out.append(int(a) % max(ndim, 1))
+    return tuple(sorted(set(out)))
+
+
+def _keepdims_shape(shape, axes):
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+_reduce_sum = Primitive(
+    "reduce_sum", lambda x, axes, keepdims: np.sum(x, axis=axes, keepdims=keepdims)
+).defvjp(
+    lambda g, ans, x, axes, keepdims: broadcast_to(reshape(g, _keepdims_shape(x.shape, axes)), x.shape),
+).defjvp(
+    lambda t, ans, x, axes, keepdims: _reduce_sum(t, axes=axes, keepdims=keepdims),
+)
+
+
+def reduce_sum(x, axis=None, keepdims: bool = False) -> Tensor:
+    """Sum over ``axis`` (an int, a tuple of ints, or None for all axes)."""
+    x = asarray(x)
+    return _reduce_sum(x, axes=_axes(axis, x.ndim), keepdims=bool(keepdims))
+
+
+
+def mean(x, axis=None, keepdims: bool = False) -> Tensor:
+    """Mean over ``axis`` (an int, a tuple of ints, or None for all axes)."""
+    x = asarray(x)
+    axes = _axes(axis, x.ndim)
+    count = int(np.prod([x.shape[a] for a in axes])) if axes else 1
+    return reduce_sum(x, axes, keepdims) / float(max(count, 1))
+
+
+def _max_weights(x: Tensor, ans: Tensor, axes) -> Tensor:
+    """Where x attains the max (1/count at ties, split evenly, as JAX): constant."""
+    m = ans._value.reshape(_keepdims_shape(x.shape, axes))
+    hit = (x._value == m).astype(x.dtype)
+    return Tensor(hit / np.sum(hit, axis=axes, keepdims=True))
+
+
+_reduce_max = Primitive(
+    "reduce_max", lambda x, axes, keepdims: np.max(x, axis=axes, keepdims=keepdims)
+).defvjp(
+    lambda g, ans, x, axes, keepdims:
+        broadcast_to(reshape(g, _keepdims_shape(x.shape, axes)), x.shape) * _max_weights(x, ans, axes),
+).defjvp(
+    lambda t, ans, x, axes, keepdims: _reduce_sum(t * _max_weights(x, ans, axes), axes=axes, keepdims=keepdims),
+)
+
+
+def reduce_max(x, axis=None, keepdims: bool = False) -> Tensor:
+    """Maximum over ``axis``; at ties the gradient is split evenly (as JAX)."""
+    x = asarray(x)
+    if x.size == 0:
+        raise ValueError(f"reduce_max: cannot take the maximum of an empty tensor of shape {x.shape}")
+    return _reduce_max(x, axes=_axes(axis, x.ndim), keepdims=bool(keepdims))
+
+
+
+def logsumexp(x, axis=-1, keepdims: bool = False) -> Tensor:
+    """``log(sum(exp(x)))`` over ``axis``, computed stably."""
+    x = asarray(x)
+    m = stop_gradient(reduce_max(x, axis=axis, keepdims=True))
+    out = log(reduce_sum(exp(x - m), axis=axis, keepdims=True)) + m
+    return out if keepdims else squeeze(out, axis)
+
+
+def logsoftmax(x, axis: int = -1) -> Tensor:
+    """``x - logsumexp(x)`` over ``axis``."""
+    return x - logsumexp(x, axis=axis, keepdims=True)
+
+
+def softmax(x, axis: int = -1) -> Tensor:
+    """``exp(x) / sum(exp(x))`` over ``axis``, computed stably."""
+    return exp(logsoftmax(x, axis=axis))
+
+
+# ------------------------------------------------------------------ shape ops
+_reshape = Primitive("reshape", lambda x, shape: np.reshape(x, shape))
+_reshape.defvjp(lambda g, ans, x, shape: _reshape(g, shape=x.shape))
+_reshape.defjvp(lambda t, ans, x, shape: _reshape(t, shape=shape))
+
+
+def reshape(x, shape) -> Tensor:
+    """``x`` with a new shape (one entry may be -1)."""
+    x = asarray(x)
+    shape = (shape,) if isinstance(shape, numbers.Integral) else tuple(int(s) for s in shape)
+    shape = _resolve_shape(x.shape, shape)
+    return x if shape == x.shape else _reshape(x, shape=shape)
+
+
+def _resolve_shape(old, new):
+    """``new`` with its one ``-1`` filled in; ValueError if the sizes disagree."""
+    size = int(np.prod(old))
+    known = int(np.prod([n for n in new if n != -1]))
+    free = [i for i, n in enumerate(new) if n == -1]
+    ok = len(free) <= 1 and all(n >= -1 for n in new)
+    if ok and free:
+        ok = known > 0 and size % known == 0
+        new = new[:free[0]] + (size // max(known, 1),) + new[free[0] + 1:]
+    if not ok or int(np.prod(new)) != size:
+        raise ValueError(f"reshape: cannot reshape a tensor of shape {old} into {new}")
+    return new
+
+
+_permute = Primitive("permute", lambda x, axes: np.ascontiguousarray(np.transpose(x, axes)))
+_permute.defvjp(lambda g, ans, x, axes: _permute(g, axes=tuple(np.argsort(axes).tolist())))
+_permute.defjvp(lambda t, ans, x, axes: _permute(t, axes=axes))
+
+
+def permute(x, axes) -> Tensor:
+    """Reorder the axes: output axis ``i`` is input axis ``axes[i]``."""
+    x = asarray(x)
+    axes = tuple(int(a) % max(x.ndim, 1) for a in axes)
+    if sorted(axes) != list(range(x.ndim)):
+        raise ValueError(f"permute: axes {axes} are not a permutation of range({x.ndim})")
+    return x if axes == tuple(range(x.ndim)) else _permute(x, axes=axes)
+
+
+def transpose(x, axes=None) -> Tensor:
+    """Reverse the axes, or permute them as ``axes`` says."""
+    x = asarray(x)
+    return permute(x, tuple(reversed(range(x.ndim))) if axes is None else axes)
+
+
+def flatten(x, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Merge axes ``start_dim..end_dim`` (inclusive) into one."""
+    x = asarray(x)
+    s, e = start_dim % max(x.ndim, 1), end_dim % max(x.ndim, 1)
+    merged = int(np.prod(x.shape[s:e + 1]))
+    return reshape(x, x.shape[:s] + (merged,) + x.shape[e + 1:])
+
+
+def squeeze(x, axis=None) -> Tensor:
+    """Remove size-1 axes (all of them, or those in ``axis``)."""
+    x = asarray(x)
+    axes = tuple(i for i, n in enumerate(x.shape) if n == 1) if axis is None else _axes(axis, x.ndim)
+    return reshape(x, tuple(n for i, n in enumerate(x.shape) if i not in axes))
+
+
+def expand_dims(x, axis: int) -> Tensor:
+    """Insert a size-1 axis at ``axis``."""
+    x = asarray(x)
+    axis = _axes(axis, x.ndim + 1)[0]
+    return reshape(x, x.shape[:axis] + (1,) + x.shape[axis:])
+
+
+_broadcast_to = Primitive(
+    "broadcast_to", lambda x, shape: np.ascontiguousarray(np.broadcast_to(x, shape)))
+_broadcast_to.defvjp(lambda g, ans, x, shape: _unbroadcast(g, x))
+_broadcast_to.defjvp(lambda t, ans, x, shape: _broadcast_to(t, shape=shape))
+
+
+def broadcast_to(x, shape) -> Tensor:
+    """``x`` repeated along new or size-1 axes to ``shape`` (NumPy's rules)."""
+    x = asarray(x)
+    shape = tuple(int(s) for s in shape)
+    try:
+        np.broadcast_shapes(x.shape, shape)
+    except ValueError:
+        raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}") from None
+    return x if x.shape == shape else _broadcast_to(x, shape=shape)
+
+
+def _pad_impl(x, pad_width, value):
+    return np.pad(x, pad_width, mode="constant", constant_values=value)
+
+
+def _unpad(g, pad_width):
+    return getitem(g, tuple(slice(lo, g.shape[i] - hi) for i, (lo, hi) in enumerate(pad_width)))
+
+
+_pad = Primitive("pad", _pad_impl)
+_pad.defvjp(lambda g, ans, x, pad_width, value: _unpad(g, pad_width))
+_pad.defjvp(lambda t, ans, x, pad_width, value: _pad(t, pad_width=pad_width, value=0.0))
+
+
+def pad(x, pad_width, value: float = 0.0) -> Tensor:
+    """Pad with a constant: ``pad_width`` is one ``(before, after)`` pair per axis."""
+    x = asarray(x)
+    pw = tuple((int(lo), int(hi)) for lo, hi in pad_width)
+    if len(pw) != x.ndim or any(lo < 0 or hi < 0 for lo, hi in pw):
+        raise ValueError(f"pad: pad_width must be {x.ndim} pairs of non-negative ints, got {pad_width!r}")
+    return _pad(x, pad_width=pw, value=float(value))
+
+
+def _index_add_impl(g, index, shape):
+    out = np.zeros(shape, g.dtype)
+    np.add.at(out, index, g)
+    return out
+
+
+_getitem = Primitive("getitem", lambda x, index: np.array(x[index]))
+_index_add = Primitive("index_add", _index_add_impl)
+_getitem.defvjp(lambda g, ans, x, index: _index_add(g, index=index, shape=x.shape))
+_getitem.defjvp(lambda t, ans, x, index: _getitem(t, index=index))
+_index_add.defvjp(lambda g, ans, x, index, shape: _getitem(g, index=index))
+_index_add.defjvp(lambda t, ans, x, index, shape: _index_add(t, index=index, shape=shape))
+
+
+def getitem(x, index) -> Tensor:
+    """Basic and integer-array indexing, as NumPy's ``x[index]``."""
+    x = asarray(x)
+    if isinstance(index, Tensor):
+        index = index._value
+    elif isinstance(index, tuple):
+        index = tuple(i._value if isinstance(i, Tensor) else i for i in index)
+    return _getitem(x, index=index)
+
+
+_astype = Primitive("astype", lambda x, dtype: x.astype(dtype))
+_astype.defvjp(lambda g, ans, x, dtype: _astype(g, dtype=x.dtype))
+_astype.defjvp(lambda t, ans, x, dtype: _astype(t, dtype=dtype))
+
+
+def astype(x, dtype) -> Tensor:
+    """``x`` converted to ``dtype`` (float32 or float64)."""
+    x = asarray(x)
+    dtype = np.dtype(dtype)
+    return x if x.dtype == dtype else _astype(x, dtype=dtype)
+
+
+# -------------------------------------------------------------------- matmul
+_matmul = Primitive("matmul", np.matmul).defvjp(
+    lambda g, ans, x, y: _unbroadcast(matmul(g, _swap_last(y)), x),
+    lambda g, ans, x, y: _unbroadcast(matmul(_swap_last(x), g), y),
+).defjvp(
+    lambda t, ans, x, y: matmul(t, y),
+    lambda t, ans, x, y: matmul(x, t),
+)
+
+
+def _swap_last(x: Tensor) -> Tensor:
+    axes = list(range(x.ndim))
+    axes[-1], axes[-2] = axes[-2], axes[-1]
+    return permute(x, axes)
+
+
+def matmul(x, y) -> Tensor:
+    """Matrix product with NumPy's ``@`` semantics (1-D operands included)."""
+    x, y = _pair(x, y)
+    if x.ndim == 0 or y.ndim == 0:
+        raise ValueError(f"matmul: operands must have at least one axis, got shapes {x.shape} and {y.shape}")
+    inner_y = y.shape[-2] if y.ndim > 1 else y.shape[0]
+    try:
+        np.broadcast_shapes(x.shape[:-2], y.shape[:-2])
+    except ValueError:
+        inner_y = None
+    if x.shape[-1] != inner_y:
+        raise ValueError(f"matmul: shapes {x.shape} and {y.shape} do not match")
+    if x.ndim == 1:
+        return squeeze(matmul(reshape(x, (1, -1)), y), -2 if y.ndim > 1 else -1)
+    if y.ndim == 1:
+        return squeeze(matmul(x, reshape(y, (-1, 1))), -1)
+    return _matmul(x, y)

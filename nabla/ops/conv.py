@@ -1,0 +1,193 @@
+"""Convolution: ``conv2d`` and ``conv2d_transpose``.
+
+Three primitives carry all the math, and their derivatives close over the same
+three (in matmul terms, with X the im2col matrix of x, W the filter as a
+(Kh*Kw*Cin, Cout) matrix: conv is ``Y = X W``, its x-adjoint is
+``col2im(dY W^T)`` and its w-adjoint is ``X^T dY``)::
+
+    conv(x, w)               -> y    bilinear in (x, w)
+    conv_transpose(dy, w)    -> dx   the adjoint of conv in x; bilinear in (dy, w)
+    filter_grad(x, dy)       -> dw   the adjoint of conv in w; bilinear in (x, dy)
+
+Being bilinear, each has JVP ``f(tx, w) + f(x, tw)``; its two VJPs are the
+other two primitives, from ``<dy, conv(x, w)> = <conv_T(dy, w), x> = <filter_grad(x, dy), w>``.
+Geometry (stride, padding, dilation, groups) is the same in all three; only
+the spatial size of the result differs, passed as ``out_hw`` / ``kernel_hw``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _args
+from .._autodiff import Primitive
+from .._backend import kernels
+from .basic import permute
+
+__all__ = ["conv2d", "conv2d_transpose"]
+
+
+def _c(a):
+    return np.ascontiguousarray(a)
+
+
+def _hw(t):
+    return t.shape[1:3]
+
+
+_conv = Primitive(
+    "conv2d",
+    lambda x, w, *, out_hw, **geo: kernels().conv2d(_c(x), _c(w), out_hw, **geo))
+_conv_transpose = Primitive(
+    "conv2d_transpose",
+    lambda dy, w, *, out_hw, **geo: kernels().conv2d_transpose(_c(dy), _c(w), out_hw, **geo))
+_filter_grad = Primitive(
+    "conv2d_filter_grad",
+    lambda x, dy, *, kernel_hw, **geo: kernels().conv2d_filter_grad(_c(x), _c(dy), kernel_hw, **geo))
+
+_conv.defvjp(
+    lambda g, y, x, w, out_hw, **geo: _conv_transpose(g, w, out_hw=_hw(x), **geo),
+    lambda g, y, x, w, out_hw, **geo: _filter_grad(x, g, kernel_hw=w.shape[:2], **geo),
+).defjvp(
+    lambda t, y, x, w, **p: _conv(t, w, **p),
+    lambda t, y, x, w, **p: _conv(x, t, **p),
+)
+
+_conv_transpose.defvjp(
+    lambda g, dx, dy, w, out_hw, **geo: _conv(g, w, out_hw=_hw(dy), **geo),
+    lambda g, dx, dy, w, out_hw, **geo: _filter_grad(g, dy, kernel_hw=w.shape[:2], **geo),
+).defjvp(
+    lambda t, dx, dy, w, **p: _conv_transpose(t, w, **p),
+    lambda t, dx, dy, w, **p: _conv_transpose(dy, t, **p),
+)
+
+_filter_grad.defvjp(
+    lambda g, dw, x, dy, kernel_hw, **geo: _conv_transpose(dy, g, out_hw=_hw(x), **geo),
+    lambda g, dw, x, dy, kernel_hw, **geo: _conv(x, g, out_hw=_hw(dy), **geo),
+).defjvp(
+    lambda t, dw, x, dy, **p: _filter_grad(t, dy, **p),
+    lambda t, dw, x, dy, **p: _filter_grad(x, t, **p),
+)
+
+
+def _geometry(op, x, filt, stride, dilation, padding, groups, transposed, output_paddings=(0, 0)):
+    """Check shapes and geometry; returns the kernel parameters and output size.
+
+    ``filt`` is in nabla's internal order (Kh, Kw, C_in/G, C_out) for conv2d and
+    (Kh, Kw, C_out/G, C_in) for conv2d_transpose; both are conv2d's filter.
+    """
+    _args.check_rank(op, "x", x, 4, "N, H, W, C")
+    _args.check_rank(op, "filter", filt, 4, "K_h, K_w, C_out, C_in" if transposed else "K_h, K_w, C_in, C_out")
+    stride = _args.pair(op, "stride", stride)
+    dilation = _args.pair(op, "dilation", dilation)
+    padding = _args.padding4(op, padding)
+    groups = _args._int(op, "groups", groups, 1)
+    n, h, w, c_in = x.shape
+    kh, kw, f_grouped, f_other = filt.shape
+    _args.positive_channels(op, "x", c_in, x.shape)
+    if kh < 1 or kw < 1:
+        raise ValueError(f"{op}: argument 'filter' has an empty kernel, shape {filt.shape}")
+    if c_in % groups:
+        raise ValueError(f"{op}: groups={groups} does not divide the {c_in} input channels of x")
+    # conv2d: filter (Kh, Kw, C_in/G, C_out) -> check axis 2 against x, axis 3 is C_out.
+    # transpose: filter (Kh, Kw, C_out/G, C_in) -> check axis 3 against x, axis 2 gives C_out.
+    if transposed:
+        if f_other != c_in:
+            raise ValueError(f"{op}: filter shape {filt.shape} does not match x: filter.shape[3] must equal "
+                             f"the {c_in} input channels of x (filter layout K_h, K_w, C_out/groups, C_in)")
+        c_out = f_grouped * groups
+    else:
+        if f_grouped * groups != c_in:
+            raise ValueError(f"{op}: filter shape {filt.shape} does not match x: filter.shape[2] must be "
+                             f"C_in / groups = {c_in} / {groups} = {c_in // groups}")
+        c_out = f_other
+    if c_out < 1:
+        raise ValueError(f"{op}: the filter has 0 output channels, shape {filt.shape}")
+    if c_out % groups:
+        raise ValueError(f"{op}: groups={groups} does not divide the {c_out} output channels")
+    pt, pb, pl, pr = padding
+    if transposed:
+        oph, opw = _args.pair(op, "output_paddings", output_paddings, minimum=0)
+        for name, o, s, d in (("height", oph, stride[0], dilation[0]), ("width", opw, stride[1], dilation[1])):
+            if o >= s and o >= d:
+                raise ValueError(f"{op}: output_paddings {name} {o} must be smaller than the stride ({s}) "
+                                 f"or the dilation ({d}) in that axis")
+        out_hw = (_args.transpose_out_size(op, "height", h, kh, stride[0], dilation[0], pt, pb, oph),
+                  _args.transpose_out_size(op, "width", w, kw, stride[1], dilation[1], pl, pr, opw))
+    else:
+        out_hw = (_args.window_out_size(op, "height", h, kh, stride[0], dilation[0], pt, pb),
+                  _args.window_out_size(op, "width", w, kw, stride[1], dilation[1], pl, pr))
+    geo = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    return geo, out_hw, c_out
+
+
+def _check_bias(op, bias, c_out):
+    if bias is not None and bias.shape != (c_out,):
+        raise ValueError(f"{op}: argument 'bias' must have shape ({c_out},) (C_out,), got {bias.shape}")
+
+
+def conv2d(x, filter, *, stride=(1, 1), dilation=(1, 1), padding=(0, 0, 0, 0), groups=1,
+           bias=None, input_layout=None, filter_layout=None):
+    """Apply a 2D convolution (cross-correlation, the filter is not flipped).
+
+    ``x``: (N, H, W, C_in) in NHWC (or (N, C_in, H, W) with ``input_layout="NCHW"``);
+    ``filter``: (K_h, K_w, C_in / groups, C_out) in HWIO (or (C_out, C_in / groups,
+    K_h, K_w) with ``filter_layout="OIHW"``, PyTorch's order); ``bias``: (C_out,).
+    ``stride``/``dilation``: int or (h, w); ``padding``: int, (pad_h, pad_w) or
+    (top, bottom, left, right), zeros.  ``groups`` must divide C_in and C_out
+    (``groups == C_in`` is depthwise).  Returns (N, H_out, W_out, C_out) in the
+    input's layout, with ``H_out = floor((H + pt + pb - d_h*(K_h - 1) - 1) / s_h) + 1``::
+
+        y[n, i, j, o] = bias[o] + sum_{a, b, c} xpad[n, i*s_h + a*d_h, j*s_w + b*d_w, g*C_in/G + c] * w[a, b, c, o]
+
+    Differentiable in ``x``, ``filter`` and ``bias``, in both modes, to any order.
+    """
+    op = "conv2d"
+    x, filter, bias = _args.float_tensors(op, x=x, filter=filter, bias=bias)
+    nchw = _args.layout(op, "input_layout", input_layout, ("NHWC", "NCHW")) == "NCHW"
+    oihw = _args.layout(op, "filter_layout", filter_layout, ("HWIO", "OIHW")) == "OIHW"
+    _args.check_rank(op, "x", x, 4, "N, C, H, W" if nchw else "N, H, W, C")
+    _args.check_rank(op, "filter", filter, 4, "C_out, C_in, K_h, K_w" if oihw else "K_h, K_w, C_in, C_out")
+    if nchw:
+        x = permute(x, (0, 2, 3, 1))
+    if oihw:
+        filter = permute(filter, (2, 3, 1, 0))
+    geo, out_hw, c_out = _geometry(op, x, filter, stride, dilation, padding, groups, transposed=False)
+    _check_bias(op, bias, c_out)
+    y = _conv(x, filter, out_hw=out_hw, **geo)
+    if bias is not None:
+        y = y + bias
+    return permute(y, (0, 3, 1, 2)) if nchw else y
+
+
+def conv2d_transpose(x, filter, *, stride=(1, 1), dilation=(1, 1), padding=(0, 0, 0, 0),
+                     output_paddings=(0, 0), bias=None, input_layout=None, filter_layout=None, groups=1):
+    """Apply a 2D transposed convolution: the adjoint of :func:`conv2d` in its input.
+
+    ``conv2d_transpose(dy, w)`` equals the VJP of ``conv2d(x, w)`` in ``x`` for the
+    same stride, padding, dilation and groups, with the very same filter array:
+    ``filter`` is (K_h, K_w, C_out / groups, C_in) ("HWOI", the default) or
+    (C_in, C_out / groups, K_h, K_w) with ``filter_layout="IOHW"`` (PyTorch's
+    ``conv_transpose2d`` weight).  ``padding`` is removed from the output;
+    ``output_paddings`` adds rows/columns at the bottom/right and must be smaller
+    than the stride or the dilation in that axis.  ``groups`` (a nabla keyword
+    beyond the Nabla page) must divide C_in and C_out.  Returns
+    (N, H_out, W_out, C_out) with
+    ``H_out = (H - 1)*s_h - (pt + pb) + d_h*(K_h - 1) + output_padding_h + 1``.
+    """
+    op = "conv2d_transpose"
+    x, filter, bias = _args.float_tensors(op, x=x, filter=filter, bias=bias)
+    nchw = _args.layout(op, "input_layout", input_layout, ("NHWC", "NCHW")) == "NCHW"
+    iohw = _args.layout(op, "filter_layout", filter_layout, ("HWOI", "IOHW")) == "IOHW"
+    _args.check_rank(op, "x", x, 4, "N, C, H, W" if nchw else "N, H, W, C")
+    _args.check_rank(op, "filter", filter, 4, "C_in, C_out, K_h, K_w" if iohw else "K_h, K_w, C_out, C_in")
+    if nchw:
+        x = permute(x, (0, 2, 3, 1))
+    if iohw:
+        filter = permute(filter, (2, 3, 1, 0))
+    geo, out_hw, c_out = _geometry(op, x, filter, stride, dilation, padding, groups, transposed=True,
+                                   output_paddings=output_paddings)
+    _check_bias(op, bias, c_out)
+    y = _conv_transpose(x, filter, out_hw=out_hw, **geo)
+    if bias is not None:
+        y = y + bias
+    return permute(y, (0, 3, 1, 2)) if nchw else y
