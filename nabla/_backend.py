@@ -107,11 +107,17 @@ def _check_name(name) -> str:
     return name
 
 
+_loaded: dict = {}
+
+
 def _load(name: str):
-    module = importlib.import_module(BACKENDS[name])
-    missing = [k for k in KERNEL_NAMES if not hasattr(module, k)]
-    if missing:
-        raise ImportError(f"backend {name!r} lacks the kernels {missing}")
+    module = _loaded.get(name)
+    if module is None:
+        module = importlib.import_module(BACKENDS[name])
+        missing = [k for k in KERNEL_NAMES if not hasattr(module, k)]
+        if missing:
+            raise ImportError(f"backend {name!r} lacks the kernels {missing}")
+        _loaded[name] = module
     return module
 
 

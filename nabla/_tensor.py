@@ -69,9 +69,11 @@ class Tensor:
         return self._value.item()
 
     def __array__(self, dtype=None, copy=None):
-        if copy:
+        # Without a copy, NumPy gets a read-only view: writing through
+        # ``np.asarray(t)`` must not change a tensor that autograd may have recorded.
+        if copy or (dtype is not None and np.dtype(dtype) != self.dtype):
             return np.array(self._value, dtype=dtype, copy=True)
-        return self._value if dtype is None else self._value.astype(dtype, copy=False)
+        return self.numpy()
 
     def __dlpack__(self, *args, **kwargs):
         return self._value.__dlpack__(*args, **kwargs)

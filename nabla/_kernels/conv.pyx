@@ -1,12 +1,13 @@
 """Convolution kernels: conv2d and its adjoints in x and in w (NHWC x HWIO).
 
 Each ``def`` is a thin layer: its ``floating`` memoryview arguments pick the
-dtype, it allocates the result with NumPy and runs a ``cdef ... noexcept nogil``
-loop that splits independent work units over threads with ``prange``.  No loop
-writes where another thread writes, so no locks or atomics are needed.  Taps
-that fall into the padding are skipped (``first_tap``/``end_tap``), never read
-from a padded copy.  The formulas are in ``nabla/_backend.py``; below
-``Cg = C_in // groups``, ``Og = C_out // groups``.
+dtype, it allocates the result with NumPy, then, without the GIL, a ``prange``
+hands independent work units (an output row, a tap and channel block) to
+``cdef inline ... noexcept nogil`` functions.  Units write disjoint parts of
+the result, so there are no races, locks or atomics.  Taps that fall into the
+padding are skipped (``first_tap``/``end_tap``), never read from a padded copy.
+The formulas are in ``nabla/_backend.py``; below ``Cg = C_in // groups``,
+``Og = C_out // groups``.
 """
 from cython.parallel cimport prange
 
@@ -28,17 +29,12 @@ def conv2d(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] w,
                  dtype=np.float32 if floating is float else np.float64)
     cdef floating[:, :, :, ::1] y_view = y
     cdef Window win = make_window((w.shape[0], w.shape[1]), stride, padding, dilation)
+    cdef Py_ssize_t Ho = y_view.shape[1], row
     with nogil:
-        _conv2d(x, w, y_view, win, groups)
+        # Work unit: one output row y[n, i]; rows are disjoint, so no races.
+        for row in prange(y_view.shape[0] * Ho, schedule="static"):
+            _conv2d_row(x, w, y_view, win, groups, row // Ho, row % Ho)
     return y
-
-
-cdef void _conv2d(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] w,
-                  floating[:, :, :, ::1] y, Window win, Py_ssize_t groups) noexcept nogil:
-    # Work unit: one output row y[n, i]; rows are disjoint, so no races.
-    cdef Py_ssize_t Ho = y.shape[1], row
-    for row in prange(y.shape[0] * Ho, schedule="static"):
-        _conv2d_row(x, w, y, win, groups, row // Ho, row % Ho)
 
 
 cdef inline void _conv2d_row(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] w,
@@ -77,19 +73,13 @@ def conv2d_transpose(const floating[:, :, :, ::1] dy, const floating[:, :, :, ::
                   dtype=np.float32 if floating is float else np.float64)
     cdef floating[:, :, :, ::1] dx_view = dx
     cdef Window win = make_window((w.shape[0], w.shape[1]), stride, padding, dilation)
+    cdef Py_ssize_t H = dx_view.shape[1], row
     with nogil:
-        _conv2d_transpose(dy, w, dx_view, win, groups)
+        # Gather form: work unit = one row dx[n, h], which sums everything that
+        # conv2d would spread into it, so rows are disjoint and there are no races.
+        for row in prange(dx_view.shape[0] * H, schedule="static"):
+            _conv2d_transpose_row(dy, w, dx_view, win, groups, row // H, row % H)
     return dx
-
-
-cdef void _conv2d_transpose(const floating[:, :, :, ::1] dy, const floating[:, :, :, ::1] w,
-                            floating[:, :, :, ::1] dx, Window win,
-                            Py_ssize_t groups) noexcept nogil:
-    # Gather form: work unit = one row dx[n, h], which sums everything that
-    # conv2d would have spread into it, so rows are disjoint and there are no races.
-    cdef Py_ssize_t H = dx.shape[1], row
-    for row in prange(dx.shape[0] * H, schedule="static"):
-        _conv2d_transpose_row(dy, w, dx, win, groups, row // H, row % H)
 
 
 cdef inline void _conv2d_transpose_row(const floating[:, :, :, ::1] dy,
@@ -139,28 +129,22 @@ def conv2d_filter_grad(const floating[:, :, :, ::1] x, const floating[:, :, :, :
                   dtype=np.float32 if floating is float else np.float64)
     cdef floating[:, :, :, ::1] dw_view = dw
     cdef Window win = make_window(kernel_hw, stride, padding, dilation)
-    with nogil:
-        _conv2d_filter_grad(x, dy, dw_view, win, groups)
-    return dw
-
-
-cdef void _conv2d_filter_grad(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] dy,
-                              floating[:, :, :, ::1] dw, Window win,
-                              Py_ssize_t groups) noexcept nogil:
+    cdef Py_ssize_t Cg = dw_view.shape[2], Og = dw_view.shape[3] // groups
+    cdef Py_ssize_t per_tap, unit, tap
     # Work unit: one tap (a, b) and one block of at most CHANNEL_BLOCK input
     # channels c of one group; it owns dw[a, b, c_block, group's outputs], so
     # units never write to the same cell.  Blocking the channels keeps threads
     # busy when Kh*Kw is small (1x1 filters).
-    cdef Py_ssize_t Cg = dw.shape[2], Og = dw.shape[3] // groups
-    cdef Py_ssize_t per_tap, unit, tap
     if Cg == 1 and Og == 1:    # depthwise: blocks of channels, not groups
-        per_tap = (dw.shape[3] + CHANNEL_BLOCK - 1) // CHANNEL_BLOCK
+        per_tap = (dw_view.shape[3] + CHANNEL_BLOCK - 1) // CHANNEL_BLOCK
     else:
         per_tap = groups * ((Cg + CHANNEL_BLOCK - 1) // CHANNEL_BLOCK)
-    for unit in prange(win.kh * win.kw * per_tap, schedule="static"):
-        tap = unit // per_tap
-        _filter_grad_unit(x, dy, dw, win, groups, tap // win.kw, tap % win.kw,
-                          unit % per_tap)
+    with nogil:
+        for unit in prange(win.kh * win.kw * per_tap, schedule="static"):
+            tap = unit // per_tap
+            _filter_grad_unit(x, dy, dw_view, win, groups, tap // win.kw, tap % win.kw,
+                              unit % per_tap)
+    return dw
 
 
 cdef inline void _filter_grad_unit(const floating[:, :, :, ::1] x,

@@ -1,13 +1,14 @@
 """Pooling kernels: max and average pooling and their adjoints (NHWC).
 
 Same layering as conv.pyx: a thin ``def`` picks the dtype through its
-``floating`` memoryviews and allocates, a ``cdef ... noexcept nogil`` loop does
-one pass over the arrays with the innermost loop over contiguous channels.
-Work units (rows, or images for the scatter) write disjoint parts of the
-output, so threads never race.  The formulas are in ``nabla/_backend.py``.
+``floating`` memoryviews and allocates, then a ``prange`` without the GIL runs
+``cdef inline ... noexcept nogil`` work units (an output row, or an image and
+channel block for the scatter) that write disjoint parts of the result.  Each
+makes one pass over the arrays with the innermost loop over contiguous
+channels.  The formulas are in ``nabla/_backend.py``.
 """
 from cython.parallel cimport prange
-from libc.math cimport INFINITY, isnan
+from libc.math cimport INFINITY
 from libc.stdint cimport int64_t
 
 import numpy as np
@@ -47,33 +48,46 @@ cdef inline void _max_pool2d_row(const floating[:, :, :, ::1] x, floating[:, :, 
     cdef Py_ssize_t j, c0, b_lo, b_hi, a, b, r, col, c
     cdef int64_t flat
     cdef floating v, cur
+    cdef bint take
+    # Row pointers (bounds-checked in debug builds) let the compiler vectorise
+    # the channel loop, whose conditional update is written as selects.
+    cdef const floating* x_px
+    cdef floating* y_px
+    cdef int64_t* argmax_px
+    if C == 0:
+        return
     for j in range(y.shape[2]):
         c0 = j * win.sw - win.pl
         b_lo = first_tap(c0, win.dw)
         b_hi = end_tap(c0, win.dw, win.kw, W)
+        y_px = &y[n, i, j, 0]
+        argmax_px = &argmax[n, i, j, 0]
         if a_lo >= a_hi or b_lo >= b_hi:      # the window lies wholly in the padding
             for c in range(C):
-                y[n, i, j, c] = -INFINITY
-                argmax[n, i, j, c] = -1
+                y_px[c] = -INFINITY
+                argmax_px[c] = -1
             continue
         # Take the first in-bounds cell, then visit all cells in row-major order
         # (revisiting the first one changes nothing).
         r = r0 + a_lo * win.dh
         col = c0 + b_lo * win.dw
+        x_px = &x[n, r, col, 0]
         for c in range(C):
-            y[n, i, j, c] = x[n, r, col, c]
-            argmax[n, i, j, c] = r * W + col
+            y_px[c] = x_px[c]
+            argmax_px[c] = r * W + col
         for a in range(a_lo, a_hi):
             r = r0 + a * win.dh
             for b in range(b_lo, b_hi):
                 col = c0 + b * win.dw
                 flat = r * W + col
+                x_px = &x[n, r, col, 0]
                 for c in range(C):
-                    v = x[n, r, col, c]
-                    cur = y[n, i, j, c]
-                    if v > cur or (isnan(v) and not isnan(cur)):
-                        y[n, i, j, c] = v
-                        argmax[n, i, j, c] = flat
+                    v = x_px[c]
+                    cur = y_px[c]
+                    # Replace iff v > cur, or v is NaN and cur is not (v != v is isnan).
+                    take = (v > cur) | ((v != v) & (cur == cur))
+                    y_px[c] = v if take else cur
+                    argmax_px[c] = flat if take else argmax_px[c]
 
 
 # ----------------------------------------------------- max_pool2d_gather
