@@ -53,8 +53,9 @@ class Primitive:
     ``args`` and ``ans`` are the primal tensors, one trace level down.
     """
 
-    def __init__(self, name: str, impl, *, has_aux: bool = False):
+    def __init__(self, name: str, impl, *, has_aux: bool = False, doc: str | None = None):
         self.name = name
+        self.__doc__ = doc or f"The nabla primitive ``{name}``."
         self.impl = impl
         self.has_aux = has_aux
         self.vjp_rules: tuple = ()
@@ -265,6 +266,7 @@ def vjp(fn, *primals, has_aux: bool = False):
     boxed = [trace.new_input(x) for x in in_leaves]
     result = fn(*in_rebuild(boxed))
     out, aux = _split_aux(result, has_aux, "vjp")
+    aux = _lower_tree(aux, trace)
     out = _as_tensors(out, "vjp output")
     out_leaves, out_rebuild = _flatten(out)
     out_primals = out_rebuild([_lower(o, trace) for o in out_leaves])
@@ -291,6 +293,12 @@ def _lower(t: Tensor, trace) -> Tensor:
     return t._primal if t._trace is trace else t
 
 
+def _lower_tree(tree, trace):
+    """``tree`` with ``trace``'s level stripped from every tensor leaf (aux outputs
+    leave the transform as plain values of the level below, as in JAX)."""
+    return tree_map(lambda a: _lower(a, trace) if isinstance(a, Tensor) else a, tree)
+
+
 def jvp(fn, primals, tangents, has_aux: bool = False):
     """Forward mode: ``(fn(*primals), J @ tangents)`` (and ``aux`` third when ``has_aux``).
 
@@ -311,6 +319,7 @@ def jvp(fn, primals, tangents, has_aux: bool = False):
     boxed = [trace.new_input(p, asarray(t, dtype=p.dtype)) for p, t in zip(p_leaves, t_leaves)]
     result = fn(*rebuild(boxed))
     out, aux = _split_aux(result, has_aux, "jvp")
+    aux = _lower_tree(aux, trace)
     out = _as_tensors(out, "jvp output")
     o_leaves, o_rebuild = _flatten(out)
     outs = o_rebuild([_lower(o, trace) for o in o_leaves])

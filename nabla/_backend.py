@@ -137,7 +137,9 @@ def get_backend() -> str:
 
 @contextlib.contextmanager
 def use_backend(name: str):
-    """Run a block with another backend (in this thread only)::
+    """Run a block with another backend, in this thread only.
+
+    Example::
 
         with nabla.use_backend("reference"):
             y = nabla.conv2d(x, w)

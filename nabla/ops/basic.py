@@ -81,7 +81,7 @@ _div = Primitive("div", np.divide).defvjp(
     lambda t, ans, x, y: _bcast(neg(t) * x / (y * y), ans),
 )
 
-neg = Primitive("neg", np.negative).defvjp(
+neg = Primitive("neg", np.negative, doc="``-x``, element-wise.").defvjp(
     lambda g, ans, x: neg(g),
 ).defjvp(
     lambda t, ans, x: neg(t),
@@ -134,25 +134,25 @@ def pow(x, y) -> Tensor:  # noqa: A001  (Nabla's name)
 
 
 # ----------------------------------------------------------------- unary math
-exp = Primitive("exp", np.exp).defvjp(
+exp = Primitive("exp", np.exp, doc="``e**x``, element-wise.").defvjp(
     lambda g, ans, x: g * ans,
 ).defjvp(
     lambda t, ans, x: t * ans,
 )
 
-log = Primitive("log", np.log).defvjp(
+log = Primitive("log", np.log, doc="Natural logarithm, element-wise.").defvjp(
     lambda g, ans, x: g / x,
 ).defjvp(
     lambda t, ans, x: t / x,
 )
 
-sqrt = Primitive("sqrt", np.sqrt).defvjp(
+sqrt = Primitive("sqrt", np.sqrt, doc="Square root, element-wise.").defvjp(
     lambda g, ans, x: g / (2.0 * ans),
 ).defjvp(
     lambda t, ans, x: t / (2.0 * ans),
 )
 
-tanh = Primitive("tanh", np.tanh).defvjp(
+tanh = Primitive("tanh", np.tanh, doc="Hyperbolic tangent, element-wise.").defvjp(
     lambda g, ans, x: g * (1.0 - ans * ans),
 ).defjvp(
     lambda t, ans, x: t * (1.0 - ans * ans),
@@ -165,7 +165,7 @@ def _sigmoid_impl(x):
     return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
 
 
-sigmoid = Primitive("sigmoid", _sigmoid_impl).defvjp(
+sigmoid = Primitive("sigmoid", _sigmoid_impl, doc="``1 / (1 + exp(-x))``, element-wise, without overflow.").defvjp(
     lambda g, ans, x: g * ans * (1.0 - ans),
 ).defjvp(
     lambda t, ans, x: t * ans * (1.0 - ans),
@@ -176,14 +176,16 @@ def _positive_mask(x: Tensor) -> Tensor:
     return Tensor((x._value > 0).astype(x.dtype))
 
 
-relu = Primitive("relu", lambda x: np.maximum(x, 0).astype(x.dtype, copy=False)).defvjp(
+relu = Primitive(
+    "relu", lambda x: np.maximum(x, 0).astype(x.dtype, copy=False),
+    doc="``max(x, 0)``, element-wise; the derivative at 0 is taken as 0 (as PyTorch and JAX).",
+).defvjp(
     lambda g, ans, x: g * _positive_mask(x),
 ).defjvp(
     lambda t, ans, x: t * _positive_mask(x),
 )
-relu.__doc__ = "max(x, 0), element-wise; the derivative at 0 is taken as 0 (as PyTorch and JAX)."
 
-abs = Primitive("abs", np.abs).defvjp(  # noqa: A001
+abs = Primitive("abs", np.abs, doc="``|x|``, element-wise; the derivative at 0 is 0.").defvjp(  # noqa: A001
     lambda g, ans, x: g * Tensor(np.sign(x._value)),
 ).defjvp(
     lambda t, ans, x: t * Tensor(np.sign(x._value)),
@@ -270,7 +272,8 @@ def mean(x, axis=None, keepdims: bool = False) -> Tensor:
     x = asarray(x)
     axes = _axes(axis, x.ndim)
     count = int(np.prod([x.shape[a] for a in axes])) if axes else 1
-    return reduce_sum(x, axes, keepdims) / float(max(count, 1))
+    with np.errstate(invalid="ignore", divide="ignore"):  # the mean of nothing is NaN, as NumPy
+        return reduce_sum(x, axes, keepdims) / float(count)
 
 
 def _max_weights(x: Tensor, ans: Tensor, axes) -> Tensor:
@@ -302,8 +305,10 @@ def reduce_max(x, axis=None, keepdims: bool = False) -> Tensor:
 def logsumexp(x, axis=-1, keepdims: bool = False) -> Tensor:
     """``log(sum(exp(x)))`` over ``axis``, computed stably."""
     x = asarray(x)
-    m = stop_gradient(reduce_max(x, axis=axis, keepdims=True))
-    out = log(reduce_sum(exp(x - m), axis=axis, keepdims=True)) + m
+    m = reduce_max(stop_gradient(x), axis=axis, keepdims=True)
+    m = where(np.isfinite(m._value), m, 0.0)  # an all -inf slice: exp(-inf - 0) = 0, log 0 = -inf
+    with np.errstate(divide="ignore"):  # log(0) = -inf is the right answer there
+        out = log(reduce_sum(exp(x - m), axis=axis, keepdims=True)) + m
     return out if keepdims else squeeze(out, axis)
 
 
