@@ -1,0 +1,73 @@
+# nabla developer tasks.  Every target that runs code makes its own virtualenv first,
+# so each works from a fresh clone:  make test | demo | docs | bench | crosscheck | clean
+#
+# The venv stamp depends on the build inputs: editing setup.py, pyproject.toml, the
+# requirements or a kernel (nabla/_kernels/*.pyx, *.pxd) re-runs the editable install,
+# which rebuilds the extension.  `--no-build-isolation` builds with the venv's own
+# Cython/NumPy/setuptools (installed just before), so nothing is downloaded twice.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+
+PYTHON ?= python3
+PYTEST_ARGS ?=
+
+VENV    := .venv
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed
+XVENV   := .venv-crosscheck
+XPY     := $(XVENV)/bin/python
+XSTAMP  := $(XVENV)/.installed
+TORCH   := torch==2.13.0
+# `$(call pip,PYTHON) ARGS`: a quiet pip install that drops the machine config's warnings
+# about absent local index folders (pip's own exit status is kept).
+pip = $(1) -m pip install --quiet 2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2)
+
+BUILD_INPUTS := setup.py pyproject.toml requirements-dev.txt \
+                $(wildcard nabla/_kernels/*.pyx nabla/_kernels/*.pxd)
+
+.PHONY: venv test demo crosscheck docs bench clean
+
+venv: $(STAMP)
+
+$(STAMP): $(BUILD_INPUTS)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(call pip,$(PY)) -r requirements-dev.txt
+	$(call pip,$(PY)) --no-build-isolation -e .
+	touch $@
+
+test: $(STAMP)
+	$(PY) -m pytest tests -q -n 2 --ignore=tests/crosscheck $(PYTEST_ARGS)
+
+demo: $(STAMP)
+	$(PY) tutorials/demo_train_cnn.py
+
+bench: $(STAMP)
+	$(PY) benchmarks/run.py
+
+# A separate venv, so PyTorch (pinned: a CPU wheel of exactly this version is on disk;
+# any other version would pull a multi-GB CUDA build) never enters the test venv.
+$(XSTAMP): $(BUILD_INPUTS)
+	test -x $(XPY) || $(PYTHON) -m venv $(XVENV)
+	$(call pip,$(XPY)) "$(TORCH)"
+	$(call pip,$(XPY)) "$(TORCH)" -r requirements-dev.txt
+	$(call pip,$(XPY)) --no-build-isolation -e .
+	touch $@
+
+crosscheck: $(XSTAMP)
+	$(XPY) -m pytest tests/crosscheck -q $(PYTEST_ARGS)
+
+$(VENV)/.docs-installed: $(STAMP) docs/requirements.txt
+	$(call pip,$(PY)) -r docs/requirements.txt
+	touch $@
+
+# -W: any warning fails the build.  The doctest builder runs every example in the pages.
+docs: $(VENV)/.docs-installed
+	$(PY) -m sphinx -q -W --keep-going -b doctest docs docs/_build/doctest
+	$(PY) -m sphinx -q -W --keep-going -b html docs docs/_build/html
+	@echo "docs: open docs/_build/html/index.html"
+
+clean:
+	rm -rf $(VENV) $(XVENV) build docs/_build .pytest_cache .hypothesis *.egg-info
+	rm -f nabla/_kernels/*.so nabla/_kernels/*.c nabla/_kernels/*.html
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
