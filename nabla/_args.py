@@ -52,16 +52,20 @@ def float_tensors(op: str, **named):
 
 
 def _to_tensor(op, name, value) -> Tensor:
-    if isinstance(value, Tensor):
-        return value
+    """``nabla.asarray(value)``: arrays keep their dtype, Python floats become float32."""
     try:
-        arr = np.asarray(value)
-    except Exception as e:  # noqa: BLE001  (anything NumPy cannot read)
-        raise TypeError(f"{op}: argument '{name}' is a {type(value).__name__}, "
-                        "which cannot be read as an array") from e
-    if arr.dtype not in FLOAT_DTYPES:
-        raise TypeError(f"{op}: argument '{name}' has dtype {arr.dtype}; expected float32 or float64")
-    return asarray(arr)
+        t = asarray(value)
+    except Exception as e:  # noqa: BLE001  (float16, complex, strings, objects ...)
+        try:
+            dtype = np.asarray(value).dtype
+        except Exception:  # noqa: BLE001
+            dtype = np.dtype(object)
+        what = (f"has dtype {dtype}" if dtype != object
+                else f"is a {type(value).__name__}, which cannot be read as an array of numbers")
+        raise TypeError(f"{op}: argument '{name}' {what}; expected float32 or float64") from e
+    if t.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{op}: argument '{name}' has dtype {t.dtype}; expected float32 or float64")
+    return t
 
 
 def check_rank(op: str, name: str, t: Tensor, rank: int, layout: str):

@@ -329,7 +329,7 @@ def _common_conv_errors(x, w, c_out):
     yield E((x, w), dict(bias=np.zeros(c_out, np.float32)), TypeError,
             _m("'bias'", "float32", "'x'", "float64"), "bias_dtype_mismatch")
     yield E(("abc", w), {}, TypeError, _m("'x'", "<U3"), "x_str")
-    yield E(({"a": 1}, w), {}, TypeError, _m("'x'", "object"), "x_dict")
+    yield E(({"a": 1}, w), {}, TypeError, _m("'x'", "dict"), "x_dict")
     # ranks
     yield E((x[0], w), {}, ValueError, _m("'x'", "rank 4", f"got shape {x[0].shape}"), "x_rank3")
     yield E((x, w[None]), {}, ValueError, _m("'filter'", "rank 4", f"got shape {w[None].shape}"), "filter_rank5")

@@ -13,7 +13,7 @@ ids like ``test_forward_matches_naive[cython-conv2d-float64-groups2_bias]``:
   differences of the gradient;
 * inputs: non-contiguous, Fortran-ordered, negatively strided and read-only
   arrays give the same results as contiguous ones and are never written;
-  Tensors, arrays and nested lists (read with ``numpy.asarray``) all work.
+  Tensors, arrays and nested lists (read as ``nabla.asarray`` reads them) all work.
 
 Max-pool samples hold distinct values 0.25 apart, so no window's maximum flips
 under the finite-difference steps used here.
@@ -280,32 +280,33 @@ def _listify(v):
     return v
 
 
-@pytest.mark.parametrize("op, sample", samples(dtypes=(np.float64,), where=lambda op, s: s.args[0].size > 0))
+@pytest.mark.parametrize("op, sample", samples(dtypes=(np.float32,), where=lambda op, s: s.args[0].size > 0))
 def test_nested_list_inputs(op, sample):
-    """Anything numpy.asarray takes is accepted (SEMANTICS): nested lists of
-    Python floats are float64, and tuple parameters may be lists."""
+    """Array-likes are read as ``nabla.asarray`` reads them: nested lists of
+    Python floats are float32 (as in PyTorch and JAX), and tuple parameters may
+    be lists."""
     y = op.op(*sample.args, **sample.kwargs)
     args = tuple(_listify(a) for a in sample.args)
     kwargs = {k: _listify(v) for k, v in sample.kwargs.items()}
     assert isinstance(args[0], list)
     yl = op.op(*args, **kwargs)
-    assert yl.dtype == np.float64
+    assert yl.dtype == np.float32
     np.testing.assert_array_equal(_np(yl), _np(y))
 
 
-@pytest.mark.parametrize("op, sample", samples(dtypes=(np.float32,), where=lambda op, s: s.args[0].size > 0))
-def test_nested_list_x_reads_as_float64(op, sample):
-    """A nested list of floats is read by numpy.asarray, i.e. as float64 (not as
-    float32, unlike nabla.asarray): next to a float32 filter that is a dtype
-    mismatch (no silent promotion); a pool computes in float64."""
+@pytest.mark.parametrize("op, sample", samples(dtypes=(np.float64,), where=lambda op, s: s.args[0].size > 0))
+def test_nested_list_x_reads_as_float32(op, sample):
+    """A nested list of floats is float32, whatever the other arguments are:
+    next to a float64 filter that is a dtype mismatch (no silent promotion);
+    a pool then computes in float32."""
     x = sample.args[0].tolist()
     if len(op.arg_names) > 1:
-        with pytest.raises(TypeError, match=r"'filter' has dtype float32 but 'x' has dtype float64"):
+        with pytest.raises(TypeError, match=r"'filter' has dtype float64 but 'x' has dtype float32"):
             op.op(x, *sample.args[1:], **sample.kwargs)
     else:
         y = op.op(x, **sample.kwargs)
-        assert y.dtype == np.float64
-        want = op.op(sample.args[0].astype(np.float64), **sample.kwargs)
+        assert y.dtype == np.float32
+        want = op.op(sample.args[0].astype(np.float32), **sample.kwargs)
         np.testing.assert_array_equal(_np(y), _np(want))
 
 

@@ -42,3 +42,19 @@ cdef inline Py_ssize_t end_tap(Py_ssize_t start, Py_ssize_t step, Py_ssize_t cou
         return 0
     end = (size - 1 - start) // step + 1
     return end if end < count else count
+
+
+cdef inline Py_ssize_t source_window(Py_ssize_t offset, Py_ssize_t step,
+                                     Py_ssize_t count) noexcept nogil:
+    """For the adjoint kernels (gather form): which window reads a given row with a given tap.
+
+    Tap a of window i reads row i*sh + a*dh - pt, so row h is read by tap a of
+    window i = (h + pt - a*dh) / sh, if that is a whole number in [0, Ho).  With
+    offset = h + pt - a*dh this returns that i, -1 if there is none, and -2 if
+    offset < 0: then no later tap (whose offset is smaller still) has one either.
+    """
+    if offset < 0:
+        return -2
+    if offset % step != 0 or offset // step >= count:
+        return -1
+    return offset // step

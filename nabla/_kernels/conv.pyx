@@ -13,7 +13,7 @@ from cython.parallel cimport prange
 
 import numpy as np
 
-from nabla._kernels._geometry cimport Window, end_tap, first_tap, make_window
+from nabla._kernels._geometry cimport Window, end_tap, first_tap, make_window, source_window
 from nabla._kernels._types cimport floating
 
 cdef enum:
@@ -90,24 +90,21 @@ cdef inline void _conv2d_transpose_row(const floating[:, :, :, ::1] dy,
     cdef Py_ssize_t Ho = dy.shape[1], Wo = dy.shape[2]
     cdef Py_ssize_t Cg = w.shape[2], C_out = w.shape[3], Og = C_out // groups
     cdef bint depthwise = Cg == 1 and Og == 1
-    cdef Py_ssize_t a, b, t, u, i, j, v, g, c, o
+    cdef Py_ssize_t a, b, i, j, v, g, c, o
     cdef floating acc
     for a in range(win.kh):
-        # Tap a of output row i reads row h iff i*sh == h + pt - a*dh.
-        t = h + win.pt - a * win.dh
-        if t < 0:
-            break                  # t only decreases with a
-        if t % win.sh != 0 or t // win.sh >= Ho:
+        i = source_window(h + win.pt - a * win.dh, win.sh, Ho)
+        if i == -2:
+            break
+        if i == -1:
             continue
-        i = t // win.sh
         for v in range(dx.shape[2]):
             for b in range(win.kw):
-                u = v + win.pl - b * win.dw
-                if u < 0:
+                j = source_window(v + win.pl - b * win.dw, win.sw, Wo)
+                if j == -2:
                     break
-                if u % win.sw != 0 or u // win.sw >= Wo:
+                if j == -1:
                     continue
-                j = u // win.sw
                 if depthwise:
                     for c in range(C_out):
                         dx[n, h, v, c] += dy[n, i, j, c] * w[a, b, 0, c]

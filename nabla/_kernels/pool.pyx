@@ -13,7 +13,7 @@ from libc.stdint cimport int64_t
 
 import numpy as np
 
-from nabla._kernels._geometry cimport Window, end_tap, first_tap, make_window
+from nabla._kernels._geometry cimport Window, end_tap, first_tap, make_window, source_window
 from nabla._kernels._types cimport floating
 
 cdef enum:
@@ -212,24 +212,21 @@ cdef inline void _avg_pool2d_transpose_row(const floating[:, :, :, ::1] g,
                                            floating[:, :, :, ::1] dx, Window win,
                                            Py_ssize_t n, Py_ssize_t h) noexcept nogil:
     cdef Py_ssize_t Ho = g.shape[1], Wo = g.shape[2], C = g.shape[3]
-    cdef Py_ssize_t a, b, t, u, i, j, v, c
+    cdef Py_ssize_t a, b, i, j, v, c
     cdef floating scale = 1.0 / <floating>(win.kh * win.kw)
     for a in range(win.kh):
-        # Tap a of output row i reads row h iff i*sh == h + pt - a*dh.
-        t = h + win.pt - a * win.dh
-        if t < 0:
-            break                  # t only decreases with a
-        if t % win.sh != 0 or t // win.sh >= Ho:
+        i = source_window(h + win.pt - a * win.dh, win.sh, Ho)
+        if i == -2:
+            break
+        if i == -1:
             continue
-        i = t // win.sh
         for v in range(dx.shape[2]):
             for b in range(win.kw):
-                u = v + win.pl - b * win.dw
-                if u < 0:
+                j = source_window(v + win.pl - b * win.dw, win.sw, Wo)
+                if j == -2:
                     break
-                if u % win.sw != 0 or u // win.sw >= Wo:
+                if j == -1:
                     continue
-                j = u // win.sw
                 for c in range(C):
                     dx[n, h, v, c] += g[n, i, j, c]
     for v in range(dx.shape[2]):

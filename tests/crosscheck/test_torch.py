@@ -2,11 +2,8 @@
 differentiable argument (``torch.autograd.grad``) and JVPs (``torch.func.jvp``), on
 seeded random cases over every parameter, both backends, float32 and float64.
 
-Skipped when PyTorch is not installed.  To run it::
-
-    bash /work/shared/bench/setup_peers.sh            # venv with torch==2.13.0 (CPU)
-    ~/.cache/nabla-peers/bin/pip install pytest hypothesis
-    PYTHONPATH=. ~/.cache/nabla-peers/bin/python -m pytest tests/crosscheck -q -rA
+Skipped when PyTorch is not installed.  Run it with ``make crosscheck``, which
+builds a separate venv (.venv-crosscheck) with torch==2.13.0 (CPU) and nabla.
 
 Layout correspondences (PyTorch is NCHW):
 
@@ -417,3 +414,20 @@ def test_case_coverage():
     assert any(_avg_native(c) for c in AVGPOOL) and any(not _avg_native(c) for c in AVGPOOL)
     # a max pool window wholly in padding
     assert any(c["p"][0] >= c["k"][0] * c["d"][0] or c["p"][2] >= c["k"][1] * c["d"][1] for c in MAXPOOL)
+
+
+def test_tensors_from_torch_via_dlpack():
+    """Tensor.from_dlpack and nabla.asarray take torch tensors without a copy,
+    and torch reads nabla tensors back through DLPack."""
+    t = torch.arange(12, dtype=torch.float32).reshape(1, 2, 2, 3)
+    for make in (nb.Tensor.from_dlpack, nb.asarray):
+        a = make(t)
+        assert a.shape == (1, 2, 2, 3) and a.dtype == np.float32
+        np.testing.assert_array_equal(a.numpy(), t.numpy())
+        t[0, 0, 0, 0] = 100.0  # shared memory: the change shows through
+        assert a.numpy()[0, 0, 0, 0] == 100.0
+        t[0, 0, 0, 0] = 0.0
+    back = torch.from_dlpack(nb.asarray(np.ones((2, 3))))
+    assert back.dtype == torch.float64 and back.shape == (2, 3)
+    y = nb.conv2d(nb.asarray(t), torch.ones(1, 1, 3, 2))
+    assert y.shape == (1, 2, 2, 2)
