@@ -295,6 +295,30 @@ def test_avg_pool2d_adjoint(case):
     assert np.isclose(lhs, rhs, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_pools_large_enough_to_run_threaded(dtype):
+    """Inputs above PARALLEL_MIN_WORK, so the prange loops really run on several
+    threads (the tiny cases above run on one): 70 channels span two scatter
+    blocks, overlapping 3x3/2 windows make threads' rows share input cells, and
+    values drawn from {0..4} make ties everywhere.  Checked against the reference
+    backend (the naive loops would be too slow at this size)."""
+    import nabla.reference as R
+    rng = np.random.default_rng(7)
+    x = ro(rng.integers(0, 5, size=(3, 40, 36, 70)), dtype)
+    geo = ((20, 18), (3, 3), (2, 2), (1, 1, 1, 1), (1, 1))
+    y, argmax = K.max_pool2d(x, *geo)
+    y_ref, argmax_ref = R.max_pool2d(x, *geo)
+    np.testing.assert_array_equal(y, y_ref)
+    np.testing.assert_array_equal(argmax, argmax_ref)
+    g = ro(rng.standard_normal(y.shape), dtype)
+    argmax = ro(argmax)
+    assert_close(K.max_pool2d_gather(x, argmax), R.max_pool2d_gather(x, argmax), dtype)
+    assert_close(K.max_pool2d_scatter(g, argmax, (40, 36)), R.max_pool2d_scatter(g, argmax, (40, 36)), dtype)
+    assert_close(K.avg_pool2d(x, *geo), R.avg_pool2d(x, *geo), dtype)
+    tgeo = ((40, 36),) + geo[1:]
+    assert_close(K.avg_pool2d_transpose(g, *tgeo), R.avg_pool2d_transpose(g, *tgeo), dtype)
+
+
 def test_writable_inputs_and_keywords():
     x = np.ones((1, 3, 3, 2), np.float32)
     w = np.ones((2, 2, 2, 1), np.float32)

@@ -18,6 +18,10 @@ from nabla._kernels._types cimport floating
 
 cdef enum:
     SCATTER_BLOCK = 64   # channels per work unit of max_pool2d_scatter
+    # Below this many cell visits a call runs on one thread: starting a parallel
+    # region costs microseconds, and far more on a loaded machine, where the
+    # threads wait for each other's time slices.
+    PARALLEL_MIN_WORK = 1 << 15
 
 
 # ------------------------------------------------------------ max_pool2d
@@ -33,8 +37,9 @@ def max_pool2d(const floating[:, :, :, ::1] x, out_hw, kernel_size, stride, padd
     cdef int64_t[:, :, :, ::1] argmax_view = argmax
     cdef Window win = make_window(kernel_size, stride, padding, dilation)
     cdef Py_ssize_t Ho = y_view.shape[1], row
+    cdef bint threads = y.size * win.kh * win.kw > PARALLEL_MIN_WORK
     with nogil:
-        for row in prange(y_view.shape[0] * Ho, schedule="static"):
+        for row in prange(y_view.shape[0] * Ho, schedule="static", use_threads_if=threads):
             _max_pool2d_row(x, y_view, argmax_view, win, row // Ho, row % Ho)
     return y, argmax
 
@@ -99,8 +104,9 @@ def max_pool2d_gather(const floating[:, :, :, ::1] t, const int64_t[:, :, :, ::1
                    dtype=np.float32 if floating is float else np.float64)
     cdef floating[:, :, :, ::1] out_view = out
     cdef Py_ssize_t Ho = argmax.shape[1], row
+    cdef bint threads = out.size > PARALLEL_MIN_WORK
     with nogil:
-        for row in prange(argmax.shape[0] * Ho, schedule="static"):
+        for row in prange(argmax.shape[0] * Ho, schedule="static", use_threads_if=threads):
             _gather_row(t, argmax, out_view, row // Ho, row % Ho)
     return out
 
@@ -132,10 +138,11 @@ def max_pool2d_scatter(const floating[:, :, :, ::1] g, const int64_t[:, :, :, ::
     cdef floating[:, :, :, ::1] dx_view = dx
     cdef Py_ssize_t C = g.shape[3], blocks, unit
     blocks = (C + SCATTER_BLOCK - 1) // SCATTER_BLOCK
+    cdef bint threads = g.size > PARALLEL_MIN_WORK
     with nogil:
         # Work unit: one image and one block of channels; it writes only
         # dx[n, :, :, block], so units never collide.
-        for unit in prange(g.shape[0] * blocks, schedule="static"):
+        for unit in prange(g.shape[0] * blocks, schedule="static", use_threads_if=threads):
             _scatter_unit(g, argmax, dx_view, unit // blocks,
                           (unit % blocks) * SCATTER_BLOCK,
                           min((unit % blocks + 1) * SCATTER_BLOCK, C))
@@ -166,8 +173,9 @@ def avg_pool2d(const floating[:, :, :, ::1] x, out_hw, kernel_size, stride, padd
     cdef floating[:, :, :, ::1] y_view = y
     cdef Window win = make_window(kernel_size, stride, padding, dilation)
     cdef Py_ssize_t Ho = y_view.shape[1], row
+    cdef bint threads = y.size * win.kh * win.kw > PARALLEL_MIN_WORK
     with nogil:
-        for row in prange(y_view.shape[0] * Ho, schedule="static"):
+        for row in prange(y_view.shape[0] * Ho, schedule="static", use_threads_if=threads):
             _avg_pool2d_row(x, y_view, win, row // Ho, row % Ho)
     return y
 
@@ -201,9 +209,10 @@ def avg_pool2d_transpose(const floating[:, :, :, ::1] g, in_hw, kernel_size, str
     cdef floating[:, :, :, ::1] dx_view = dx
     cdef Window win = make_window(kernel_size, stride, padding, dilation)
     cdef Py_ssize_t H = dx_view.shape[1], row
+    cdef bint threads = g.size * win.kh * win.kw > PARALLEL_MIN_WORK
     with nogil:
         # Gather form, as conv2d_transpose: work unit = one row dx[n, h].
-        for row in prange(dx_view.shape[0] * H, schedule="static"):
+        for row in prange(dx_view.shape[0] * H, schedule="static", use_threads_if=threads):
             _avg_pool2d_transpose_row(g, dx_view, win, row // H, row % H)
     return dx
 
