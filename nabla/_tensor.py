@@ -220,8 +220,10 @@ def asarray(a, dtype=None) -> Tensor:
     """Make a :class:`Tensor` from a Tensor, a NumPy array, anything with
     ``__dlpack__`` (PyTorch, JAX, CuPy on the CPU) or a (nested) Python sequence.
 
-    NumPy arrays keep their dtype unless ``dtype`` is given.  Python floats and
-    lists of them become float32, as in PyTorch and JAX.  A Tensor passes
+    NumPy arrays keep their dtype unless ``dtype`` is given, and are not copied
+    (as ``numpy.asarray`` and ``torch.from_numpy``): do not write into an array
+    while a tensor made from it is in use.  Python floats and lists of them
+    become float32, as in PyTorch and JAX.  A Tensor passes
     through unchanged (and keeps its autograd trace) when no dtype change is asked.
     """
     if isinstance(a, Tensor):
