@@ -11,6 +11,7 @@ gives a checked build for tests: those three checks come back on and the C code
 is compiled with ``-O1 -g``.  Switching modes rebuilds everything (the generated
 C goes to a per-mode directory and build_ext recompiles when the mode changed).
 """
+import glob
 import os
 
 import numpy as np
@@ -35,7 +36,10 @@ EXTENSIONS = [
     Extension(
         f"nabla._kernels.{name}",
         [f"nabla/_kernels/{name}.pyx"],
-        include_dirs=[np.get_include()],
+        # The C micro-kernels' header sits next to the .pyx; listing it (and the
+        # .pxd files) as dependencies rebuilds the extension when they change.
+        include_dirs=[np.get_include(), "nabla/_kernels"],
+        depends=glob.glob("nabla/_kernels/*.h") + glob.glob("nabla/_kernels/*.pxd"),
         extra_compile_args=COMPILE_ARGS,
         extra_link_args=LINK_ARGS,
     )

@@ -8,16 +8,91 @@ the result, so there are no races, locks or atomics.  Taps that fall into the
 padding are skipped (``first_tap``/``end_tap``), never read from a padded copy.
 The formulas are in ``nabla/_backend.py``; below ``Cg = C_in // groups``,
 ``Og = C_out // groups``.
+
+Fast paths (``groups == 1``, every size > 0) run register-blocked micro-kernels
+from ``_microkernels.h`` (AVX-512 intrinsics when the compiler targets AVX-512F,
+plain C otherwise); grouped and depthwise convolutions keep the direct loops
+below.  ``_direct_conv`` computes conv2d, and conv2d_transpose as a conv2d of dy
+with the channel-swapped filter read flipped, one output phase (h % sh, v % sw)
+at a time, from a filter copy packed for the micro-kernel (``_pack``).
+``_filter_grad_fast`` sums dw over blocks of output rows into per-thread
+buffers added up after the parallel region.  Every ``prange`` runs on one
+thread when the call has fewer than ``PARALLEL_MIN_MACS`` multiply-adds: tiny
+problems do not pay for waking OpenMP threads.
 """
-from cython.parallel cimport prange
+cimport openmp
+from cython.parallel cimport prange, threadid
 
 import numpy as np
 
 from nabla._kernels._geometry cimport Window, end_tap, first_tap, make_window, source_window
 from nabla._kernels._types cimport floating
 
+cdef extern from "_microkernels.h" nogil:
+    ctypedef struct nb_rowgeo:
+        Py_ssize_t H, W, C
+        Py_ssize_t row0, row_step, wa0, wa_step, na
+        Py_ssize_t col0, col_pix, col_tap, wb0, wb_step, nb
+        Py_ssize_t Kw
+        Py_ssize_t npix, y_pix, nch
+    void nb_conv_row_f32(const float *x, const float *wblk, float *y, const float *zeros,
+                         const nb_rowgeo *g)
+    void nb_conv_row_f64(const double *x, const double *wblk, double *y,
+                         const double *zeros, const nb_rowgeo *g)
+    void nb_conv_half_f32(const float *x, const float *wblk, float *y, const float *zeros,
+                          const nb_rowgeo *g)
+    void nb_conv_half_f64(const double *x, const double *wblk, double *y,
+                          const double *zeros, const nb_rowgeo *g)
+    void nb_fgrad_half_f32(const float *x, Py_ssize_t xrs, Py_ssize_t xps, const float *dy,
+                           Py_ssize_t dyrs, Py_ssize_t dyps, Py_ssize_t nrows,
+                           Py_ssize_t npix, float *dw, Py_ssize_t ldw, Py_ssize_t nc,
+                           Py_ssize_t no)
+    void nb_fgrad_half_f64(const double *x, Py_ssize_t xrs, Py_ssize_t xps,
+                           const double *dy, Py_ssize_t dyrs, Py_ssize_t dyps,
+                           Py_ssize_t nrows, Py_ssize_t npix, double *dw, Py_ssize_t ldw,
+                           Py_ssize_t nc, Py_ssize_t no)
+    void nb_dot_row_f32(const float *x, const float *wblk, float *y, const float *zeros,
+                        const nb_rowgeo *g)
+    void nb_dot_row_f64(const double *x, const double *wblk, double *y,
+                        const double *zeros, const nb_rowgeo *g)
+    void nb_fgrad_tile_f32(const float *x, Py_ssize_t xrs, Py_ssize_t xps, const float *dy,
+                           Py_ssize_t dyrs, Py_ssize_t dyps, Py_ssize_t nrows,
+                           Py_ssize_t npix, float *dw, Py_ssize_t ldw, Py_ssize_t nc,
+                           Py_ssize_t no)
+    void nb_fgrad_tile_f64(const double *x, Py_ssize_t xrs, Py_ssize_t xps,
+                           const double *dy, Py_ssize_t dyrs, Py_ssize_t dyps,
+                           Py_ssize_t nrows, Py_ssize_t npix, double *dw, Py_ssize_t ldw,
+                           Py_ssize_t nc, Py_ssize_t no)
+    enum:
+        NB_VB_F32
+        NB_VB_F64
+        NB_FG_C
+        NB_DOT_MAXCH
+
 cdef enum:
-    CHANNEL_BLOCK = 64   # input channels per work unit of conv2d_filter_grad
+    # Which row micro-kernel _direct_conv runs (see _microkernels.h and _kernel_kind).
+    KIND_BLOCK = 0       # 8 pixels x 2 vectors of output channels
+    KIND_HALF = 1        # 8 pixels x 1 vector: at most 16 (float) / 8 (double) outputs
+    KIND_DOT = 2         # 4 pixels x <= 6 outputs, vectors along the reduction
+
+cdef enum:
+    CHANNEL_BLOCK = 64   # input channels per work unit of conv2d_filter_grad (grouped path)
+    FG_PIXELS = 128      # output pixels per work unit of the fast filter gradient
+    FILTER_CACHE_BYTES = 1 << 20   # packed filter bytes a conv work unit sweeps with
+
+# Below this many multiply-adds a kernel runs on the calling thread only.  Measured
+# on the 2-core dev host (benchmarks/conv_kernels.py --threshold): waking the second
+# thread costs about 5 us, so two threads only pay from roughly 3e5 multiply-adds
+# (about 15 us of work) on; 2**19 leaves a margin for a loaded machine.
+cdef Py_ssize_t PARALLEL_MIN_MACS = 1 << 19
+
+
+def _parallel_min_macs(value=None):
+    """The single-thread threshold (multiply-adds); set it if value is given (benchmarks)."""
+    global PARALLEL_MIN_MACS
+    if value is not None:
+        PARALLEL_MIN_MACS = value
+    return PARALLEL_MIN_MACS
 
 
 # ---------------------------------------------------------------- conv2d
@@ -25,14 +100,36 @@ cdef enum:
 def conv2d(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] w,
            out_hw, stride, padding, dilation, Py_ssize_t groups):
     """y (N, Ho, Wo, C_out) = x (N, H, W, C_in) convolved with w (Kh, Kw, Cg, C_out)."""
-    y = np.zeros((x.shape[0], out_hw[0], out_hw[1], w.shape[3]),
-                 dtype=np.float32 if floating is float else np.float64)
-    cdef floating[:, :, :, ::1] y_view = y
+    dtype = np.float32 if floating is float else np.float64
     cdef Window win = make_window((w.shape[0], w.shape[1]), stride, padding, dilation)
-    cdef Py_ssize_t Ho = y_view.shape[1], row
+    cdef Py_ssize_t N = x.shape[0], Ho = out_hw[0], Wo = out_hw[1], row
+    cdef Py_ssize_t vb = NB_VB_F32 if floating is float else NB_VB_F64
+    cdef bint threads = _macs(N * Ho * Wo, w) >= PARALLEL_MIN_MACS
+    cdef floating[:, :, :, ::1] y_view
+    cdef floating[:, :, :, :, ::1] wp
+    cdef int kind
+    cdef const floating[::1] zeros
+    if groups == 1 and min(N, Ho, Wo, x.shape[1], x.shape[2], x.shape[3], w.shape[0],
+                           w.shape[1], w.shape[3]) > 0:
+        y = np.empty((N, Ho, Wo, w.shape[3]), dtype=dtype)
+        y_view = y
+        kind = _kernel_kind(x.shape[3], w.shape[3], &vb)
+        wp = _aligned_zeros(_panels_shape(w.shape[0], w.shape[1], x.shape[3], w.shape[3],
+                                          vb, kind), dtype)
+        _pack(&w[0, 0, 0, 0], w.shape[0] * w.shape[1], x.shape[3], w.shape[3], w.shape[3], 1,
+              vb, kind == KIND_DOT, &wp[0, 0, 0, 0, 0])
+        zeros = np.zeros(x.shape[3], dtype=dtype)
+        with nogil:
+            _direct_conv(&x[0, 0, 0, 0], N, x.shape[1], x.shape[2], x.shape[3],
+                         &wp[0, 0, 0, 0, 0], w.shape[0], w.shape[1], vb,
+                         &y_view[0, 0, 0, 0], Ho, Wo, w.shape[3], &zeros[0], win,
+                         False, kind, threads)
+        return y
+    y = np.zeros((N, Ho, Wo, w.shape[3]), dtype=dtype)
+    y_view = y
     with nogil:
         # Work unit: one output row y[n, i]; rows are disjoint, so no races.
-        for row in prange(y_view.shape[0] * Ho, schedule="static"):
+        for row in prange(N * Ho, schedule="static", use_threads_if=threads):
             _conv2d_row(x, w, y_view, win, groups, row // Ho, row % Ho)
     return y
 
@@ -69,15 +166,40 @@ cdef inline void _conv2d_row(const floating[:, :, :, ::1] x, const floating[:, :
 def conv2d_transpose(const floating[:, :, :, ::1] dy, const floating[:, :, :, ::1] w,
                      out_hw, stride, padding, dilation, Py_ssize_t groups):
     """dx (N, H, W, C_in), (H, W) = out_hw: the adjoint of conv2d in x, applied to dy."""
-    dx = np.zeros((dy.shape[0], out_hw[0], out_hw[1], w.shape[2] * groups),
-                  dtype=np.float32 if floating is float else np.float64)
-    cdef floating[:, :, :, ::1] dx_view = dx
+    dtype = np.float32 if floating is float else np.float64
     cdef Window win = make_window((w.shape[0], w.shape[1]), stride, padding, dilation)
-    cdef Py_ssize_t H = dx_view.shape[1], row
+    cdef Py_ssize_t N = dy.shape[0], H = out_hw[0], W = out_hw[1], row
+    cdef Py_ssize_t vb = NB_VB_F32 if floating is float else NB_VB_F64
+    cdef bint threads = _macs(N * dy.shape[1] * dy.shape[2], w) >= PARALLEL_MIN_MACS
+    cdef floating[:, :, :, ::1] dx_view
+    cdef floating[:, :, :, :, ::1] wp
+    cdef int kind
+    cdef const floating[::1] zeros
+    if groups == 1 and min(N, H, W, dy.shape[1], dy.shape[2], dy.shape[3], w.shape[0],
+                           w.shape[1], w.shape[2]) > 0:
+        # A direct convolution of dy with the channel-swapped filter, one output
+        # phase (h % sh, v % sw) at a time; see _transpose_unit.
+        dx = np.empty((N, H, W, w.shape[2]), dtype=dtype)
+        dx_view = dx
+        kind = _kernel_kind(dy.shape[3], w.shape[2], &vb)
+        # Reduction over w's last axis (dy's channels), outputs along w's third axis.
+        wp = _aligned_zeros(_panels_shape(w.shape[0], w.shape[1], dy.shape[3], w.shape[2],
+                                          vb, kind), dtype)
+        _pack(&w[0, 0, 0, 0], w.shape[0] * w.shape[1], dy.shape[3], w.shape[2], 1, w.shape[3],
+              vb, kind == KIND_DOT, &wp[0, 0, 0, 0, 0])
+        zeros = np.zeros(dy.shape[3], dtype=dtype)
+        with nogil:
+            _direct_conv(&dy[0, 0, 0, 0], N, dy.shape[1], dy.shape[2], dy.shape[3],
+                         &wp[0, 0, 0, 0, 0], w.shape[0], w.shape[1], vb,
+                         &dx_view[0, 0, 0, 0], H, W, w.shape[2], &zeros[0], win,
+                         True, kind, threads)
+        return dx
+    dx = np.zeros((N, H, W, w.shape[2] * groups), dtype=dtype)
+    dx_view = dx
     with nogil:
         # Gather form: work unit = one row dx[n, h], which sums everything that
         # conv2d would spread into it, so rows are disjoint and there are no races.
-        for row in prange(dx_view.shape[0] * H, schedule="static"):
+        for row in prange(N * H, schedule="static", use_threads_if=threads):
             _conv2d_transpose_row(dy, w, dx_view, win, groups, row // H, row % H)
     return dx
 
@@ -122,24 +244,46 @@ cdef inline void _conv2d_transpose_row(const floating[:, :, :, ::1] dy,
 def conv2d_filter_grad(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] dy,
                        kernel_hw, stride, padding, dilation, Py_ssize_t groups):
     """dw (Kh, Kw, Cg, C_out): the adjoint of conv2d in w, applied to dy."""
-    dw = np.zeros((kernel_hw[0], kernel_hw[1], x.shape[3] // groups, dy.shape[3]),
-                  dtype=np.float32 if floating is float else np.float64)
-    cdef floating[:, :, :, ::1] dw_view = dw
+    dtype = np.float32 if floating is float else np.float64
     cdef Window win = make_window(kernel_hw, stride, padding, dilation)
-    cdef Py_ssize_t Cg = dw_view.shape[2], Og = dw_view.shape[3] // groups
-    cdef Py_ssize_t per_tap, unit, tap
+    cdef Py_ssize_t N = x.shape[0], Ho = dy.shape[1], Wo = dy.shape[2]
+    cdef Py_ssize_t Kh = win.kh, Kw = win.kw, C = x.shape[3], O = dy.shape[3]
+    cdef Py_ssize_t vb = NB_VB_F32 if floating is float else NB_VB_F64
+    cdef bint threads = N * Ho * Wo * Kh * Kw * (C // groups) * O >= PARALLEL_MIN_MACS
+    cdef Py_ssize_t nthreads, rows_per_unit, units_per_image
+    cdef floating[:, :, :, :, ::1] parts
+    cdef floating[:, :, :, ::1] dw_view
+    cdef Py_ssize_t Cg, Og, per_tap, unit, tap
+    if groups == 1 and min(N, Ho, Wo, x.shape[1], x.shape[2], C, O, Kh, Kw) > 0:
+        # Per-thread partial sums of dw over blocks of output rows, added up after
+        # the parallel region: threads never write to the same buffer.
+        rows_per_unit = min(Ho, (FG_PIXELS + Wo - 1) // Wo)
+        units_per_image = (Ho + rows_per_unit - 1) // rows_per_unit
+        # One buffer per thread that can get a unit (not more threads than units).
+        nthreads = min(openmp.omp_get_max_threads(), N * units_per_image) if threads else 1
+        parts_arr = np.zeros((nthreads, Kh, Kw, C, O), dtype=dtype)
+        parts = parts_arr
+        with nogil:
+            _filter_grad_fast(&x[0, 0, 0, 0], &dy[0, 0, 0, 0], &parts[0, 0, 0, 0, 0],
+                              N, x.shape[1], x.shape[2], C, Ho, Wo, O, win, vb,
+                              rows_per_unit, units_per_image, nthreads, threads)
+        return parts_arr.sum(axis=0) if nthreads > 1 else parts_arr[0]
+    dw = np.zeros((Kh, Kw, C // groups, O), dtype=dtype)
+    dw_view = dw
+    Cg = dw_view.shape[2]
+    Og = O // groups
     # Work unit: one tap (a, b) and one block of at most CHANNEL_BLOCK input
     # channels c of one group; it owns dw[a, b, c_block, group's outputs], so
     # units never write to the same cell.  Blocking the channels keeps threads
     # busy when Kh*Kw is small (1x1 filters).
     if Cg == 1 and Og == 1:    # depthwise: blocks of channels, not groups
-        per_tap = (dw_view.shape[3] + CHANNEL_BLOCK - 1) // CHANNEL_BLOCK
+        per_tap = (O + CHANNEL_BLOCK - 1) // CHANNEL_BLOCK
     else:
         per_tap = groups * ((Cg + CHANNEL_BLOCK - 1) // CHANNEL_BLOCK)
     with nogil:
-        for unit in prange(win.kh * win.kw * per_tap, schedule="static"):
+        for unit in prange(Kh * Kw * per_tap, schedule="static", use_threads_if=threads):
             tap = unit // per_tap
-            _filter_grad_unit(x, dy, dw_view, win, groups, tap // win.kw, tap % win.kw,
+            _filter_grad_unit(x, dy, dw_view, win, groups, tap // Kw, tap % Kw,
                               unit % per_tap)
     return dw
 
@@ -180,3 +324,275 @@ cdef inline void _filter_grad_unit(const floating[:, :, :, ::1] x,
                     xv = x[n, r, col, g * Cg + c]
                     for o in range(g * Og, (g + 1) * Og):   # contiguous in dw and dy
                         dw[a, b, c, o] += xv * dy[n, i, j, o]
+
+
+# ------------------------------------------------------------- fast paths
+
+cdef inline Py_ssize_t _macs(Py_ssize_t pixels, const floating[:, :, :, ::1] w) noexcept:
+    """Multiply-adds of a conv2d (or of either adjoint) with this many output pixels."""
+    return pixels * w.shape[0] * w.shape[1] * w.shape[2] * w.shape[3]
+
+
+cdef inline int _kernel_kind(Py_ssize_t C, Py_ssize_t O, Py_ssize_t *vb) noexcept:
+    """The row micro-kernel for C reduction and O output channels; sets its block width.
+
+    vb comes in as the full block (2 vectors).  Few outputs (O <= NB_DOT_MAXCH) with at
+    least as many reduction channels: the dot form, whose vectors run along C (a
+    full block would be mostly padding).  O up to one vector: the half-width block.
+    """
+    if O <= NB_DOT_MAXCH and C >= O:
+        vb[0] = O
+        return KIND_DOT
+    if O <= vb[0] // 2:
+        vb[0] = vb[0] // 2
+        return KIND_HALF
+    return KIND_BLOCK
+
+
+cdef tuple _panels_shape(Py_ssize_t Kh, Py_ssize_t Kw, Py_ssize_t C, Py_ssize_t O,
+                         Py_ssize_t vb, int kind):
+    """Shape of the packed filter (see _pack)."""
+    if kind == KIND_DOT:
+        return (1, Kh, Kw, O, C)
+    return ((O + vb - 1) // vb, Kh, Kw, C, vb)
+
+
+cdef void _pack(const floating *w, Py_ssize_t taps, Py_ssize_t C, Py_ssize_t O,
+                Py_ssize_t sc, Py_ssize_t so, Py_ssize_t vb, bint dot,
+                floating *out) noexcept nogil:
+    """Copy the filter into the layout a micro-kernel streams through.
+
+    Source: tap t, reduction channel c, output channel o at w[t*C*O + c*sc + o*so]
+    (conv2d: HWIO, sc = O, so = 1; conv2d_transpose: the same array read with input
+    and output channels swapped, sc = 1, so = C).  Block layout (ceil(O/vb), taps, C,
+    vb): panel [ob, t] is the C x vb matrix of outputs ob*vb .. ob*vb + vb - 1, zero
+    past O (out must be zeroed).  Dot layout (taps, O, C): reduction contiguous.
+    """
+    cdef Py_ssize_t t, c, o, ob
+    cdef const floating *src
+    cdef floating *dst
+    for t in range(taps):
+        src = w + t * C * O
+        if dot:
+            dst = out + t * O * C
+            for o in range(O):
+                for c in range(C):
+                    dst[o * C + c] = src[c * sc + o * so]
+        else:
+            for ob in range((O + vb - 1) // vb):
+                dst = out + (ob * taps + t) * C * vb
+                for c in range(C):
+                    for o in range(ob * vb, min(ob * vb + vb, O)):
+                        dst[c * vb + o - ob * vb] = src[c * sc + o * so]
+
+
+cdef object _aligned_zeros(tuple shape, dtype):
+    """np.zeros(shape, dtype) starting on a 64-byte boundary (NumPy only promises 16).
+
+    The micro-kernels load 64-byte vectors from these buffers; unaligned, every
+    load would be split across two cache lines.
+    """
+    cdef Py_ssize_t itemsize = 4 if dtype is np.float32 else 8, nbytes = itemsize, d
+    for d in shape:
+        nbytes *= d
+    raw = np.zeros(nbytes + 64, dtype=np.uint8)
+    cdef unsigned char[::1] raw_view = raw
+    cdef Py_ssize_t start = (64 - <size_t>&raw_view[0] % 64) % 64
+    return raw[start:start + nbytes].view(dtype).reshape(shape)
+
+
+cdef inline void _conv_row(const floating *x, const floating *wblk, floating *y,
+                           const floating *zeros, const nb_rowgeo *g, int kind) noexcept nogil:
+    if floating is float:
+        if kind == KIND_BLOCK:
+            nb_conv_row_f32(x, wblk, y, zeros, g)
+        elif kind == KIND_HALF:
+            nb_conv_half_f32(x, wblk, y, zeros, g)
+        else:
+            nb_dot_row_f32(x, wblk, y, zeros, g)
+    else:
+        if kind == KIND_BLOCK:
+            nb_conv_row_f64(x, wblk, y, zeros, g)
+        elif kind == KIND_HALF:
+            nb_conv_half_f64(x, wblk, y, zeros, g)
+        else:
+            nb_dot_row_f64(x, wblk, y, zeros, g)
+
+
+cdef void _direct_conv(const floating *x, Py_ssize_t N, Py_ssize_t H, Py_ssize_t W,
+                       Py_ssize_t C, const floating *wp, Py_ssize_t Kh, Py_ssize_t Kw,
+                       Py_ssize_t vb, floating *y, Py_ssize_t Ho, Py_ssize_t Wo, Py_ssize_t O,
+                       const floating *zeros, Window win, bint transpose, int kind,
+                       bint threads) noexcept nogil:
+    """y (N, Ho, Wo, O) from x (N, H, W, C) and the packed filter wp (see _pack).
+
+    Forward (transpose False): y = conv2d(x, w).  Transpose: x is dy, y is dx and wp
+    packs w with its channels swapped (HWOI): y = conv2d_transpose(x, w).
+    kind picks the micro-kernel (KIND_*); wp was packed by _pack for it (with
+    KIND_DOT, vb == O: one block, the (Kh, Kw, O, C) filter).
+    Work unit: one output row y[n, i] and one group of blocks of vb output channels;
+    units write disjoint parts of y (every cell of y exactly once), so no races.
+    """
+    cdef Py_ssize_t nob = (O + vb - 1) // vb, rows = N * Ho, u, ob
+    # The channel blocks are split into ngroups equal groups whose filter panels
+    # (Kh*Kw*C*vb values per block) fit in FILTER_CACHE_BYTES; a work unit is one
+    # output row and one group, so a thread sweeps the rows with a cache-resident
+    # filter group, and the input rows are re-read once per group.
+    cdef Py_ssize_t panel = Kh * Kw * C * vb * sizeof(floating)
+    cdef Py_ssize_t ngroups = (nob * panel + FILTER_CACHE_BYTES - 1) // FILTER_CACHE_BYTES
+    if ngroups > nob:
+        ngroups = nob
+    while nob % ngroups:
+        ngroups += 1
+    cdef Py_ssize_t per_group = nob // ngroups
+    for u in prange(rows * ngroups, schedule="static", use_threads_if=threads):
+        for ob in range((u // rows) * per_group, (u // rows + 1) * per_group):
+            if transpose:
+                _transpose_unit(x, H, W, C, wp, Kh, Kw, vb, y, Ho, Wo, O, zeros, win,
+                                u % rows, ob, kind)
+            else:
+                _forward_unit(x, H, W, C, wp, Kh, Kw, vb, y, Ho, Wo, O, zeros, win,
+                              u % rows, ob, kind)
+
+
+cdef inline void _forward_unit(const floating *x, Py_ssize_t H, Py_ssize_t W, Py_ssize_t C,
+                               const floating *wp, Py_ssize_t Kh, Py_ssize_t Kw,
+                               Py_ssize_t vb, floating *y, Py_ssize_t Ho, Py_ssize_t Wo,
+                               Py_ssize_t O, const floating *zeros, Window win,
+                               Py_ssize_t row, Py_ssize_t ob, int kind) noexcept nogil:
+    cdef Py_ssize_t n = row // Ho, i = row % Ho
+    cdef nb_rowgeo g
+    g.H, g.W, g.C = H, W, C
+    # Row tap a reads input row i*sh - pt + a*dh (the kernel skips rows outside).
+    g.row0, g.row_step, g.wa0, g.wa_step, g.na = i * win.sh - win.pt, win.dh, 0, 1, Kh
+    # Column tap b of pixel j reads input column j*sw - pl + b*dw (zeros outside).
+    g.col0, g.col_pix, g.col_tap, g.wb0, g.wb_step, g.nb = -win.pl, win.sw, win.dw, 0, 1, Kw
+    g.Kw, g.npix, g.y_pix, g.nch = Kw, Wo, O, min(vb, O - ob * vb)
+    _conv_row(x + n * H * W * C, wp + ob * Kh * Kw * C * vb, y + row * Wo * O + ob * vb,
+              zeros, &g, kind)
+
+
+cdef inline Py_ssize_t _gcd(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
+    while b:
+        a, b = b, a % b
+    return a
+
+
+cdef inline void _phase_taps(Py_ssize_t offset, Py_ssize_t d, Py_ssize_t s, Py_ssize_t K,
+                             Py_ssize_t *t0, Py_ssize_t *t_step, Py_ssize_t *count,
+                             Py_ssize_t *e0, Py_ssize_t *e_step) noexcept nogil:
+    """The taps t < K of one output phase of conv2d_transpose along one axis.
+
+    Output cell h = q*s + rh of dx gets tap t from dy cell (h + p - t*d) / s when that
+    is whole; with offset = rh + p (>= 0) that is  q + (offset - t*d) / s.  The taps
+    with s | offset - t*d are t0, t0 + t_step, ... (count of them, t_step = s / gcd(s, d));
+    tap k of them reads dy cell  q + e0 + k*e_step  (e_step = -t_step*d/s <= 0).
+    """
+    cdef Py_ssize_t t
+    count[0] = 0
+    t0[0] = 0
+    t_step[0] = s // _gcd(s, d)
+    e0[0] = 0
+    e_step[0] = -(t_step[0] * d) // s
+    for t in range(min(K, s)):
+        if (offset - t * d) % s == 0:   # C remainder: 0 iff divisible, for any sign
+            t0[0] = t
+            count[0] = (K - 1 - t) // t_step[0] + 1
+            e0[0] = (offset - t * d) // s   # exact: no rounding for negative values
+            return
+
+
+cdef inline void _transpose_unit(const floating *dy, Py_ssize_t Ho, Py_ssize_t Wo,
+                                 Py_ssize_t C, const floating *wp, Py_ssize_t Kh,
+                                 Py_ssize_t Kw, Py_ssize_t vb, floating *dx, Py_ssize_t H,
+                                 Py_ssize_t W, Py_ssize_t O, const floating *zeros,
+                                 Window win, Py_ssize_t row, Py_ssize_t ob,
+                                 int kind) noexcept nogil:
+    """Row dx[n, h], channel block ob: one row kernel call per column phase v % sw."""
+    cdef Py_ssize_t n = row // H, h = row % H, rw
+    cdef Py_ssize_t a0, a_step, na, e0, e_step, b0, b_step, nb, f0, f_step
+    cdef nb_rowgeo g
+    _phase_taps(h % win.sh + win.pt, win.dh, win.sh, Kh, &a0, &a_step, &na, &e0, &e_step)
+    g.H, g.W, g.C = Ho, Wo, C
+    g.row0, g.row_step, g.wa0, g.wa_step, g.na = h // win.sh + e0, e_step, a0, a_step, na
+    g.Kw, g.nch = Kw, min(vb, O - ob * vb)
+    g.y_pix = win.sw * O
+    for rw in range(min(win.sw, W)):
+        _phase_taps(rw + win.pl, win.dw, win.sw, Kw, &b0, &b_step, &nb, &f0, &f_step)
+        g.col0, g.col_pix, g.col_tap, g.wb0, g.wb_step, g.nb = f0, 1, f_step, b0, b_step, nb
+        g.npix = (W - rw + win.sw - 1) // win.sw
+        _conv_row(dy + n * Ho * Wo * C, wp + ob * Kh * Kw * C * vb,
+                  dx + (row * W + rw) * O + ob * vb, zeros, &g, kind)
+
+
+cdef void _filter_grad_fast(const floating *x, const floating *dy, floating *parts,
+                            Py_ssize_t N, Py_ssize_t H, Py_ssize_t W, Py_ssize_t C,
+                            Py_ssize_t Ho, Py_ssize_t Wo, Py_ssize_t O, Window win,
+                            Py_ssize_t vb, Py_ssize_t rows_per_unit,
+                            Py_ssize_t units_per_image, Py_ssize_t nthreads,
+                            bint threads) noexcept nogil:
+    """parts[t] (Kh, Kw, C, O) += the dw contributions of the work units thread t ran.
+
+    Work unit: rows [i0, i0 + rows_per_unit) of dy[n] (about FG_PIXELS pixels, which
+    stay in cache while every tap and channel tile sweeps over them).
+    """
+    cdef Py_ssize_t u, size = win.kh * win.kw * C * O
+    for u in prange(N * units_per_image, schedule="static", num_threads=nthreads,
+                    use_threads_if=threads):
+        _filter_grad_fast_unit(x, dy, parts + threadid() * size, H, W, C, Ho, Wo, O, win,
+                               vb, u // units_per_image,
+                               (u % units_per_image) * rows_per_unit, rows_per_unit)
+
+
+cdef inline void _fgrad_tile(const floating *x, Py_ssize_t xrs, Py_ssize_t xps,
+                             const floating *dy, Py_ssize_t dyrs, Py_ssize_t dyps,
+                             Py_ssize_t nrows, Py_ssize_t npix, floating *dw, Py_ssize_t ldw,
+                             Py_ssize_t nc, Py_ssize_t no, bint half) noexcept nogil:
+    if floating is float:
+        if half:
+            nb_fgrad_half_f32(x, xrs, xps, dy, dyrs, dyps, nrows, npix, dw, ldw, nc, no)
+        else:
+            nb_fgrad_tile_f32(x, xrs, xps, dy, dyrs, dyps, nrows, npix, dw, ldw, nc, no)
+    else:
+        if half:
+            nb_fgrad_half_f64(x, xrs, xps, dy, dyrs, dyps, nrows, npix, dw, ldw, nc, no)
+        else:
+            nb_fgrad_tile_f64(x, xrs, xps, dy, dyrs, dyps, nrows, npix, dw, ldw, nc, no)
+
+
+cdef inline void _filter_grad_fast_unit(const floating *x, const floating *dy,
+                                        floating *dw, Py_ssize_t H, Py_ssize_t W,
+                                        Py_ssize_t C, Py_ssize_t Ho, Py_ssize_t Wo,
+                                        Py_ssize_t O, Window win, Py_ssize_t vb, Py_ssize_t n,
+                                        Py_ssize_t i0, Py_ssize_t rows) noexcept nogil:
+    cdef Py_ssize_t i1 = min(Ho, i0 + rows), a, b, r0, c0, ia, ib, ja, jb, cb, ob
+    # Up to one vector of output channels: half-width tiles (vb is the full width).
+    cdef bint half = O <= vb // 2
+    if half:
+        vb = vb // 2
+    cdef const floating *xb
+    cdef const floating *db
+    for a in range(win.kh):
+        # Output rows i in [ia, ib) of this unit whose tap a lands inside the input.
+        r0 = a * win.dh - win.pt
+        ia = max(i0, first_tap(r0, win.sh))
+        ib = min(i1, end_tap(r0, win.sh, Ho, H))
+        if ia >= ib:
+            continue
+        for b in range(win.kw):
+            c0 = b * win.dw - win.pl
+            ja = first_tap(c0, win.sw)
+            jb = end_tap(c0, win.sw, Wo, W)
+            if ja >= jb:
+                continue
+            xb = x + ((n * H + r0 + ia * win.sh) * W + c0 + ja * win.sw) * C
+            db = dy + ((n * Ho + ia) * Wo + ja) * O
+            # Output block outer: its dy panel (pixels x vb) stays in L1 while the
+            # input-channel tiles stream the (narrower) x panel past it.
+            for ob in range((O + vb - 1) // vb):
+                for cb in range((C + NB_FG_C - 1) // NB_FG_C):
+                    _fgrad_tile(xb + cb * NB_FG_C, win.sh * W * C, win.sw * C, db + ob * vb,
+                                Wo * O, O, ib - ia, jb - ja,
+                                dw + ((a * win.kw + b) * C + cb * NB_FG_C) * O + ob * vb, O,
+                                min(NB_FG_C, C - cb * NB_FG_C), min(vb, O - ob * vb),
+                                half)

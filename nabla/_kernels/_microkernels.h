@@ -1,0 +1,489 @@
+/* Register-blocked micro-kernels of nabla's convolutions (used by conv.pyx).
+ *
+ * Two kernels, each for float (suffix _f32) and double (_f64):
+ *
+ * nb_conv_row: one output row of a direct NHWC x (packed) HWIO convolution for one
+ *   block of VB output channels (VB = 32 floats or 16 doubles = two 512-bit vectors).
+ *   The row is cut into tiles of NB_PX = 8 output pixels; a tile keeps its 8 x VB
+ *   partial sums in 16 vector registers, and for every filter tap and input channel c
+ *   loads the packed filter row wblk[tap][c][0:VB] (two vectors) and broadcasts the 8
+ *   input values x[pixel][c].  Taps whose input row is outside the image are skipped;
+ *   pixels whose input column is outside the image (padding), and pixels past the end
+ *   of the row, read from `zeros` (C zeros) instead, so one code path serves interior
+ *   and border tiles and no padded copy of the input is ever made.
+ *   Geometry (nb_rowgeo, all in elements/indices, signed):
+ *     row tap k < na reads input row  row0 + k*row_step  with filter row  wa0 + k*wa_step;
+ *     col tap l < nb reads, for pixel q, input column  col0 + q*col_pix + l*col_tap  with
+ *     filter column  wb0 + l*wb_step;  filter tap (wa, wb) of the block is at
+ *     wblk + (wa*Kw + wb)*C*VB, a C x VB row-major panel (zero-padded past the last channel).
+ *   Output pixel q (q < npix) goes to y + q*y_pix, channels [0, nch), nch <= VB; the
+ *   row kernel overwrites (it does not accumulate), and with na == 0 or nb == 0 it
+ *   writes zeros.  conv2d uses a stride-1-in-taps geometry; conv2d_transpose uses one
+ *   output phase per call (negative steps: the filter is read flipped).
+ *
+ * nb_fgrad_tile: the filter-gradient tile dw[k][0:no] += sum_{r, q} x[r*xrs + q*xps + k]
+ *   * dy[r*dyrs + q*dyps + 0:no] for k < nc <= 8 input channels and no <= VB output
+ *   channels: 8 broadcasts and 2 vector loads per pixel, 16 accumulators.
+ *   nb_fgrad_half: the same for no <= VB/2 (one vector, 8 accumulators).
+ *
+ * nb_conv_half: nb_conv_row with half-width blocks (VB = 16 floats / 8 doubles, one
+ *   vector per pixel), for nch <= VB/2 output channels; panels are C x VB/2.
+ *
+ * nb_dot_row: the same row geometry for few output channels (nch <= NB_DOT_MAXCH), as
+ *   conv2d_transpose needs when the layer has few input channels: vectors run along
+ *   the reduction channels C instead (w row (wa, wb, o, 0:C) is contiguous in the
+ *   HWIO filter itself), a tile is NB_DOT_PX pixels x nch channels of vector partial
+ *   sums, reduced horizontally once per tile.  wblk[((wa*Kw + wb)*nch + o)*C + c].
+ *
+ * With AVX-512F (gcc -march=native on an AVX-512 host) the kernels use intrinsics;
+ * without it the same loops are written in plain C (auto-vectorised), with the same
+ * results up to the order of floating-point sums.
+ */
+#ifndef NABLA_MICROKERNELS_H
+#define NABLA_MICROKERNELS_H
+
+#include <stddef.h>
+#include <string.h>
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
+
+typedef ptrdiff_t nb_idx;
+
+typedef struct {
+    nb_idx H, W, C;                  /* input image (rows, columns, channels) */
+    nb_idx row0, row_step, wa0, wa_step, na;
+    nb_idx col0, col_pix, col_tap, wb0, wb_step, nb;
+    nb_idx Kw;                       /* filter columns of the packed panel layout */
+    nb_idx npix, y_pix, nch;
+} nb_rowgeo;
+
+#define NB_PX 8
+#define NB_VB_F32 32
+#define NB_VB_F64 16
+#define NB_FG_C 8                    /* input channels per filter-gradient tile */
+#define NB_DOT_PX 4
+#define NB_DOT_MAXCH 6
+
+/* Set p[0..NP-1] to the input pixel rows of tile q0, col tap l (zeros when outside). */
+#define NB_TILE_POINTERS_N(NP, p, xrow, g, q0, np, l, zeros)                        \
+    do {                                                                            \
+        nb_idx cbase_ = (g)->col0 + (q0) * (g)->col_pix + (l) * (g)->col_tap;       \
+        for (int t_ = 0; t_ < (NP); t_++) {                                         \
+            nb_idx col_ = cbase_ + t_ * (g)->col_pix;                               \
+            (p)[t_] = (t_ < (np) && col_ >= 0 && col_ < (g)->W)                     \
+                ? (xrow) + col_ * (g)->C : (zeros);                                 \
+        }                                                                           \
+    } while (0)
+
+/* The dot-form row kernel, generic over the vector abstraction below; NO is a
+ * compile-time constant at each call site (the dispatcher's switch), so only the
+ * NB_DOT_PX x NO accumulators a<t>_<o> that are used survive, all in registers. */
+#define NB_DOT_ACC(o, V, MLOAD_, FMA_) do {                                                          \
+        if (NO > o) {                                                               \
+            const V wv = MLOAD_(m, wp + o * C + c);                                 \
+            a0_##o = FMA_(x0, wv, a0_##o); a1_##o = FMA_(x1, wv, a1_##o);           \
+            a2_##o = FMA_(x2, wv, a2_##o); a3_##o = FMA_(x3, wv, a3_##o);           \
+        }                                                                           \
+    } while (0)
+#define NB_DOT_OUT(t, T, HSUM_) do {                                                          \
+        if (np > t) {                                                               \
+            T *yp = y + (q0 + t) * g->y_pix;                                        \
+            yp[0] = HSUM_(a##t##_0);                                                \
+            if (NO > 1) yp[1] = HSUM_(a##t##_1);                                    \
+            if (NO > 2) yp[2] = HSUM_(a##t##_2);                                    \
+            if (NO > 3) yp[3] = HSUM_(a##t##_3);                                    \
+            if (NO > 4) yp[4] = HSUM_(a##t##_4);                                    \
+            if (NO > 5) yp[5] = HSUM_(a##t##_5);                                    \
+        }                                                                           \
+    } while (0)
+#define NB_DOT_ZERO(t, V, SETZERO_)                                                           \
+    V a##t##_0 = SETZERO_(), a##t##_1 = SETZERO_(), a##t##_2 = SETZERO_();          \
+    V a##t##_3 = SETZERO_(), a##t##_4 = SETZERO_(), a##t##_5 = SETZERO_();
+
+#define NB_DEFINE_DOT_ROW(NAME, T, V, LANES_, MASK_, SETZERO_, MLOAD_, FMA_, HSUM_)   \
+static inline __attribute__((always_inline)) void NAME##_n(                         \
+    const T *x, const T *wblk, T *y, const T *zeros, const nb_rowgeo *g, const int NO) \
+{                                                                                   \
+    const nb_idx C = g->C;                                                          \
+    const MASK_ mr = (MASK_)((1ull << (C % LANES_)) - 1);                           \
+    for (nb_idx q0 = 0; q0 < g->npix; q0 += NB_DOT_PX) {                            \
+        const nb_idx np = g->npix - q0 < NB_DOT_PX ? g->npix - q0 : NB_DOT_PX;      \
+        NB_DOT_ZERO(0, V, SETZERO_) NB_DOT_ZERO(1, V, SETZERO_) NB_DOT_ZERO(2, V, SETZERO_) NB_DOT_ZERO(3, V, SETZERO_)                 \
+        for (nb_idx k = 0; k < g->na; k++) {                                        \
+            const nb_idx r = g->row0 + k * g->row_step;                             \
+            if (r < 0 || r >= g->H) continue;                                       \
+            const T *xrow = x + r * g->W * C;                                       \
+            const nb_idx wa = g->wa0 + k * g->wa_step;                              \
+            for (nb_idx l = 0; l < g->nb; l++) {                                    \
+                const T *p[NB_DOT_PX];                                              \
+                NB_TILE_POINTERS_N(NB_DOT_PX, p, xrow, g, q0, np, l, zeros);        \
+                const T *wp = wblk + (wa * g->Kw + g->wb0 + l * g->wb_step) * NO * C; \
+                for (nb_idx c = 0; c < C; c += LANES_) {                            \
+                    const MASK_ m = c + LANES_ <= C ? (MASK_)-1 : mr;               \
+                    const V x0 = MLOAD_(m, p[0] + c), x1 = MLOAD_(m, p[1] + c);     \
+                    const V x2 = MLOAD_(m, p[2] + c), x3 = MLOAD_(m, p[3] + c);     \
+                    NB_DOT_ACC(0, V, MLOAD_, FMA_); NB_DOT_ACC(1, V, MLOAD_, FMA_); NB_DOT_ACC(2, V, MLOAD_, FMA_);                    \
+                    NB_DOT_ACC(3, V, MLOAD_, FMA_); NB_DOT_ACC(4, V, MLOAD_, FMA_); NB_DOT_ACC(5, V, MLOAD_, FMA_);                    \
+                }                                                                   \
+            }                                                                       \
+        }                                                                           \
+        NB_DOT_OUT(0, T, HSUM_); NB_DOT_OUT(1, T, HSUM_); NB_DOT_OUT(2, T, HSUM_); NB_DOT_OUT(3, T, HSUM_);                 \
+    }                                                                               \
+}                                                                                   \
+static inline void NAME(const T *x, const T *wblk, T *y, const T *zeros,             \
+                        const nb_rowgeo *g)                                         \
+{                                                                                   \
+    switch (g->nch) {                                                               \
+    case 1: NAME##_n(x, wblk, y, zeros, g, 1); break;                               \
+    case 2: NAME##_n(x, wblk, y, zeros, g, 2); break;                               \
+    case 3: NAME##_n(x, wblk, y, zeros, g, 3); break;                               \
+    case 4: NAME##_n(x, wblk, y, zeros, g, 4); break;                               \
+    case 5: NAME##_n(x, wblk, y, zeros, g, 5); break;                               \
+    default: NAME##_n(x, wblk, y, zeros, g, 6); break;                              \
+    }                                                                               \
+}
+
+/* Set p[0..7] to the input pixel rows of tile q0, col tap l (zeros when outside). */
+#define NB_TILE_POINTERS(T, p, xrow, g, q0, np, l, zeros)                           \
+    do {                                                                            \
+        nb_idx cbase_ = (g)->col0 + (q0) * (g)->col_pix + (l) * (g)->col_tap;       \
+        for (int t_ = 0; t_ < NB_PX; t_++) {                                        \
+            nb_idx col_ = cbase_ + t_ * (g)->col_pix;                               \
+            (p)[t_] = (t_ < (np) && col_ >= 0 && col_ < (g)->W)                     \
+                ? (xrow) + col_ * (g)->C : (zeros);                                 \
+        }                                                                           \
+    } while (0)
+
+#ifdef __AVX512F__
+
+/* ---------------------------------------------------------------- AVX-512 */
+
+#define NB_FMA2(V, t) do {                                                          \
+        V xb_ = SET1(p[t][c]);                                                      \
+        acc##t##0 = FMADD(xb_, w0, acc##t##0);                                      \
+        acc##t##1 = FMADD(xb_, w1, acc##t##1);                                      \
+    } while (0)
+
+#define NB_STORE2(t) do {                                                           \
+        if (t < np) {                                                               \
+            T *yp_ = y + (q0 + t) * g->y_pix;                                       \
+            if (full) { STOREU(yp_, acc##t##0); STOREU(yp_ + LANES, acc##t##1); }   \
+            else { MSTOREU(yp_, m0, acc##t##0); MSTOREU(yp_ + LANES, m1, acc##t##1); } \
+        }                                                                           \
+    } while (0)
+
+#define NB_DEFINE_CONV_ROW(NAME, T_, V_, LANES_, MASK_)                             \
+static inline void NAME(const T_ *x, const T_ *wblk, T_ *y, const T_ *zeros,               \
+                 const nb_rowgeo *g)                                                \
+{                                                                                   \
+    typedef T_ T;                                                                   \
+    const nb_idx C = g->C, VB = 2 * LANES_;                                         \
+    const int full = g->nch >= VB;                                                  \
+    const nb_idx n0 = g->nch < LANES_ ? g->nch : LANES_;                            \
+    const nb_idx n1 = g->nch - LANES_ > 0 ? g->nch - LANES_ : 0;                    \
+    const MASK_ m0 = (MASK_)((1ull << n0) - 1), m1 = (MASK_)((1ull << n1) - 1);     \
+    (void)m0; (void)m1;                                                             \
+    const int merge_ok = g->col_tap == 1 && g->wb_step == 1;                        \
+    for (nb_idx q0 = 0; q0 < g->npix; q0 += NB_PX) {                                \
+        const nb_idx np = g->npix - q0 < NB_PX ? g->npix - q0 : NB_PX;              \
+        V_ acc00 = SETZERO(), acc01 = SETZERO(), acc10 = SETZERO(), acc11 = SETZERO(); \
+        V_ acc20 = SETZERO(), acc21 = SETZERO(), acc30 = SETZERO(), acc31 = SETZERO(); \
+        V_ acc40 = SETZERO(), acc41 = SETZERO(), acc50 = SETZERO(), acc51 = SETZERO(); \
+        V_ acc60 = SETZERO(), acc61 = SETZERO(), acc70 = SETZERO(), acc71 = SETZERO(); \
+        for (nb_idx k = 0; k < g->na; k++) {                                        \
+            const nb_idx r = g->row0 + k * g->row_step;                             \
+            if (r < 0 || r >= g->H) continue;                                       \
+            const T *xrow = x + r * g->W * C;                                       \
+            const nb_idx wa = g->wa0 + k * g->wa_step;                              \
+            /* Interior tile, column taps one apart (conv2d with dw = 1): the taps'  \
+             * input runs x[col .. col + nb - 1][0 .. C) and filter panels are        \
+             * contiguous, so one loop of nb*C steps replaces nb loops of C.          */ \
+            const int merged = merge_ok && np == NB_PX                              \
+                && g->col0 + q0 * g->col_pix >= 0                                   \
+                && g->col0 + (q0 + NB_PX - 1) * g->col_pix + g->nb - 1 < g->W;      \
+            const nb_idx nl = merged ? 1 : g->nb, steps = merged ? g->nb * C : C;   \
+            for (nb_idx l = 0; l < nl; l++) {                                       \
+                const T *p[NB_PX];                                                  \
+                NB_TILE_POINTERS(T, p, xrow, g, q0, np, l, zeros);                  \
+                const T *wp = wblk + (wa * g->Kw + g->wb0 + l * g->wb_step) * C * VB; \
+                _Pragma("GCC unroll 4") /* ~10% faster than rolled on Intel */     \
+                for (nb_idx c = 0; c < steps; c++) {                                \
+                    const V_ w0 = LOADU(wp + c * VB), w1 = LOADU(wp + c * VB + LANES_); \
+                    NB_FMA2(V_, 0); NB_FMA2(V_, 1); NB_FMA2(V_, 2); NB_FMA2(V_, 3);  \
+                    NB_FMA2(V_, 4); NB_FMA2(V_, 5); NB_FMA2(V_, 6); NB_FMA2(V_, 7);  \
+                }                                                                   \
+            }                                                                       \
+        }                                                                           \
+        NB_STORE2(0); NB_STORE2(1); NB_STORE2(2); NB_STORE2(3);                     \
+        NB_STORE2(4); NB_STORE2(5); NB_STORE2(6); NB_STORE2(7);                     \
+    }                                                                               \
+}
+
+/* Half width (nch <= LANES: one vector per pixel, 8 accumulators), for layers
+ * with 16 or fewer output channels (8 for double), which a 2-vector tile would
+ * half waste. */
+#define NB_FMA1(V, t) do {                                                          \
+        acc##t##0 = FMADD(SET1(p[t][c]), w0, acc##t##0);                           \
+    } while (0)
+#define NB_STORE1(t) do {                                                           \
+        if (t < np) {                                                               \
+            T *yp_ = y + (q0 + t) * g->y_pix;                                       \
+            if (full) STOREU(yp_, acc##t##0); else MSTOREU(yp_, m0, acc##t##0);     \
+        }                                                                           \
+    } while (0)
+
+#define NB_DEFINE_CONV_ROW_HALF(NAME, T_, V_, LANES_, MASK_)                             \
+static inline void NAME(const T_ *x, const T_ *wblk, T_ *y, const T_ *zeros,               \
+                 const nb_rowgeo *g)                                                \
+{                                                                                   \
+    typedef T_ T;                                                                   \
+    const nb_idx C = g->C, VB = LANES_;                                              \
+    const int full = g->nch >= VB;                                                  \
+    const nb_idx n0 = g->nch < LANES_ ? g->nch : LANES_;                            \
+    const MASK_ m0 = (MASK_)((1ull << n0) - 1);                                     \
+    (void)m0;                                                                       \
+    const int merge_ok = g->col_tap == 1 && g->wb_step == 1;                        \
+    for (nb_idx q0 = 0; q0 < g->npix; q0 += NB_PX) {                                \
+        const nb_idx np = g->npix - q0 < NB_PX ? g->npix - q0 : NB_PX;              \
+        V_ acc00 = SETZERO(), acc10 = SETZERO(), acc20 = SETZERO(), acc30 = SETZERO(); \
+        V_ acc40 = SETZERO(), acc50 = SETZERO(), acc60 = SETZERO(), acc70 = SETZERO(); \
+        for (nb_idx k = 0; k < g->na; k++) {                                        \
+            const nb_idx r = g->row0 + k * g->row_step;                             \
+            if (r < 0 || r >= g->H) continue;                                       \
+            const T *xrow = x + r * g->W * C;                                       \
+            const nb_idx wa = g->wa0 + k * g->wa_step;                              \
+            /* Interior tile, column taps one apart (conv2d with dw = 1): the taps'  \
+             * input runs x[col .. col + nb - 1][0 .. C) and filter panels are        \
+             * contiguous, so one loop of nb*C steps replaces nb loops of C.          */ \
+            const int merged = merge_ok && np == NB_PX                              \
+                && g->col0 + q0 * g->col_pix >= 0                                   \
+                && g->col0 + (q0 + NB_PX - 1) * g->col_pix + g->nb - 1 < g->W;      \
+            const nb_idx nl = merged ? 1 : g->nb, steps = merged ? g->nb * C : C;   \
+            for (nb_idx l = 0; l < nl; l++) {                                       \
+                const T *p[NB_PX];                                                  \
+                NB_TILE_POINTERS(T, p, xrow, g, q0, np, l, zeros);                  \
+                const T *wp = wblk + (wa * g->Kw + g->wb0 + l * g->wb_step) * C * VB; \
+                _Pragma("GCC unroll 4") /* ~10% faster than rolled on Intel */     \
+                for (nb_idx c = 0; c < steps; c++) {                                \
+                    const V_ w0 = LOADU(wp + c * VB);                               \
+                    NB_FMA1(V_, 0); NB_FMA1(V_, 1); NB_FMA1(V_, 2); NB_FMA1(V_, 3);  \
+                    NB_FMA1(V_, 4); NB_FMA1(V_, 5); NB_FMA1(V_, 6); NB_FMA1(V_, 7);  \
+                }                                                                   \
+            }                                                                       \
+        }                                                                           \
+        NB_STORE1(0); NB_STORE1(1); NB_STORE1(2); NB_STORE1(3);                     \
+        NB_STORE1(4); NB_STORE1(5); NB_STORE1(6); NB_STORE1(7);                     \
+    }                                                                               \
+}
+
+#define NB_FG_FMA(V, k) do {                                                        \
+        V xb_ = SET1(xp[off##k]);                                                   \
+        acc##k##0 = FMADD(xb_, d0, acc##k##0);                                      \
+        acc##k##1 = FMADD(xb_, d1, acc##k##1);                                      \
+    } while (0)
+#define NB_FG_LOAD(k) do {                                                          \
+        acc##k##0 = MLOADU(m0, dw + off##k * ldw);                                  \
+        acc##k##1 = MLOADU(m1, dw + off##k * ldw + LANES);                          \
+    } while (0)
+#define NB_FG_STORE(k) do {                                                         \
+        if (k < nc) {                                                               \
+            MSTOREU(dw + k * ldw, m0, acc##k##0);                                   \
+            MSTOREU(dw + k * ldw + LANES, m1, acc##k##1);                           \
+        }                                                                           \
+    } while (0)
+
+#define NB_DEFINE_FGRAD_TILE(NAME, T_, V_, LANES_, MASK_)                           \
+static inline void NAME(const T_ *x, nb_idx xrs, nb_idx xps, const T_ *dy, nb_idx dyrs,    \
+                 nb_idx dyps, nb_idx nrows, nb_idx npix, T_ *dw, nb_idx ldw,        \
+                 nb_idx nc, nb_idx no)                                              \
+{                                                                                   \
+    typedef T_ T;                                                                   \
+    const nb_idx n0 = no < LANES_ ? no : LANES_;                                    \
+    const nb_idx n1 = no - LANES_ > 0 ? no - LANES_ : 0;                            \
+    const MASK_ m0 = (MASK_)((1ull << n0) - 1), m1 = (MASK_)((1ull << n1) - 1);     \
+    /* channels k >= nc repeat channel nc-1 (valid memory); they are not stored */  \
+    const nb_idx off0 = 0, off1 = 1 < nc ? 1 : nc - 1, off2 = 2 < nc ? 2 : nc - 1; \
+    const nb_idx off3 = 3 < nc ? 3 : nc - 1, off4 = 4 < nc ? 4 : nc - 1;            \
+    const nb_idx off5 = 5 < nc ? 5 : nc - 1, off6 = 6 < nc ? 6 : nc - 1;            \
+    const nb_idx off7 = 7 < nc ? 7 : nc - 1;                                        \
+    V_ acc00, acc01, acc10, acc11, acc20, acc21, acc30, acc31;                      \
+    V_ acc40, acc41, acc50, acc51, acc60, acc61, acc70, acc71;                      \
+    NB_FG_LOAD(0); NB_FG_LOAD(1); NB_FG_LOAD(2); NB_FG_LOAD(3);                     \
+    NB_FG_LOAD(4); NB_FG_LOAD(5); NB_FG_LOAD(6); NB_FG_LOAD(7);                     \
+    for (nb_idx r = 0; r < nrows; r++) {                                            \
+        const T *xr = x + r * xrs, *dr = dy + r * dyrs;                             \
+        _Pragma("GCC unroll 4")                                                     \
+        for (nb_idx q = 0; q < npix; q++) {                                         \
+            const T *xp = xr + q * xps, *dp = dr + q * dyps;                        \
+            const V_ d0 = MLOADU(m0, dp), d1 = MLOADU(m1, dp + LANES_);             \
+            NB_FG_FMA(V_, 0); NB_FG_FMA(V_, 1); NB_FG_FMA(V_, 2); NB_FG_FMA(V_, 3); \
+            NB_FG_FMA(V_, 4); NB_FG_FMA(V_, 5); NB_FG_FMA(V_, 6); NB_FG_FMA(V_, 7); \
+        }                                                                           \
+    }                                                                               \
+    NB_FG_STORE(0); NB_FG_STORE(1); NB_FG_STORE(2); NB_FG_STORE(3);                 \
+    NB_FG_STORE(4); NB_FG_STORE(5); NB_FG_STORE(6); NB_FG_STORE(7);                 \
+}
+
+/* Half width (no <= LANES output channels, 8 accumulators). */
+#define NB_FG_FMA1(k) do {                                                          \
+        acc##k##0 = FMADD(SET1(xp[off##k]), d0, acc##k##0);                         \
+    } while (0)
+#define NB_FG_LOAD1(k) do { acc##k##0 = MLOADU(m0, dw + off##k * ldw); } while (0)
+#define NB_FG_STORE1(k) do { if (k < nc) MSTOREU(dw + k * ldw, m0, acc##k##0); } while (0)
+
+#define NB_DEFINE_FGRAD_HALF(NAME, T_, V_, LANES_, MASK_)                           \
+static inline void NAME(const T_ *x, nb_idx xrs, nb_idx xps, const T_ *dy, nb_idx dyrs,    \
+                 nb_idx dyps, nb_idx nrows, nb_idx npix, T_ *dw, nb_idx ldw,        \
+                 nb_idx nc, nb_idx no)                                              \
+{                                                                                   \
+    typedef T_ T;                                                                   \
+    const nb_idx n0 = no < LANES_ ? no : LANES_;                                    \
+    const MASK_ m0 = (MASK_)((1ull << n0) - 1);                                     \
+    /* channels k >= nc repeat channel nc-1 (valid memory); they are not stored */  \
+    const nb_idx off0 = 0, off1 = 1 < nc ? 1 : nc - 1, off2 = 2 < nc ? 2 : nc - 1; \
+    const nb_idx off3 = 3 < nc ? 3 : nc - 1, off4 = 4 < nc ? 4 : nc - 1;            \
+    const nb_idx off5 = 5 < nc ? 5 : nc - 1, off6 = 6 < nc ? 6 : nc - 1;            \
+    const nb_idx off7 = 7 < nc ? 7 : nc - 1;                                        \
+    V_ acc00, acc10, acc20, acc30, acc40, acc50, acc60, acc70;                      \
+    NB_FG_LOAD1(0); NB_FG_LOAD1(1); NB_FG_LOAD1(2); NB_FG_LOAD1(3);                 \
+    NB_FG_LOAD1(4); NB_FG_LOAD1(5); NB_FG_LOAD1(6); NB_FG_LOAD1(7);                 \
+    for (nb_idx r = 0; r < nrows; r++) {                                            \
+        const T *xr = x + r * xrs, *dr = dy + r * dyrs;                             \
+        _Pragma("GCC unroll 4")                                                     \
+        for (nb_idx q = 0; q < npix; q++) {                                         \
+            const T *xp = xr + q * xps, *dp = dr + q * dyps;                        \
+            const V_ d0 = MLOADU(m0, dp);                                           \
+            NB_FG_FMA1(0); NB_FG_FMA1(1); NB_FG_FMA1(2); NB_FG_FMA1(3);             \
+            NB_FG_FMA1(4); NB_FG_FMA1(5); NB_FG_FMA1(6); NB_FG_FMA1(7);             \
+        }                                                                           \
+    }                                                                               \
+    NB_FG_STORE1(0); NB_FG_STORE1(1); NB_FG_STORE1(2); NB_FG_STORE1(3);             \
+    NB_FG_STORE1(4); NB_FG_STORE1(5); NB_FG_STORE1(6); NB_FG_STORE1(7);             \
+}
+
+#define LANES 16
+#define SET1 _mm512_set1_ps
+#define FMADD _mm512_fmadd_ps
+#define SETZERO _mm512_setzero_ps
+#define LOADU _mm512_loadu_ps
+#define STOREU _mm512_storeu_ps
+#define MSTOREU _mm512_mask_storeu_ps
+#define MLOADU _mm512_maskz_loadu_ps
+NB_DEFINE_CONV_ROW(nb_conv_row_f32, float, __m512, 16, __mmask16)
+NB_DEFINE_CONV_ROW_HALF(nb_conv_half_f32, float, __m512, 16, __mmask16)
+NB_DEFINE_FGRAD_TILE(nb_fgrad_tile_f32, float, __m512, 16, __mmask16)
+NB_DEFINE_FGRAD_HALF(nb_fgrad_half_f32, float, __m512, 16, __mmask16)
+#undef LANES
+#undef SET1
+#undef FMADD
+#undef SETZERO
+#undef LOADU
+#undef STOREU
+#undef MSTOREU
+#undef MLOADU
+
+#define LANES 8
+#define SET1 _mm512_set1_pd
+#define FMADD _mm512_fmadd_pd
+#define SETZERO _mm512_setzero_pd
+#define LOADU _mm512_loadu_pd
+#define STOREU _mm512_storeu_pd
+#define MSTOREU _mm512_mask_storeu_pd
+#define MLOADU _mm512_maskz_loadu_pd
+NB_DEFINE_CONV_ROW(nb_conv_row_f64, double, __m512d, 8, __mmask8)
+NB_DEFINE_CONV_ROW_HALF(nb_conv_half_f64, double, __m512d, 8, __mmask8)
+NB_DEFINE_FGRAD_TILE(nb_fgrad_tile_f64, double, __m512d, 8, __mmask8)
+NB_DEFINE_FGRAD_HALF(nb_fgrad_half_f64, double, __m512d, 8, __mmask8)
+#undef LANES
+#undef SET1
+#undef FMADD
+#undef SETZERO
+#undef LOADU
+#undef STOREU
+#undef MSTOREU
+#undef MLOADU
+
+NB_DEFINE_DOT_ROW(nb_dot_row_f32, float, __m512, 16, __mmask16, _mm512_setzero_ps,
+                  _mm512_maskz_loadu_ps, _mm512_fmadd_ps, _mm512_reduce_add_ps)
+NB_DEFINE_DOT_ROW(nb_dot_row_f64, double, __m512d, 8, __mmask8, _mm512_setzero_pd,
+                  _mm512_maskz_loadu_pd, _mm512_fmadd_pd, _mm512_reduce_add_pd)
+
+#else  /* !__AVX512F__ */
+
+/* ------------------------------------------------- portable fallback (plain C) */
+
+#define NB_DEFINE_CONV_ROW(NAME, T, VB)                                             \
+static inline void NAME(const T *x, const T *wblk, T *y, const T *zeros,            \
+                 const nb_rowgeo *g)                                                \
+{                                                                                   \
+    const nb_idx C = g->C;                                                          \
+    const nb_idx nch = g->nch < VB ? g->nch : VB;                                   \
+    for (nb_idx q0 = 0; q0 < g->npix; q0 += NB_PX) {                                \
+        const nb_idx np = g->npix - q0 < NB_PX ? g->npix - q0 : NB_PX;              \
+        T acc[NB_PX][VB];                                                           \
+        memset(acc, 0, sizeof(acc));                                                \
+        for (nb_idx k = 0; k < g->na; k++) {                                        \
+            const nb_idx r = g->row0 + k * g->row_step;                             \
+            if (r < 0 || r >= g->H) continue;                                       \
+            const T *xrow = x + r * g->W * C;                                       \
+            const nb_idx wa = g->wa0 + k * g->wa_step;                              \
+            for (nb_idx l = 0; l < g->nb; l++) {                                    \
+                const T *p[NB_PX];                                                  \
+                NB_TILE_POINTERS(T, p, xrow, g, q0, np, l, zeros);                  \
+                const T *wp = wblk + (wa * g->Kw + g->wb0 + l * g->wb_step) * C * VB; \
+                for (nb_idx c = 0; c < C; c++)                                      \
+                    for (int t = 0; t < NB_PX; t++) {                               \
+                        const T xv = p[t][c];                                       \
+                        for (int v = 0; v < VB; v++)                                \
+                            acc[t][v] += xv * wp[c * VB + v];                       \
+                    }                                                               \
+            }                                                                       \
+        }                                                                           \
+        for (nb_idx t = 0; t < np; t++)                                             \
+            for (nb_idx v = 0; v < nch; v++)                                        \
+                y[(q0 + t) * g->y_pix + v] = acc[t][v];                             \
+    }                                                                               \
+}
+
+#define NB_DEFINE_FGRAD_TILE(NAME, T, VB)                                           \
+static inline void NAME(const T *x, nb_idx xrs, nb_idx xps, const T *dy, nb_idx dyrs,      \
+                 nb_idx dyps, nb_idx nrows, nb_idx npix, T *dw, nb_idx ldw,         \
+                 nb_idx nc, nb_idx no)                                              \
+{                                                                                   \
+    T acc[NB_FG_C][VB];                                                             \
+    memset(acc, 0, sizeof(acc));                                                    \
+    for (nb_idx r = 0; r < nrows; r++)                                              \
+        for (nb_idx q = 0; q < npix; q++) {                                         \
+            const T *xp = x + r * xrs + q * xps, *dp = dy + r * dyrs + q * dyps;    \
+            for (nb_idx k = 0; k < nc; k++)                                         \
+                for (nb_idx v = 0; v < no; v++)                                     \
+                    acc[k][v] += xp[k] * dp[v];                                     \
+        }                                                                           \
+    for (nb_idx k = 0; k < nc; k++)                                                 \
+        for (nb_idx v = 0; v < no; v++)                                             \
+            dw[k * ldw + v] += acc[k][v];                                           \
+}
+
+NB_DEFINE_CONV_ROW(nb_conv_row_f32, float, NB_VB_F32)
+NB_DEFINE_CONV_ROW(nb_conv_row_f64, double, NB_VB_F64)
+NB_DEFINE_CONV_ROW(nb_conv_half_f32, float, NB_VB_F32 / 2)
+NB_DEFINE_CONV_ROW(nb_conv_half_f64, double, NB_VB_F64 / 2)
+NB_DEFINE_FGRAD_TILE(nb_fgrad_tile_f32, float, NB_VB_F32)
+NB_DEFINE_FGRAD_TILE(nb_fgrad_tile_f64, double, NB_VB_F64)
+NB_DEFINE_FGRAD_TILE(nb_fgrad_half_f32, float, NB_VB_F32 / 2)
+NB_DEFINE_FGRAD_TILE(nb_fgrad_half_f64, double, NB_VB_F64 / 2)
+
+/* One-lane "vectors": the dot-form kernel as plain scalar C. */
+#define NB_S_ZERO() 0
+#define NB_S_MLOAD(m, ptr) ((m) ? *(ptr) : 0)
+#define NB_S_FMA(a, b, c) ((a) * (b) + (c))
+#define NB_S_HSUM(a) (a)
+NB_DEFINE_DOT_ROW(nb_dot_row_f32, float, float, 1, unsigned, NB_S_ZERO, NB_S_MLOAD,
+                  NB_S_FMA, NB_S_HSUM)
+NB_DEFINE_DOT_ROW(nb_dot_row_f64, double, double, 1, unsigned, NB_S_ZERO, NB_S_MLOAD,
+                  NB_S_FMA, NB_S_HSUM)
+
+#endif  /* __AVX512F__ */
+
+#endif  /* NABLA_MICROKERNELS_H */

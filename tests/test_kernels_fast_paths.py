@@ -1,0 +1,149 @@
+"""The register-blocked fast paths of nabla/_kernels/conv.pyx, against nabla.reference.
+
+conv.pyx runs groups == 1 convolutions through micro-kernels (_microkernels.h):
+8-pixel x 32-channel tiles (16 for float64) for conv2d and conv2d_transpose (one
+output phase per call for stride > 1), 8-pixel x 16-channel tiles (8 for float64)
+for up to 16 (8) output channels, a dot-form kernel (4 pixels x <= 6 output
+channels, vectors along the reduction channels) when there are few output
+channels, 8 x 32 channel tiles over pixels for conv2d_filter_grad.  The shapes below are chosen to hit interior and border tiles,
+pixel remainders (Wo not a multiple of 8), channel remainders (C not a multiple of
+16/32), stride, dilation, asymmetric and over-sized padding, transpose phases that
+no tap reaches, the multi-threaded path (work above the OpenMP threshold) and
+empty batches; inputs are read-only.
+
+Tolerance: the reference is evaluated in float64 on the same (rounded) inputs.  A
+float32 output is a sum of K = Kh*Kw*C products, each rounded, so its error grows
+with the scale of the terms rather than with the (possibly tiny, cancelling)
+result: we use atol = 2e-5 * max|expected| (about sqrt(K) * eps32 * term size for
+the K <= 1000 here, with margin) and rtol 1e-5.  float64: 1e-12 of the same scale.
+"""
+import numpy as np
+import pytest
+
+import nabla._kernels as K
+import nabla.reference as R
+
+pytestmark = pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
+
+DTYPES = [np.float32, np.float64]
+TOL = {np.float32: 2e-5, np.float64: 1e-12}
+
+# (N, H, W, C_in, C_out, (Kh, Kw), stride, (pt, pb, pl, pr), dilation)
+CASES = [
+    (2, 7, 11, 5, 17, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1)),      # borders, 8+3 px, 17 ch
+    (1, 10, 21, 3, 33, (3, 2), (2, 1), (2, 0, 1, 3), (1, 2)),     # asym pad, dilation
+    (2, 9, 9, 16, 48, (5, 5), (2, 2), (2, 2, 2, 2), (1, 1)),      # stride 2, 48 ch
+    (1, 6, 20, 8, 1, (3, 3), (1, 1), (0, 0, 0, 0), (1, 1)),       # C_out = 1
+    (1, 5, 19, 4, 32, (1, 1), (1, 1), (0, 0, 0, 0), (1, 1)),      # pointwise, full block
+    (1, 12, 12, 7, 64, (3, 3), (1, 1), (3, 1, 0, 2), (2, 2)),     # two blocks, dilated
+    (1, 13, 14, 6, 10, (4, 3), (3, 2), (1, 2, 2, 0), (2, 3)),     # stride 3, gcd(s, d) = 1
+    (1, 11, 13, 5, 9, (3, 3), (2, 2), (1, 1, 1, 1), (2, 2)),      # gcd(s, d) = 2: phases without taps
+    (1, 4, 4, 3, 5, (3, 3), (1, 1), (4, 4, 4, 4), (1, 1)),        # rows/cols only in padding
+    (1, 11, 11, 3, 20, (2, 2), (3, 3), (0, 0, 0, 0), (1, 1)),     # stride > kernel
+    (1, 10, 10, 2, 3, (3, 3), (2, 2), (0, 0, 0, 0), (1, 1)),      # dx rows no window reaches
+    (2, 16, 16, 32, 40, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1)),    # threaded (above threshold)
+    (3, 9, 26, 17, 70, (3, 3), (1, 2), (1, 1, 0, 1), (1, 1)),     # threaded, remainders
+    (1, 3, 3, 1, 1, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1)),        # tiny: 1 channel each
+    (0, 5, 5, 3, 4, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1)),        # empty batch
+    (1, 6, 40, 24, 36, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1)),     # interior tiles (merged taps)
+    (1, 5, 30, 3, 33, (3, 7), (1, 2), (1, 1, 3, 3), (1, 1)),      # merged taps, C = 3, stride 2
+    # <= 16 (float) / 8 (double) output channels: the half-width block kernel.
+    (2, 6, 33, 16, 16, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1)),
+    (1, 7, 20, 12, 8, (3, 3), (1, 1), (0, 2, 1, 1), (1, 1)),
+    (1, 9, 17, 2, 13, (3, 2), (2, 1), (1, 1, 0, 1), (2, 1)),
+    # Few output channels (<= 6) and >= 8 reduction channels: the dot-form kernel
+    # (conv2d: C_out <= 6; conv2d_transpose: C_in <= 6), with lane remainders.
+    (2, 9, 13, 20, 6, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1)),
+    (1, 8, 10, 40, 2, (2, 3), (2, 1), (0, 1, 2, 0), (2, 1)),
+    (2, 12, 12, 4, 24, (5, 5), (1, 1), (0, 0, 0, 0), (1, 1)),     # lenet-like dx, 4 ch
+    (2, 23, 23, 3, 64, (7, 7), (2, 2), (3, 3, 3, 3), (1, 1)),     # stem-like dx, threaded
+]
+
+
+
+def _out(size, k, s, p0, p1, d):
+    return (size + p0 + p1 - d * (k - 1) - 1) // s + 1
+
+
+def _ro(a):
+    a = np.ascontiguousarray(a)
+    a.setflags(write=False)
+    return a
+
+
+def _check(actual, expected, dtype):
+    assert actual.dtype == dtype and actual.flags.c_contiguous
+    assert actual.shape == expected.shape
+    scale = float(np.max(np.abs(expected))) if expected.size else 0.0
+    np.testing.assert_allclose(actual, expected, rtol=TOL[dtype], atol=TOL[dtype] * scale)
+
+
+def _setup(case, dtype, seed):
+    N, H, W, Ci, Co, (Kh, Kw), (sh, sw), pad, (dh, dw) = case
+    Ho, Wo = _out(H, Kh, sh, pad[0], pad[1], dh), _out(W, Kw, sw, pad[2], pad[3], dw)
+    rng = np.random.default_rng(seed)
+    x = _ro(rng.standard_normal((N, H, W, Ci)).astype(dtype))
+    w = _ro(rng.standard_normal((Kh, Kw, Ci, Co)).astype(dtype))
+    dy = _ro(rng.standard_normal((N, Ho, Wo, Co)).astype(dtype))
+    geo = ((sh, sw), pad, (dh, dw), 1)
+    return x, w, dy, (H, W), (Ho, Wo), (Kh, Kw), geo
+
+
+def _f64(a):
+    return np.asarray(a, dtype=np.float64)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", CASES, ids=lambda c: "x".join(map(str, c[:5])))
+def test_conv2d(case, dtype):
+    x, w, _, _, out_hw, _, geo = _setup(case, dtype, 1)
+    _check(K.conv2d(x, w, out_hw, *geo), R.conv2d(_f64(x), _f64(w), out_hw, *geo), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", CASES, ids=lambda c: "x".join(map(str, c[:5])))
+def test_conv2d_transpose(case, dtype):
+    _, w, dy, in_hw, _, _, geo = _setup(case, dtype, 2)
+    _check(K.conv2d_transpose(dy, w, in_hw, *geo),
+           R.conv2d_transpose(_f64(dy), _f64(w), in_hw, *geo), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", CASES, ids=lambda c: "x".join(map(str, c[:5])))
+def test_conv2d_filter_grad(case, dtype):
+    x, _, dy, _, _, k_hw, geo = _setup(case, dtype, 3)
+    _check(K.conv2d_filter_grad(x, dy, k_hw, *geo),
+           R.conv2d_filter_grad(_f64(x), _f64(dy), k_hw, *geo), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_transpose_is_adjoint_of_forward(dtype):
+    """<conv2d(x), dy> == <x, conv2d_transpose(dy)> on a strided, dilated, padded case."""
+    x, w, dy, in_hw, out_hw, _, geo = _setup(CASES[7], dtype, 4)
+    lhs = np.vdot(_f64(K.conv2d(x, w, out_hw, *geo)), _f64(dy))
+    rhs = np.vdot(_f64(x), _f64(K.conv2d_transpose(dy, w, in_hw, *geo)))
+    assert abs(lhs - rhs) <= TOL[dtype] * 10 * (abs(lhs) + 1)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_no_input_channels(dtype):
+    """C_in = 0: conv2d gives zeros, filter_grad an empty filter (direct-loop path)."""
+    x = _ro(np.zeros((2, 5, 5, 0), dtype))
+    w = _ro(np.zeros((3, 3, 0, 4), dtype))
+    dy = _ro(np.ones((2, 5, 5, 4), dtype))
+    geo = ((1, 1), (1, 1, 1, 1), (1, 1), 1)
+    assert np.array_equal(K.conv2d(x, w, (5, 5), *geo), np.zeros((2, 5, 5, 4), dtype))
+    assert K.conv2d_transpose(dy, w, (5, 5), *geo).shape == (2, 5, 5, 0)
+    assert K.conv2d_filter_grad(x, dy, (3, 3), *geo).shape == (3, 3, 0, 4)
+
+
+def test_inputs_unchanged_and_result_fresh():
+    x, w, dy, in_hw, out_hw, k_hw, geo = _setup(CASES[0], np.float32, 5)
+    copies = [a.copy() for a in (x, w, dy)]
+    y1 = K.conv2d(x, w, out_hw, *geo)
+    y2 = K.conv2d(x, w, out_hw, *geo)
+    assert y1 is not y2 and np.array_equal(y1, y2)   # deterministic
+    K.conv2d_transpose(dy, w, in_hw, *geo)
+    K.conv2d_filter_grad(x, dy, k_hw, *geo)
+    for a, c in zip((x, w, dy), copies):
+        assert np.array_equal(a, c)
