@@ -10,6 +10,7 @@ channels.  The formulas are in ``nabla/_backend.py``.
 from cython.parallel cimport prange
 from libc.math cimport INFINITY
 from libc.stdint cimport int64_t
+from libc.string cimport memset
 
 import numpy as np
 
@@ -133,12 +134,14 @@ cdef inline void _gather_row(const floating[:, :, :, ::1] t,
 def max_pool2d_scatter(const floating[:, :, :, ::1] g, const int64_t[:, :, :, ::1] argmax,
                        in_hw):
     """dx (N, H, W, C), (H, W) = in_hw: the adjoint of max_pool2d_gather."""
-    dx = np.zeros((g.shape[0], in_hw[0], in_hw[1], g.shape[3]),
+    # Every cell of dx is zeroed by its work unit (see _scatter_unit), so
+    # np.empty suffices: no separate zero-fill pass over memory.
+    dx = np.empty((g.shape[0], in_hw[0], in_hw[1], g.shape[3]),
                   dtype=np.float32 if floating is float else np.float64)
     cdef floating[:, :, :, ::1] dx_view = dx
     cdef Py_ssize_t C = g.shape[3], blocks, unit
     blocks = (C + SCATTER_BLOCK - 1) // SCATTER_BLOCK
-    cdef bint threads = g.size > PARALLEL_MIN_WORK
+    cdef bint threads = max(g.size, dx.size) > PARALLEL_MIN_WORK
     with nogil:
         # Work unit: one image and one block of channels; it writes only
         # dx[n, :, :, block], so units never collide.
@@ -149,18 +152,66 @@ def max_pool2d_scatter(const floating[:, :, :, ::1] g, const int64_t[:, :, :, ::
     return dx
 
 
+cdef inline void _zero_cells(floating* dx_n, Py_ssize_t C, Py_ssize_t lo, Py_ssize_t hi,
+                             Py_ssize_t c_lo, Py_ssize_t c_hi) noexcept nogil:
+    """Zero channels [c_lo, c_hi) of the flat cells [lo, hi) of one image."""
+    cdef Py_ssize_t q, c
+    cdef floating* px
+    if c_hi - c_lo == C:                  # all channels: one contiguous range
+        if hi > lo:
+            memset(dx_n + lo * C, 0, (hi - lo) * C * sizeof(floating))
+        return
+    for q in range(lo, hi):
+        px = dx_n + q * C
+        for c in range(c_lo, c_hi):
+            px[c] = 0
+
+
 cdef inline void _scatter_unit(const floating[:, :, :, ::1] g,
                                const int64_t[:, :, :, ::1] argmax,
                                floating[:, :, :, ::1] dx, Py_ssize_t n,
                                Py_ssize_t c_lo, Py_ssize_t c_hi) noexcept nogil:
-    cdef Py_ssize_t W = dx.shape[2], HW = dx.shape[1] * dx.shape[2], i, j, c
-    cdef int64_t k
+    # dx[n, k // W, k % W, c] is dx_n[k*C + c] (dx is C-contiguous), so no
+    # division per element.  The unit zeroes its cells lazily, whole rows at a
+    # time, just before the first write that reaches them: cells [0, zeroed)
+    # are zero or hold partial sums, cells from `zeroed` on are not touched
+    # yet.  For the usual argmax (rows growing with the output row) the zeroed
+    # rows are still in cache when the scatter adds into them.
+    cdef Py_ssize_t W = dx.shape[2], HW = dx.shape[1] * dx.shape[2], C = dx.shape[3]
+    cdef Py_ssize_t i, j, c, zeroed = 0, top
+    cdef int64_t k, kmax, kmin
+    cdef floating* dx_n
+    cdef const floating* g_px
+    cdef const int64_t* argmax_px
+    if HW == 0 or c_lo >= c_hi:
+        return
+    dx_n = &dx[n, 0, 0, 0]
     for i in range(g.shape[1]):
         for j in range(g.shape[2]):
+            g_px = &g[n, i, j, 0]
+            argmax_px = &argmax[n, i, j, 0]
+            kmax = -1
+            kmin = HW
             for c in range(c_lo, c_hi):
-                k = argmax[n, i, j, c]
+                k = argmax_px[c]
+                kmax = k if k > kmax else kmax
+                kmin = k if k < kmin else kmin
+            if kmax >= zeroed:
+                # Zero through the end of the row of the largest valid index.
+                top = HW if kmax >= HW else (kmax // W + 1) * W
+                _zero_cells(dx_n, C, zeroed, top, c_lo, c_hi)
+                zeroed = top
+            if 0 <= kmin and kmax < HW:       # all in range (the usual case)
+                for c in range(c_lo, c_hi):
+                    dx_n[argmax_px[c] * C + c] += g_px[c]
+                continue
+            for c in range(c_lo, c_hi):
+                k = argmax_px[c]
+                # -1 marks an all-padding window; the range test also keeps any
+                # other stray index from writing outside dx.
                 if 0 <= k < HW:
-                    dx[n, k // W, k % W, c] += g[n, i, j, c]
+                    dx_n[k * C + c] += g_px[c]
+    _zero_cells(dx_n, C, zeroed, HW, c_lo, c_hi)
 
 
 # ------------------------------------------------------------ avg_pool2d
@@ -168,7 +219,8 @@ cdef inline void _scatter_unit(const floating[:, :, :, ::1] g,
 def avg_pool2d(const floating[:, :, :, ::1] x, out_hw, kernel_size, stride, padding,
                dilation):
     """y (N, Ho, Wo, C): window sums over kh*kw (padded cells count as zeros)."""
-    y = np.zeros((x.shape[0], out_hw[0], out_hw[1], x.shape[3]),
+    # Every cell is written by _avg_pool2d_row.
+    y = np.empty((x.shape[0], out_hw[0], out_hw[1], x.shape[3]),
                  dtype=np.float32 if floating is float else np.float64)
     cdef floating[:, :, :, ::1] y_view = y
     cdef Window win = make_window(kernel_size, stride, padding, dilation)
@@ -182,21 +234,32 @@ def avg_pool2d(const floating[:, :, :, ::1] x, out_hw, kernel_size, stride, padd
 
 cdef inline void _avg_pool2d_row(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] y,
                                  Window win, Py_ssize_t n, Py_ssize_t i) noexcept nogil:
+    # Summation order as the contract's formula: 0, then the in-bounds cells in
+    # row-major window order, then one multiply by 1/(kh*kw).
     cdef Py_ssize_t H = x.shape[1], W = x.shape[2], C = x.shape[3]
     cdef Py_ssize_t r0 = i * win.sh - win.pt
     cdef Py_ssize_t a_lo = first_tap(r0, win.dh), a_hi = end_tap(r0, win.dh, win.kh, H)
-    cdef Py_ssize_t j, c0, a, b, r, col, c
+    cdef Py_ssize_t j, c0, b_lo, b_hi, a, b, r, c
     cdef floating scale = 1.0 / <floating>(win.kh * win.kw)
+    cdef const floating* x_px
+    cdef floating* y_px
+    if C == 0:
+        return
     for j in range(y.shape[2]):
         c0 = j * win.sw - win.pl
+        b_lo = first_tap(c0, win.dw)
+        b_hi = end_tap(c0, win.dw, win.kw, W)
+        y_px = &y[n, i, j, 0]
+        for c in range(C):
+            y_px[c] = 0
         for a in range(a_lo, a_hi):
             r = r0 + a * win.dh
-            for b in range(first_tap(c0, win.dw), end_tap(c0, win.dw, win.kw, W)):
-                col = c0 + b * win.dw
+            for b in range(b_lo, b_hi):
+                x_px = &x[n, r, c0 + b * win.dw, 0]
                 for c in range(C):
-                    y[n, i, j, c] += x[n, r, col, c]
+                    y_px[c] += x_px[c]
         for c in range(C):
-            y[n, i, j, c] = scale * y[n, i, j, c]
+            y_px[c] = scale * y_px[c]
 
 
 # -------------------------------------------------- avg_pool2d_transpose
@@ -204,12 +267,13 @@ cdef inline void _avg_pool2d_row(const floating[:, :, :, ::1] x, floating[:, :, 
 def avg_pool2d_transpose(const floating[:, :, :, ::1] g, in_hw, kernel_size, stride,
                          padding, dilation):
     """dx (N, H, W, C), (H, W) = in_hw: the adjoint of avg_pool2d, applied to g."""
-    dx = np.zeros((g.shape[0], in_hw[0], in_hw[1], g.shape[3]),
+    # Every cell is written by _avg_pool2d_transpose_row.
+    dx = np.empty((g.shape[0], in_hw[0], in_hw[1], g.shape[3]),
                   dtype=np.float32 if floating is float else np.float64)
     cdef floating[:, :, :, ::1] dx_view = dx
     cdef Window win = make_window(kernel_size, stride, padding, dilation)
     cdef Py_ssize_t H = dx_view.shape[1], row
-    cdef bint threads = g.size * win.kh * win.kw > PARALLEL_MIN_WORK
+    cdef bint threads = max(g.size * win.kh * win.kw, dx.size) > PARALLEL_MIN_WORK
     with nogil:
         # Gather form, as conv2d_transpose: work unit = one row dx[n, h].
         for row in prange(dx_view.shape[0] * H, schedule="static", use_threads_if=threads):
@@ -220,24 +284,34 @@ def avg_pool2d_transpose(const floating[:, :, :, ::1] g, in_hw, kernel_size, str
 cdef inline void _avg_pool2d_transpose_row(const floating[:, :, :, ::1] g,
                                            floating[:, :, :, ::1] dx, Window win,
                                            Py_ssize_t n, Py_ssize_t h) noexcept nogil:
-    cdef Py_ssize_t Ho = g.shape[1], Wo = g.shape[2], C = g.shape[3]
-    cdef Py_ssize_t a, b, i, j, v, c
+    # The row dx[n, h] (in cache) is zeroed, then for each tap (a, b) the
+    # windows j whose tap b lands in it add g[n, i, j] at column
+    # v = j*sw + b*dw - pl (first_tap/end_tap give that j range, no division
+    # per cell).  A cell gets at most one term per tap, so each sums its terms
+    # in (a, b) order, as the formula, and is scaled once at the end.
+    cdef Py_ssize_t Ho = g.shape[1], Wo = g.shape[2], Wd = dx.shape[2], C = dx.shape[3]
+    cdef Py_ssize_t a, b, i, j, q, c, start
     cdef floating scale = 1.0 / <floating>(win.kh * win.kw)
+    cdef floating* row
+    cdef floating* d_px
+    cdef const floating* g_px
+    if C == 0 or Wd == 0:
+        return
+    row = &dx[n, h, 0, 0]
+    for q in range(Wd * C):
+        row[q] = 0
     for a in range(win.kh):
         i = source_window(h + win.pt - a * win.dh, win.sh, Ho)
         if i == -2:
             break
         if i == -1:
             continue
-        for v in range(dx.shape[2]):
-            for b in range(win.kw):
-                j = source_window(v + win.pl - b * win.dw, win.sw, Wo)
-                if j == -2:
-                    break
-                if j == -1:
-                    continue
+        for b in range(win.kw):
+            start = b * win.dw - win.pl
+            for j in range(first_tap(start, win.sw), end_tap(start, win.sw, Wo, Wd)):
+                g_px = &g[n, i, j, 0]
+                d_px = row + (start + j * win.sw) * C
                 for c in range(C):
-                    dx[n, h, v, c] += g[n, i, j, c]
-    for v in range(dx.shape[2]):
-        for c in range(C):
-            dx[n, h, v, c] = scale * dx[n, h, v, c]
+                    d_px[c] += g_px[c]
+    for q in range(Wd * C):
+        row[q] = scale * row[q]
