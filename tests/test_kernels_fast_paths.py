@@ -5,7 +5,9 @@ conv.pyx runs groups == 1 convolutions through micro-kernels (_microkernels.h):
 output phase per call for stride > 1), 8-pixel x 16-channel tiles (8 for float64)
 for up to 16 (8) output channels, a dot-form kernel (4 pixels x <= 6 output
 channels, vectors along the reduction channels) when there are few output
-channels, 8 x 32 channel tiles over pixels for conv2d_filter_grad.  The shapes below are chosen to hit interior and border tiles,
+channels, a pixel-vector kernel for one input channel (float32, <= 8 outputs,
+column stride 1), 8 x 32 channel tiles over pixels for conv2d_filter_grad (over the
+merged (column tap, channel) axis when there are few input channels).  The shapes below are chosen to hit interior and border tiles,
 pixel remainders (Wo not a multiple of 8), channel remainders (C not a multiple of
 16/32), stride, dilation, asymmetric and over-sized padding, transpose phases that
 no tap reaches, the multi-threaded path (work above the OpenMP threshold) and
@@ -57,6 +59,14 @@ CASES = [
     (1, 8, 10, 40, 2, (2, 3), (2, 1), (0, 1, 2, 0), (2, 1)),
     (2, 12, 12, 4, 24, (5, 5), (1, 1), (0, 0, 0, 0), (1, 1)),     # lenet-like dx, 4 ch
     (2, 23, 23, 3, 64, (7, 7), (2, 2), (3, 3, 3, 3), (1, 1)),     # stem-like dx, threaded
+    # One input channel, <= 8 outputs, column stride 1 (float32: vectors along the
+    # output pixels, 16 at a time), with pixel remainders, padding, dilation, row stride.
+    (2, 9, 37, 1, 6, (5, 5), (1, 1), (0, 0, 0, 0), (1, 1)),       # lenet-like, Wo = 33
+    (1, 10, 20, 1, 8, (3, 4), (2, 1), (2, 1, 3, 2), (1, 2)),
+    (1, 7, 9, 1, 1, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1)),
+    (1, 4, 5, 1, 5, (3, 3), (1, 1), (4, 4, 4, 4), (1, 1)),        # rows/cols only in padding
+    (4, 40, 40, 1, 7, (5, 5), (1, 1), (2, 2, 2, 2), (1, 1)),      # threaded
+    (1, 9, 19, 1, 9, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1)),       # 9 outputs: block path
 ]
 
 

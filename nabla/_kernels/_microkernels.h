@@ -33,7 +33,11 @@
  *   conv2d_transpose needs when the layer has few input channels: vectors run along
  *   the reduction channels C instead (w row (wa, wb, o, 0:C) is contiguous in the
  *   HWIO filter itself), a tile is NB_DOT_PX pixels x nch channels of vector partial
- *   sums, reduced horizontally once per tile.  wblk[((wa*Kw + wb)*nch + o)*C + c].
+ *   sums, reduced horizontally once per tile.  wblk[((wa*nch + o)*Kw + wb)*C + c]: a
+ *   row tap's column taps are contiguous, so interior tiles with column taps one
+ *   apart run one reduction of nb*C per row tap (as the block kernels do).
+ *
+ * nb_c1_row_f32 (AVX-512 only, NB_HAVE_C1): one input channel, vectors along pixels.
  *
  * With AVX-512F (gcc -march=native on an AVX-512 host) the kernels use intrinsics;
  * without it the same loops are written in plain C (auto-vectorised), with the same
@@ -76,12 +80,39 @@ typedef struct {
         }                                                                           \
     } while (0)
 
+/* Merged column taps at a border tile (nb*C <= NB_MERGE_MAX): pixel t whose run
+ * x[col .. col + nb - 1][0 .. C) is not wholly inside the row (or t >= np) reads a
+ * copy of it in tmp[t] with zeros for the columns outside, so border tiles too run
+ * one reduction of nb*C instead of nb reductions of C. */
+#define NB_MERGE_MAX 32
+#define NB_PAD_RUNS(NP, T, p, tmp, xrow, g, q0, np, C)                              \
+    do {                                                                            \
+        const nb_idx run_ = (g)->nb * (C);                                          \
+        nb_idx cb_ = (g)->col0 + (q0) * (g)->col_pix;                               \
+        for (int t_ = 0; t_ < (NP); t_++) {                                         \
+            nb_idx col_ = cb_ + t_ * (g)->col_pix;                                  \
+            if (t_ < (np) && col_ >= 0 && col_ + (g)->nb - 1 < (g)->W) continue;     \
+            /* values [lo_, hi_) of the run are inside the row */                   \
+            nb_idx lo_ = col_ < 0 ? -col_ * (C) : 0;                                \
+            nb_idx hi_ = ((g)->W - col_) * (C);                                     \
+            if (hi_ > run_) hi_ = run_;                                             \
+            if (t_ >= (np) || lo_ > hi_) lo_ = hi_ = run_;                          \
+            T *d_ = (tmp)[t_];                                                      \
+            const T *s_ = (xrow) + col_ * (C);                                      \
+            nb_idx i_ = 0;                                                          \
+            for (; i_ < lo_; i_++) d_[i_] = 0;                                      \
+            for (; i_ < hi_; i_++) d_[i_] = s_[i_];                                 \
+            for (; i_ < run_; i_++) d_[i_] = 0;                                     \
+            (p)[t_] = d_;                                                           \
+        }                                                                           \
+    } while (0)
+
 /* The dot-form row kernel, generic over the vector abstraction below; NO is a
  * compile-time constant at each call site (the dispatcher's switch), so only the
  * NB_DOT_PX x NO accumulators a<t>_<o> that are used survive, all in registers. */
 #define NB_DOT_ACC(o, V, MLOAD_, FMA_) do {                                                          \
         if (NO > o) {                                                               \
-            const V wv = MLOAD_(m, wp + o * C + c);                                 \
+            const V wv = MLOAD_(m, wp + o * os + c);                                \
             a0_##o = FMA_(x0, wv, a0_##o); a1_##o = FMA_(x1, wv, a1_##o);           \
             a2_##o = FMA_(x2, wv, a2_##o); a3_##o = FMA_(x3, wv, a3_##o);           \
         }                                                                           \
@@ -105,8 +136,8 @@ typedef struct {
 static inline __attribute__((always_inline)) void NAME##_n(                         \
     const T *x, const T *wblk, T *y, const T *zeros, const nb_rowgeo *g, const int NO) \
 {                                                                                   \
-    const nb_idx C = g->C;                                                          \
-    const MASK_ mr = (MASK_)((1ull << (C % LANES_)) - 1);                           \
+    const nb_idx C = g->C, os = g->Kw * C;                                          \
+    const int merge_ok = g->col_tap == 1 && g->wb_step == 1;                        \
     for (nb_idx q0 = 0; q0 < g->npix; q0 += NB_DOT_PX) {                            \
         const nb_idx np = g->npix - q0 < NB_DOT_PX ? g->npix - q0 : NB_DOT_PX;      \
         NB_DOT_ZERO(0, V, SETZERO_) NB_DOT_ZERO(1, V, SETZERO_) NB_DOT_ZERO(2, V, SETZERO_) NB_DOT_ZERO(3, V, SETZERO_)                 \
@@ -115,12 +146,19 @@ static inline __attribute__((always_inline)) void NAME##_n(                     
             if (r < 0 || r >= g->H) continue;                                       \
             const T *xrow = x + r * g->W * C;                                       \
             const nb_idx wa = g->wa0 + k * g->wa_step;                              \
-            for (nb_idx l = 0; l < g->nb; l++) {                                    \
+            /* Interior tile, column taps one apart: one run of nb*C per output     \
+             * (the dot layout keeps a row tap's column taps contiguous).            */ \
+            const int merged = merge_ok && np == NB_DOT_PX                          \
+                && g->col0 + q0 * g->col_pix >= 0                                   \
+                && g->col0 + (q0 + NB_DOT_PX - 1) * g->col_pix + g->nb - 1 < g->W;  \
+            const nb_idx nl = merged ? 1 : g->nb, steps = merged ? g->nb * C : C;   \
+            const MASK_ mr = (MASK_)((1ull << (steps % LANES_)) - 1);               \
+            for (nb_idx l = 0; l < nl; l++) {                                       \
                 const T *p[NB_DOT_PX];                                              \
                 NB_TILE_POINTERS_N(NB_DOT_PX, p, xrow, g, q0, np, l, zeros);        \
-                const T *wp = wblk + (wa * g->Kw + g->wb0 + l * g->wb_step) * NO * C; \
-                for (nb_idx c = 0; c < C; c += LANES_) {                            \
-                    const MASK_ m = c + LANES_ <= C ? (MASK_)-1 : mr;               \
+                const T *wp = wblk + (wa * NO * g->Kw + g->wb0 + l * g->wb_step) * C; \
+                for (nb_idx c = 0; c < steps; c += LANES_) {                        \
+                    const MASK_ m = c + LANES_ <= steps ? (MASK_)-1 : mr;           \
                     const V x0 = MLOAD_(m, p[0] + c), x1 = MLOAD_(m, p[1] + c);     \
                     const V x2 = MLOAD_(m, p[2] + c), x3 = MLOAD_(m, p[3] + c);     \
                     NB_DOT_ACC(0, V, MLOAD_, FMA_); NB_DOT_ACC(1, V, MLOAD_, FMA_); NB_DOT_ACC(2, V, MLOAD_, FMA_);                    \
@@ -185,6 +223,7 @@ static inline void NAME(const T_ *x, const T_ *wblk, T_ *y, const T_ *zeros,    
     const MASK_ m0 = (MASK_)((1ull << n0) - 1), m1 = (MASK_)((1ull << n1) - 1);     \
     (void)m0; (void)m1;                                                             \
     const int merge_ok = g->col_tap == 1 && g->wb_step == 1;                        \
+    T tmp_[NB_PX][NB_MERGE_MAX];                                                    \
     for (nb_idx q0 = 0; q0 < g->npix; q0 += NB_PX) {                                \
         const nb_idx np = g->npix - q0 < NB_PX ? g->npix - q0 : NB_PX;              \
         V_ acc00 = SETZERO(), acc01 = SETZERO(), acc10 = SETZERO(), acc11 = SETZERO(); \
@@ -199,13 +238,16 @@ static inline void NAME(const T_ *x, const T_ *wblk, T_ *y, const T_ *zeros,    
             /* Interior tile, column taps one apart (conv2d with dw = 1): the taps'  \
              * input runs x[col .. col + nb - 1][0 .. C) and filter panels are        \
              * contiguous, so one loop of nb*C steps replaces nb loops of C.          */ \
-            const int merged = merge_ok && np == NB_PX                              \
+            const int interior = np == NB_PX                                        \
                 && g->col0 + q0 * g->col_pix >= 0                                   \
                 && g->col0 + (q0 + NB_PX - 1) * g->col_pix + g->nb - 1 < g->W;      \
+            const int merged = merge_ok && (interior || g->nb * C <= NB_MERGE_MAX); \
             const nb_idx nl = merged ? 1 : g->nb, steps = merged ? g->nb * C : C;   \
             for (nb_idx l = 0; l < nl; l++) {                                       \
                 const T *p[NB_PX];                                                  \
                 NB_TILE_POINTERS(T, p, xrow, g, q0, np, l, zeros);                  \
+                if (merged && !interior)                                            \
+                    NB_PAD_RUNS(NB_PX, T, p, tmp_, xrow, g, q0, np, C);             \
                 const T *wp = wblk + (wa * g->Kw + g->wb0 + l * g->wb_step) * C * VB; \
                 _Pragma("GCC unroll 4") /* ~10% faster than rolled on Intel */     \
                 for (nb_idx c = 0; c < steps; c++) {                                \
@@ -244,6 +286,7 @@ static inline void NAME(const T_ *x, const T_ *wblk, T_ *y, const T_ *zeros,    
     const MASK_ m0 = (MASK_)((1ull << n0) - 1);                                     \
     (void)m0;                                                                       \
     const int merge_ok = g->col_tap == 1 && g->wb_step == 1;                        \
+    T tmp_[NB_PX][NB_MERGE_MAX];                                                    \
     for (nb_idx q0 = 0; q0 < g->npix; q0 += NB_PX) {                                \
         const nb_idx np = g->npix - q0 < NB_PX ? g->npix - q0 : NB_PX;              \
         V_ acc00 = SETZERO(), acc10 = SETZERO(), acc20 = SETZERO(), acc30 = SETZERO(); \
@@ -256,13 +299,16 @@ static inline void NAME(const T_ *x, const T_ *wblk, T_ *y, const T_ *zeros,    
             /* Interior tile, column taps one apart (conv2d with dw = 1): the taps'  \
              * input runs x[col .. col + nb - 1][0 .. C) and filter panels are        \
              * contiguous, so one loop of nb*C steps replaces nb loops of C.          */ \
-            const int merged = merge_ok && np == NB_PX                              \
+            const int interior = np == NB_PX                                        \
                 && g->col0 + q0 * g->col_pix >= 0                                   \
                 && g->col0 + (q0 + NB_PX - 1) * g->col_pix + g->nb - 1 < g->W;      \
+            const int merged = merge_ok && (interior || g->nb * C <= NB_MERGE_MAX); \
             const nb_idx nl = merged ? 1 : g->nb, steps = merged ? g->nb * C : C;   \
             for (nb_idx l = 0; l < nl; l++) {                                       \
                 const T *p[NB_PX];                                                  \
                 NB_TILE_POINTERS(T, p, xrow, g, q0, np, l, zeros);                  \
+                if (merged && !interior)                                            \
+                    NB_PAD_RUNS(NB_PX, T, p, tmp_, xrow, g, q0, np, C);             \
                 const T *wp = wblk + (wa * g->Kw + g->wb0 + l * g->wb_step) * C * VB; \
                 _Pragma("GCC unroll 4") /* ~10% faster than rolled on Intel */     \
                 for (nb_idx c = 0; c < steps; c++) {                                \
@@ -404,6 +450,63 @@ NB_DEFINE_FGRAD_HALF(nb_fgrad_half_f64, double, __m512d, 8, __mmask8)
 #undef MSTOREU
 #undef MLOADU
 
+/* nb_c1_row_f32: conv2d with ONE input channel, column stride 1 (col_pix == 1) and
+ * at most 8 outputs: the input row is then contiguous along the output pixels, so
+ * vectors run along 16 output pixels (one masked load per tap: zero for padding and
+ * for pixels past npix) and each tap's NO filter values are broadcast; every lane is
+ * useful, where the channel-vector kernels would use NO of 16.  The NO x 16 tile is
+ * transposed through a stack buffer into y (pixel-major, y_pix apart).  w is the
+ * plain (Kh, Kw, NO) filter; tap (wa, wb) = (wa0 + k*wa_step, wb0 + l*wb_step). */
+#define NB_HAVE_C1 1
+static inline __attribute__((always_inline)) void nb_c1_row_f32_n(
+    const float *x, const float *w, float *y, const nb_rowgeo *g, const int NO)
+{
+    const __m512i iota = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    const __m512i wv = _mm512_set1_epi32((int)g->W);
+    __attribute__((aligned(64))) float buf[8][16];
+    for (nb_idx q0 = 0; q0 < g->npix; q0 += 16) {
+        const nb_idx np = g->npix - q0 < 16 ? g->npix - q0 : 16;
+        const __mmask16 pm = (__mmask16)((1u << np) - 1);
+        __m512 acc[8];
+        for (int o = 0; o < NO; o++) acc[o] = _mm512_setzero_ps();
+        for (nb_idx k = 0; k < g->na; k++) {
+            const nb_idx r = g->row0 + k * g->row_step;
+            if (r < 0 || r >= g->H) continue;
+            const float *xrow = x + r * g->W;
+            const nb_idx wa = g->wa0 + k * g->wa_step;
+            for (nb_idx l = 0; l < g->nb; l++) {
+                const nb_idx cs = g->col0 + q0 + l * g->col_tap;  /* column of lane 0 */
+                __mmask16 m = pm;
+                if (cs < 0 || cs + 15 >= g->W) {
+                    const __m512i cv = _mm512_add_epi32(_mm512_set1_epi32((int)cs), iota);
+                    m &= _mm512_cmpge_epi32_mask(cv, _mm512_setzero_si512())
+                        & _mm512_cmplt_epi32_mask(cv, wv);
+                }
+                const __m512 xv = _mm512_maskz_loadu_ps(m, xrow + cs);
+                const float *wp = w + (wa * g->Kw + g->wb0 + l * g->wb_step) * NO;
+                for (int o = 0; o < NO; o++)
+                    acc[o] = _mm512_fmadd_ps(xv, _mm512_set1_ps(wp[o]), acc[o]);
+            }
+        }
+        for (int o = 0; o < NO; o++) _mm512_store_ps(buf[o], acc[o]);
+        for (nb_idx q = 0; q < np; q++)
+            for (int o = 0; o < NO; o++) y[(q0 + q) * g->y_pix + o] = buf[o][q];
+    }
+}
+static inline void nb_c1_row_f32(const float *x, const float *w, float *y, const nb_rowgeo *g)
+{
+    switch (g->nch) {
+    case 1: nb_c1_row_f32_n(x, w, y, g, 1); break;
+    case 2: nb_c1_row_f32_n(x, w, y, g, 2); break;
+    case 3: nb_c1_row_f32_n(x, w, y, g, 3); break;
+    case 4: nb_c1_row_f32_n(x, w, y, g, 4); break;
+    case 5: nb_c1_row_f32_n(x, w, y, g, 5); break;
+    case 6: nb_c1_row_f32_n(x, w, y, g, 6); break;
+    case 7: nb_c1_row_f32_n(x, w, y, g, 7); break;
+    default: nb_c1_row_f32_n(x, w, y, g, 8); break;
+    }
+}
+
 NB_DEFINE_DOT_ROW(nb_dot_row_f32, float, __m512, 16, __mmask16, _mm512_setzero_ps,
                   _mm512_maskz_loadu_ps, _mm512_fmadd_ps, _mm512_reduce_add_ps)
 NB_DEFINE_DOT_ROW(nb_dot_row_f64, double, __m512d, 8, __mmask8, _mm512_setzero_pd,
@@ -485,5 +588,13 @@ NB_DEFINE_DOT_ROW(nb_dot_row_f64, double, double, 1, unsigned, NB_S_ZERO, NB_S_M
                   NB_S_FMA, NB_S_HSUM)
 
 #endif  /* __AVX512F__ */
+
+#ifndef NB_HAVE_C1
+#define NB_HAVE_C1 0
+static inline void nb_c1_row_f32(const float *x, const float *w, float *y, const nb_rowgeo *g)
+{
+    (void)x; (void)w; (void)y; (void)g;   /* never called: conv.pyx checks NB_HAVE_C1 */
+}
+#endif
 
 #endif  /* NABLA_MICROKERNELS_H */

@@ -14,9 +14,13 @@ from ``_microkernels.h`` (AVX-512 intrinsics when the compiler targets AVX-512F,
 plain C otherwise); grouped and depthwise convolutions keep the direct loops
 below.  ``_direct_conv`` computes conv2d, and conv2d_transpose as a conv2d of dy
 with the channel-swapped filter read flipped, one output phase (h % sh, v % sw)
-at a time, from a filter copy packed for the micro-kernel (``_pack``).
+at a time, from a filter copy packed for the micro-kernel (``_pack``; for column
+stride 1 the columns are packed flipped, so the kernels can merge column taps).
+float32 conv2d with one input channel, <= 8 outputs and column stride 1 runs
+``nb_c1_row_f32`` (vectors along output pixels) instead.
 ``_filter_grad_fast`` sums dw over blocks of output rows into per-thread
-buffers added up after the parallel region.  Every ``prange`` runs on one
+buffers added up after the parallel region; with few input channels its tiles run
+over the merged (column tap, channel) axis.  Every ``prange`` runs on one
 thread when the call has fewer than ``PARALLEL_MIN_MACS`` multiply-adds: tiny
 problems do not pay for waking OpenMP threads.
 """
@@ -51,6 +55,7 @@ cdef extern from "_microkernels.h" nogil:
                            const double *dy, Py_ssize_t dyrs, Py_ssize_t dyps,
                            Py_ssize_t nrows, Py_ssize_t npix, double *dw, Py_ssize_t ldw,
                            Py_ssize_t nc, Py_ssize_t no)
+    void nb_c1_row_f32(const float *x, const float *w, float *y, const nb_rowgeo *g)
     void nb_dot_row_f32(const float *x, const float *wblk, float *y, const float *zeros,
                         const nb_rowgeo *g)
     void nb_dot_row_f64(const double *x, const double *wblk, double *y,
@@ -68,6 +73,7 @@ cdef extern from "_microkernels.h" nogil:
         NB_VB_F64
         NB_FG_C
         NB_DOT_MAXCH
+        NB_HAVE_C1
 
 cdef enum:
     # Which row micro-kernel _direct_conv runs (see _microkernels.h and _kernel_kind).
@@ -113,11 +119,20 @@ def conv2d(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] w,
                            w.shape[1], w.shape[3]) > 0:
         y = np.empty((N, Ho, Wo, w.shape[3]), dtype=dtype)
         y_view = y
+        if floating is float and NB_HAVE_C1 and x.shape[3] == 1 and win.sw == 1 \
+                and w.shape[3] <= 8:
+            # One input channel, <= 8 outputs: vectors along the output pixels.
+            with nogil:
+                for row in prange(N * Ho, schedule="static", use_threads_if=threads):
+                    _c1_row(&x[0, 0, 0, 0], x.shape[1], x.shape[2], &w[0, 0, 0, 0],
+                            w.shape[0], w.shape[1], &y_view[0, 0, 0, 0], Ho, Wo,
+                            w.shape[3], win, row)
+            return y
         kind = _kernel_kind(x.shape[3], w.shape[3], &vb)
         wp = _aligned_zeros(_panels_shape(w.shape[0], w.shape[1], x.shape[3], w.shape[3],
                                           vb, kind), dtype)
-        _pack(&w[0, 0, 0, 0], w.shape[0] * w.shape[1], x.shape[3], w.shape[3], w.shape[3], 1,
-              vb, kind == KIND_DOT, &wp[0, 0, 0, 0, 0])
+        _pack(&w[0, 0, 0, 0], w.shape[0], w.shape[1], x.shape[3], w.shape[3], w.shape[3], 1,
+              vb, kind == KIND_DOT, False, &wp[0, 0, 0, 0, 0])
         zeros = np.zeros(x.shape[3], dtype=dtype)
         with nogil:
             _direct_conv(&x[0, 0, 0, 0], N, x.shape[1], x.shape[2], x.shape[3],
@@ -185,8 +200,10 @@ def conv2d_transpose(const floating[:, :, :, ::1] dy, const floating[:, :, :, ::
         # Reduction over w's last axis (dy's channels), outputs along w's third axis.
         wp = _aligned_zeros(_panels_shape(w.shape[0], w.shape[1], dy.shape[3], w.shape[2],
                                           vb, kind), dtype)
-        _pack(&w[0, 0, 0, 0], w.shape[0] * w.shape[1], dy.shape[3], w.shape[2], 1, w.shape[3],
-              vb, kind == KIND_DOT, &wp[0, 0, 0, 0, 0])
+        # Column stride 1: columns packed flipped, so the row kernel sees a forward
+        # geometry (column taps one apart, ascending) and can merge column taps.
+        _pack(&w[0, 0, 0, 0], w.shape[0], w.shape[1], dy.shape[3], w.shape[2], 1, w.shape[3],
+              vb, kind == KIND_DOT, win.sw == 1, &wp[0, 0, 0, 0, 0])
         zeros = np.zeros(dy.shape[3], dtype=dtype)
         with nogil:
             _direct_conv(&dy[0, 0, 0, 0], N, dy.shape[1], dy.shape[2], dy.shape[3],
@@ -357,27 +374,31 @@ cdef tuple _panels_shape(Py_ssize_t Kh, Py_ssize_t Kw, Py_ssize_t C, Py_ssize_t 
     return ((O + vb - 1) // vb, Kh, Kw, C, vb)
 
 
-cdef void _pack(const floating *w, Py_ssize_t taps, Py_ssize_t C, Py_ssize_t O,
-                Py_ssize_t sc, Py_ssize_t so, Py_ssize_t vb, bint dot,
+cdef void _pack(const floating *w, Py_ssize_t Kh, Py_ssize_t Kw, Py_ssize_t C, Py_ssize_t O,
+                Py_ssize_t sc, Py_ssize_t so, Py_ssize_t vb, bint dot, bint flip,
                 floating *out) noexcept nogil:
     """Copy the filter into the layout a micro-kernel streams through.
 
-    Source: tap t, reduction channel c, output channel o at w[t*C*O + c*sc + o*so]
-    (conv2d: HWIO, sc = O, so = 1; conv2d_transpose: the same array read with input
-    and output channels swapped, sc = 1, so = C).  Block layout (ceil(O/vb), taps, C,
-    vb): panel [ob, t] is the C x vb matrix of outputs ob*vb .. ob*vb + vb - 1, zero
-    past O (out must be zeroed).  Dot layout (taps, O, C): reduction contiguous.
+    Source: tap t = a*Kw + b, reduction channel c, output channel o at
+    w[t*C*O + c*sc + o*so] (conv2d: HWIO, sc = O, so = 1; conv2d_transpose: the same
+    array read with input and output channels swapped, sc = 1, so = C); with flip,
+    packed column b holds source column Kw - 1 - b.  Block layout (ceil(O/vb), Kh*Kw,
+    C, vb): panel [ob, t] is the C x vb matrix of outputs ob*vb .. ob*vb + vb - 1, zero
+    past O (out must be zeroed).  Dot layout (Kh, O, Kw, C): for each row tap and
+    output, the column taps' reductions are one contiguous run.
     """
-    cdef Py_ssize_t t, c, o, ob
+    cdef Py_ssize_t taps = Kh * Kw, t, a, b, c, o, ob
     cdef const floating *src
     cdef floating *dst
     for t in range(taps):
-        src = w + t * C * O
+        a = t // Kw
+        b = t % Kw
+        src = w + (a * Kw + (Kw - 1 - b if flip else b)) * C * O
         if dot:
-            dst = out + t * O * C
             for o in range(O):
+                dst = out + ((a * O + o) * Kw + b) * C
                 for c in range(C):
-                    dst[o * C + c] = src[c * sc + o * so]
+                    dst[c] = src[c * sc + o * so]
         else:
             for ob in range((O + vb - 1) // vb):
                 dst = out + (ob * taps + t) * C * vb
@@ -472,6 +493,19 @@ cdef inline void _forward_unit(const floating *x, Py_ssize_t H, Py_ssize_t W, Py
               zeros, &g, kind)
 
 
+cdef inline void _c1_row(const float *x, Py_ssize_t H, Py_ssize_t W, const float *w,
+                         Py_ssize_t Kh, Py_ssize_t Kw, float *y, Py_ssize_t Ho, Py_ssize_t Wo,
+                         Py_ssize_t O, Window win, Py_ssize_t row) noexcept nogil:
+    """Output row y[n, i] of a one-input-channel conv2d (nb_c1_row_f32, w: HWIO)."""
+    cdef Py_ssize_t n = row // Ho, i = row % Ho
+    cdef nb_rowgeo g
+    g.H, g.W, g.C = H, W, 1
+    g.row0, g.row_step, g.wa0, g.wa_step, g.na = i * win.sh - win.pt, win.dh, 0, 1, Kh
+    g.col0, g.col_pix, g.col_tap, g.wb0, g.wb_step, g.nb = -win.pl, 1, win.dw, 0, 1, Kw
+    g.Kw, g.npix, g.y_pix, g.nch = Kw, Wo, O, O
+    nb_c1_row_f32(x + n * H * W, w, y + row * Wo * O, &g)
+
+
 cdef inline Py_ssize_t _gcd(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
     while b:
         a, b = b, a % b
@@ -519,7 +553,13 @@ cdef inline void _transpose_unit(const floating *dy, Py_ssize_t Ho, Py_ssize_t W
     g.y_pix = win.sw * O
     for rw in range(min(win.sw, W)):
         _phase_taps(rw + win.pl, win.dw, win.sw, Kw, &b0, &b_step, &nb, &f0, &f_step)
-        g.col0, g.col_pix, g.col_tap, g.wb0, g.wb_step, g.nb = f0, 1, f_step, b0, b_step, nb
+        if win.sw == 1:
+            # Filter packed with flipped columns (see conv2d_transpose): packed column
+            # l reads dy column  v + pl - (Kw - 1 - l)*dw.
+            g.col0, g.col_pix, g.col_tap = win.pl - (Kw - 1) * win.dw, 1, win.dw
+            g.wb0, g.wb_step, g.nb = 0, 1, Kw
+        else:
+            g.col0, g.col_pix, g.col_tap, g.wb0, g.wb_step, g.nb = f0, 1, f_step, b0, b_step, nb
         g.npix = (W - rw + win.sw - 1) // win.sw
         _conv_row(dy + n * Ho * Wo * C, wp + ob * Kh * Kw * C * vb,
                   dx + (row * W + rw) * O + ob * vb, zeros, &g, kind)
@@ -565,13 +605,23 @@ cdef inline void _filter_grad_fast_unit(const floating *x, const floating *dy,
                                         Py_ssize_t C, Py_ssize_t Ho, Py_ssize_t Wo,
                                         Py_ssize_t O, Window win, Py_ssize_t vb, Py_ssize_t n,
                                         Py_ssize_t i0, Py_ssize_t rows) noexcept nogil:
-    cdef Py_ssize_t i1 = min(Ho, i0 + rows), a, b, r0, c0, ia, ib, ja, jb, cb, ob
+    cdef Py_ssize_t i1 = min(Ho, i0 + rows), a, b, r0, c0, ia, ib, ja, jb
     # Up to one vector of output channels: half-width tiles (vb is the full width).
     cdef bint half = O <= vb // 2
     if half:
         vb = vb // 2
-    cdef const floating *xb
-    cdef const floating *db
+    cdef Py_ssize_t KC = win.kw * C, ma = 0, mb = 0
+    # Few input channels, dilation 1 in columns: the column taps b and channels c of
+    # one pixel are contiguous in x (offset b*C + c) and in dw, so the pixels that all
+    # Kw taps reach run as tiles over the merged (b, c) axis, NB_FG_C at a time,
+    # instead of Kw tiles of C (mostly idle) channels each.
+    cdef bint merge = win.dw == 1 and ((KC + NB_FG_C - 1) // NB_FG_C
+                                       < win.kw * ((C + NB_FG_C - 1) // NB_FG_C))
+    if merge:
+        ma = first_tap(-win.pl, win.sw)
+        mb = end_tap(win.kw - 1 - win.pl, win.sw, Wo, W)
+        if ma >= mb:
+            merge = False
     for a in range(win.kh):
         # Output rows i in [ia, ib) of this unit whose tap a lands inside the input.
         r0 = a * win.dh - win.pt
@@ -579,20 +629,49 @@ cdef inline void _filter_grad_fast_unit(const floating *x, const floating *dy,
         ib = min(i1, end_tap(r0, win.sh, Ho, H))
         if ia >= ib:
             continue
+        if merge:
+            _fgrad_block(x + ((n * H + r0 + ia * win.sh) * W - win.pl + ma * win.sw) * C,
+                         win.sh * W * C, win.sw * C, dy + ((n * Ho + ia) * Wo + ma) * O,
+                         Wo * O, O, ib - ia, mb - ma, dw + a * KC * O, KC, O, vb, half)
         for b in range(win.kw):
             c0 = b * win.dw - win.pl
             ja = first_tap(c0, win.sw)
             jb = end_tap(c0, win.sw, Wo, W)
-            if ja >= jb:
-                continue
-            xb = x + ((n * H + r0 + ia * win.sh) * W + c0 + ja * win.sw) * C
-            db = dy + ((n * Ho + ia) * Wo + ja) * O
-            # Output block outer: its dy panel (pixels x vb) stays in L1 while the
-            # input-channel tiles stream the (narrower) x panel past it.
-            for ob in range((O + vb - 1) // vb):
-                for cb in range((C + NB_FG_C - 1) // NB_FG_C):
-                    _fgrad_tile(xb + cb * NB_FG_C, win.sh * W * C, win.sw * C, db + ob * vb,
-                                Wo * O, O, ib - ia, jb - ja,
-                                dw + ((a * win.kw + b) * C + cb * NB_FG_C) * O + ob * vb, O,
-                                min(NB_FG_C, C - cb * NB_FG_C), min(vb, O - ob * vb),
-                                half)
+            if merge:
+                # The pixels of tap b outside the merged range [ma, mb).
+                _fgrad_range(x, dy, dw, H, W, C, Ho, Wo, O, win, vb, half, n, a, b, r0, c0,
+                             ia, ib, ja, min(jb, ma))
+                _fgrad_range(x, dy, dw, H, W, C, Ho, Wo, O, win, vb, half, n, a, b, r0, c0,
+                             ia, ib, max(ja, mb), jb)
+            else:
+                _fgrad_range(x, dy, dw, H, W, C, Ho, Wo, O, win, vb, half, n, a, b, r0, c0,
+                             ia, ib, ja, jb)
+
+
+cdef inline void _fgrad_range(const floating *x, const floating *dy, floating *dw,
+                              Py_ssize_t H, Py_ssize_t W, Py_ssize_t C, Py_ssize_t Ho,
+                              Py_ssize_t Wo, Py_ssize_t O, Window win, Py_ssize_t vb,
+                              bint half, Py_ssize_t n, Py_ssize_t a, Py_ssize_t b,
+                              Py_ssize_t r0, Py_ssize_t c0, Py_ssize_t ia, Py_ssize_t ib,
+                              Py_ssize_t ja, Py_ssize_t jb) noexcept nogil:
+    """dw[a, b] += tap (a, b)'s products over output rows [ia, ib), columns [ja, jb)."""
+    if ja >= jb:
+        return
+    _fgrad_block(x + ((n * H + r0 + ia * win.sh) * W + c0 + ja * win.sw) * C,
+                 win.sh * W * C, win.sw * C, dy + ((n * Ho + ia) * Wo + ja) * O, Wo * O, O,
+                 ib - ia, jb - ja, dw + (a * win.kw + b) * C * O, C, O, vb, half)
+
+
+cdef inline void _fgrad_block(const floating *xb, Py_ssize_t xrs, Py_ssize_t xps,
+                              const floating *db, Py_ssize_t dyrs, Py_ssize_t dyps,
+                              Py_ssize_t nrows, Py_ssize_t npix, floating *dwb, Py_ssize_t C,
+                              Py_ssize_t O, Py_ssize_t vb, bint half) noexcept nogil:
+    """dwb[c, o] (C x O, rows O apart) += sum over the pixels of xb[.., c] * db[.., o]."""
+    cdef Py_ssize_t ob, cb
+    # Output block outer: its dy panel (pixels x vb) stays in L1 while the
+    # input-channel tiles stream the (narrower) x panel past it.
+    for ob in range((O + vb - 1) // vb):
+        for cb in range((C + NB_FG_C - 1) // NB_FG_C):
+            _fgrad_tile(xb + cb * NB_FG_C, xrs, xps, db + ob * vb, dyrs, dyps, nrows, npix,
+                        dwb + cb * NB_FG_C * O + ob * vb, O, min(NB_FG_C, C - cb * NB_FG_C),
+                        min(vb, O - ob * vb), half)
