@@ -211,6 +211,51 @@ static inline void NAME(const T *x, const T *wblk, T *y, const T *zeros,        
         }                                                                           \
     } while (0)
 
+/* The tap walk of one tile, shared by the two block kernels: for every row tap
+ * whose input row is inside the image, and every column tap (or, where the taps
+ * merge, their one contiguous run), point p[0..NB_PX) at the tile's input pixels
+ * and wp at the filter panel, then run STEP(V_) for c < steps.  Interior tiles
+ * with column taps one apart (conv2d with dw = 1) merge: the taps' input runs
+ * x[col .. col + nb - 1][0 .. C) and filter panels are contiguous, so one loop of
+ * nb*C steps replaces nb loops of C; border tiles merge through a zero-padded
+ * copy (NB_PAD_RUNS) when the run fits in NB_MERGE_MAX. */
+#define NB_TILE_TAPS(T, V_, STEP)                                                   \
+        for (nb_idx k = 0; k < g->na; k++) {                                        \
+            const nb_idx r = g->row0 + k * g->row_step;                             \
+            if (r < 0 || r >= g->H) continue;                                       \
+            const T *xrow = x + r * g->W * C;                                       \
+            const nb_idx wa = g->wa0 + k * g->wa_step;                              \
+            const int interior = np == NB_PX                                        \
+                && g->col0 + q0 * g->col_pix >= 0                                   \
+                && g->col0 + (q0 + NB_PX - 1) * g->col_pix + g->nb - 1 < g->W;      \
+            const int merged = merge_ok && (interior || g->nb * C <= NB_MERGE_MAX); \
+            const nb_idx nl = merged ? 1 : g->nb, steps = merged ? g->nb * C : C;   \
+            for (nb_idx l = 0; l < nl; l++) {                                       \
+                const T *p[NB_PX];                                                  \
+                NB_TILE_POINTERS(T, p, xrow, g, q0, np, l, zeros);                  \
+                if (merged && !interior)                                            \
+                    NB_PAD_RUNS(NB_PX, T, p, tmp_, xrow, g, q0, np, C);             \
+                const T *wp = wblk + (wa * g->Kw + g->wb0 + l * g->wb_step) * C * VB; \
+                _Pragma("GCC unroll 4") /* ~10% faster than rolled on Intel */     \
+                for (nb_idx c = 0; c < steps; c++) {                                \
+                    STEP(V_);                                                       \
+                }                                                                   \
+            }                                                                       \
+        }
+
+/* One reduction step c of a tile: a 2-vector (NB_STEP2) or 1-vector (NB_STEP1)
+ * filter row times the 8 broadcast input values. */
+#define NB_STEP2(V_) do {                                                           \
+        const V_ w0 = LOADU(wp + c * VB), w1 = LOADU(wp + c * VB + LANES);          \
+        NB_FMA2(V_, 0); NB_FMA2(V_, 1); NB_FMA2(V_, 2); NB_FMA2(V_, 3);              \
+        NB_FMA2(V_, 4); NB_FMA2(V_, 5); NB_FMA2(V_, 6); NB_FMA2(V_, 7);              \
+    } while (0)
+#define NB_STEP1(V_) do {                                                           \
+        const V_ w0 = LOADU(wp + c * VB);                                           \
+        NB_FMA1(V_, 0); NB_FMA1(V_, 1); NB_FMA1(V_, 2); NB_FMA1(V_, 3);              \
+        NB_FMA1(V_, 4); NB_FMA1(V_, 5); NB_FMA1(V_, 6); NB_FMA1(V_, 7);              \
+    } while (0)
+
 #define NB_DEFINE_CONV_ROW(NAME, T_, V_, LANES_, MASK_)                             \
 static inline void NAME(const T_ *x, const T_ *wblk, T_ *y, const T_ *zeros,               \
                  const nb_rowgeo *g)                                                \
@@ -230,33 +275,7 @@ static inline void NAME(const T_ *x, const T_ *wblk, T_ *y, const T_ *zeros,    
         V_ acc20 = SETZERO(), acc21 = SETZERO(), acc30 = SETZERO(), acc31 = SETZERO(); \
         V_ acc40 = SETZERO(), acc41 = SETZERO(), acc50 = SETZERO(), acc51 = SETZERO(); \
         V_ acc60 = SETZERO(), acc61 = SETZERO(), acc70 = SETZERO(), acc71 = SETZERO(); \
-        for (nb_idx k = 0; k < g->na; k++) {                                        \
-            const nb_idx r = g->row0 + k * g->row_step;                             \
-            if (r < 0 || r >= g->H) continue;                                       \
-            const T *xrow = x + r * g->W * C;                                       \
-            const nb_idx wa = g->wa0 + k * g->wa_step;                              \
-            /* Interior tile, column taps one apart (conv2d with dw = 1): the taps'  \
-             * input runs x[col .. col + nb - 1][0 .. C) and filter panels are        \
-             * contiguous, so one loop of nb*C steps replaces nb loops of C.          */ \
-            const int interior = np == NB_PX                                        \
-                && g->col0 + q0 * g->col_pix >= 0                                   \
-                && g->col0 + (q0 + NB_PX - 1) * g->col_pix + g->nb - 1 < g->W;      \
-            const int merged = merge_ok && (interior || g->nb * C <= NB_MERGE_MAX); \
-            const nb_idx nl = merged ? 1 : g->nb, steps = merged ? g->nb * C : C;   \
-            for (nb_idx l = 0; l < nl; l++) {                                       \
-                const T *p[NB_PX];                                                  \
-                NB_TILE_POINTERS(T, p, xrow, g, q0, np, l, zeros);                  \
-                if (merged && !interior)                                            \
-                    NB_PAD_RUNS(NB_PX, T, p, tmp_, xrow, g, q0, np, C);             \
-                const T *wp = wblk + (wa * g->Kw + g->wb0 + l * g->wb_step) * C * VB; \
-                _Pragma("GCC unroll 4") /* ~10% faster than rolled on Intel */     \
-                for (nb_idx c = 0; c < steps; c++) {                                \
-                    const V_ w0 = LOADU(wp + c * VB), w1 = LOADU(wp + c * VB + LANES_); \
-                    NB_FMA2(V_, 0); NB_FMA2(V_, 1); NB_FMA2(V_, 2); NB_FMA2(V_, 3);  \
-                    NB_FMA2(V_, 4); NB_FMA2(V_, 5); NB_FMA2(V_, 6); NB_FMA2(V_, 7);  \
-                }                                                                   \
-            }                                                                       \
-        }                                                                           \
+        NB_TILE_TAPS(T, V_, NB_STEP2);                                            \
         NB_STORE2(0); NB_STORE2(1); NB_STORE2(2); NB_STORE2(3);                     \
         NB_STORE2(4); NB_STORE2(5); NB_STORE2(6); NB_STORE2(7);                     \
     }                                                                               \
@@ -291,33 +310,7 @@ static inline void NAME(const T_ *x, const T_ *wblk, T_ *y, const T_ *zeros,    
         const nb_idx np = g->npix - q0 < NB_PX ? g->npix - q0 : NB_PX;              \
         V_ acc00 = SETZERO(), acc10 = SETZERO(), acc20 = SETZERO(), acc30 = SETZERO(); \
         V_ acc40 = SETZERO(), acc50 = SETZERO(), acc60 = SETZERO(), acc70 = SETZERO(); \
-        for (nb_idx k = 0; k < g->na; k++) {                                        \
-            const nb_idx r = g->row0 + k * g->row_step;                             \
-            if (r < 0 || r >= g->H) continue;                                       \
-            const T *xrow = x + r * g->W * C;                                       \
-            const nb_idx wa = g->wa0 + k * g->wa_step;                              \
-            /* Interior tile, column taps one apart (conv2d with dw = 1): the taps'  \
-             * input runs x[col .. col + nb - 1][0 .. C) and filter panels are        \
-             * contiguous, so one loop of nb*C steps replaces nb loops of C.          */ \
-            const int interior = np == NB_PX                                        \
-                && g->col0 + q0 * g->col_pix >= 0                                   \
-                && g->col0 + (q0 + NB_PX - 1) * g->col_pix + g->nb - 1 < g->W;      \
-            const int merged = merge_ok && (interior || g->nb * C <= NB_MERGE_MAX); \
-            const nb_idx nl = merged ? 1 : g->nb, steps = merged ? g->nb * C : C;   \
-            for (nb_idx l = 0; l < nl; l++) {                                       \
-                const T *p[NB_PX];                                                  \
-                NB_TILE_POINTERS(T, p, xrow, g, q0, np, l, zeros);                  \
-                if (merged && !interior)                                            \
-                    NB_PAD_RUNS(NB_PX, T, p, tmp_, xrow, g, q0, np, C);             \
-                const T *wp = wblk + (wa * g->Kw + g->wb0 + l * g->wb_step) * C * VB; \
-                _Pragma("GCC unroll 4") /* ~10% faster than rolled on Intel */     \
-                for (nb_idx c = 0; c < steps; c++) {                                \
-                    const V_ w0 = LOADU(wp + c * VB);                               \
-                    NB_FMA1(V_, 0); NB_FMA1(V_, 1); NB_FMA1(V_, 2); NB_FMA1(V_, 3);  \
-                    NB_FMA1(V_, 4); NB_FMA1(V_, 5); NB_FMA1(V_, 6); NB_FMA1(V_, 7);  \
-                }                                                                   \
-            }                                                                       \
-        }                                                                           \
+        NB_TILE_TAPS(T, V_, NB_STEP1);                                            \
         NB_STORE1(0); NB_STORE1(1); NB_STORE1(2); NB_STORE1(3);                     \
         NB_STORE1(4); NB_STORE1(5); NB_STORE1(6); NB_STORE1(7);                     \
     }                                                                               \
