@@ -15,7 +15,9 @@ reference backend that reads like the formulas::
         g_ref = nb.grad(loss)(w)             # the same numbers, from readable code
 """
 from ._tensor import Tensor, asarray  # first: Tensor's operators pull in the ops  # isort: skip
-from ._autodiff import grad, jvp, stop_gradient, tree_map, value_and_grad, vjp
+from ._autodiff import grad, jvp, stop_gradient, value_and_grad, vjp
+from ._pytree import (PyTreeDef, register_pytree_node, tree_flatten, tree_leaves, tree_map,
+                      tree_structure, tree_unflatten)
 from ._backend import get_backend, set_backend, use_backend
 from .ops import *  # noqa: F401,F403
 from .ops import __all__ as _ops_all
@@ -28,5 +30,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Tensor", "asarray", "array", "grad", "value_and_grad", "vjp", "jvp", "stop_gradient",
-    "tree_map", "get_backend", "set_backend", "use_backend", "float32", "float64", *_ops_all,
+    "tree_map", "tree_flatten", "tree_unflatten", "tree_leaves", "tree_structure",
+    "register_pytree_node", "PyTreeDef", "get_backend", "set_backend", "use_backend", "float32", "float64", *_ops_all,
 ]

@@ -25,6 +25,7 @@ import itertools
 
 import numpy as np
 
+from ._pytree import first_difference, tree_flatten, tree_map
 from ._tensor import Tensor, asarray
 
 __all__ = ["Primitive", "vjp", "jvp", "grad", "value_and_grad", "stop_gradient"]
@@ -203,35 +204,9 @@ class _JVPTrace:
 
 # -------------------------------------------------------------------- pytrees
 def _flatten(tree):
-    """Leaves of a nested list/tuple/dict structure, and a function to rebuild it."""
-    if isinstance(tree, (list, tuple)):
-        parts = [_flatten(t) for t in tree]
-        leaves = [leaf for p in parts for leaf in p[0]]
-        sizes = [len(p[0]) for p in parts]
-        kind = type(tree)
-
-        def unflatten(vals):
-            out, k = [], 0
-            for (_, rebuild), n in zip(parts, sizes):
-                out.append(rebuild(vals[k:k + n]))
-                k += n
-            return kind(out) if kind in (list, tuple) else kind(*out)
-        return leaves, unflatten
-    if isinstance(tree, dict):
-        keys = list(tree)
-        leaves, rebuild = _flatten([tree[k] for k in keys])
-        return leaves, lambda vals: dict(zip(keys, rebuild(vals)))
-    return [tree], lambda vals: vals[0]
-
-
-def tree_map(f, tree, *rest):
-    """Apply ``f`` leaf by leaf to one or more trees of the same structure."""
-    leaves, rebuild = _flatten(tree)
-    others = [_flatten(r)[0] for r in rest]
-    for o in others:
-        if len(o) != len(leaves):
-            raise ValueError("tree_map: the trees do not have the same structure")
-    return rebuild([f(*xs) for xs in zip(leaves, *others)])
+    """Leaves of a pytree, and a function that rebuilds the tree from new leaves."""
+    leaves, treedef = tree_flatten(tree)
+    return leaves, treedef.unflatten
 
 
 def _as_tensors(tree, what):
@@ -308,10 +283,12 @@ def jvp(fn, primals, tangents, has_aux: bool = False):
         raise TypeError("jvp: primals and tangents must be tuples or lists (one entry per argument)")
     primals = _as_tensors(list(primals), "jvp primals")
     tangents = _as_tensors(list(tangents), "jvp tangents")
-    p_leaves, rebuild = _flatten(primals)
-    t_leaves, _ = _flatten(tangents)
-    if len(p_leaves) != len(t_leaves):
-        raise ValueError("jvp: primals and tangents must have the same structure")
+    p_leaves, p_def = tree_flatten(primals)
+    t_leaves, t_def = tree_flatten(tangents)
+    if p_def != t_def:
+        raise ValueError("jvp: primals and tangents must have the same structure; first difference at "
+                         f"{first_difference(primals, tangents)}")
+    rebuild = p_def.unflatten
     for p, t in zip(p_leaves, t_leaves):
         if p.shape != t.shape:
             raise ValueError(f"jvp: tangent shape {t.shape} does not match primal shape {p.shape}")

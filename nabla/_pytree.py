@@ -1,0 +1,282 @@
+"""Pytrees: nested containers whose leaves are tensors.
+
+The transforms (``grad``, ``vjp``, ``jvp``, ``value_and_grad``), ``tree_map``,
+the gradient checker, ``nabla.nn.Module`` and the optimizers all take their
+arguments as pytrees, with JAX's rules and names (``jax.tree_util``):
+
+* ``list``, ``tuple``, ``dict`` (keys sorted, as JAX does, so two dicts with
+  the same keys have the same structure whatever their insertion order),
+  ``NamedTuple`` instances and ``dataclasses.dataclass`` instances are nodes;
+* ``None`` is a node with no children: it is kept as structure, never a leaf
+  (so ``{"w": w, "b": None}`` round-trips and maps to ``{"w": f(w), "b": None}``);
+* any class can be made a node with :func:`register_pytree_node`
+  (``nabla.nn.Module`` is registered that way);
+* everything else is a leaf.
+
+A :class:`PyTreeDef` records the structure; two structures are equal when they
+have the same node types, keys and auxiliary data at every position.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, NamedTuple
+
+__all__ = [
+    "PyTreeDef", "register_pytree_node", "tree_flatten", "tree_unflatten", "tree_leaves",
+    "tree_structure", "tree_map", "tree_flatten_with_path", "keystr",
+]
+
+
+class _NodeType(NamedTuple):
+    flatten: Callable[[Any], tuple]      # node -> (children, aux_data)
+    unflatten: Callable[[Any, list], Any]  # (aux_data, children) -> node
+    keys: Callable[[Any, Any], list]      # (node, aux_data) -> one path entry per child
+
+
+def _index_keys(node, aux):
+    return [f"[{i}]" for i in range(len(node))]
+
+
+_registry: dict[type, _NodeType] = {}
+
+
+def register_pytree_node(nodetype: type, flatten_func, unflatten_func, *, keys_func=None) -> None:
+    """Make instances of ``nodetype`` pytree nodes (JAX's ``register_pytree_node``).
+
+    ``flatten_func(node) -> (children, aux_data)``: ``children`` is an iterable
+    of sub-trees, ``aux_data`` hashable-or-comparable static data kept in the
+    structure.  ``unflatten_func(aux_data, children) -> node`` rebuilds it.
+    ``keys_func(node, aux_data) -> list of str`` (optional) names the children
+    in error messages and paths, e.g. ``[".weight", ".bias"]``; the default is
+    ``[0]``, ``[1]``, ...
+
+    Raises ``ValueError`` if ``nodetype`` is already registered.
+    """
+    if not isinstance(nodetype, type):
+        raise TypeError(f"register_pytree_node: nodetype must be a class, got {nodetype!r}")
+    if nodetype in _registry:
+        raise ValueError(f"register_pytree_node: {nodetype.__qualname__} is already registered")
+    if keys_func is None:
+        # Count the children from a flatten: a registered class need not support len().
+        def keys_func(node, aux):
+            return [f"[{i}]" for i in range(len(list(flatten_func(node)[0])))]
+    _registry[nodetype] = _NodeType(flatten_func, unflatten_func, keys_func)
+
+
+def _sorted_keys(d: dict) -> list:
+    try:
+        return sorted(d)
+    except TypeError:  # keys of mixed types: keep insertion order
+        return list(d)
+
+
+def _dict_flatten(d):
+    keys = _sorted_keys(d)
+    return [d[k] for k in keys], tuple(keys)
+
+
+register_pytree_node(tuple, lambda t: (list(t), None), lambda aux, ch: tuple(ch), keys_func=_index_keys)
+register_pytree_node(list, lambda t: (list(t), None), lambda aux, ch: list(ch), keys_func=_index_keys)
+register_pytree_node(dict, _dict_flatten, lambda keys, ch: dict(zip(keys, ch)),
+                     keys_func=lambda node, keys: [f"[{k!r}]" for k in keys])
+register_pytree_node(type(None), lambda n: ((), None), lambda aux, ch: None, keys_func=lambda n, a: [])
+
+
+def _node_type(x) -> _NodeType | None:
+    """How to take ``x`` apart, or ``None`` if ``x`` is a leaf."""
+    t = type(x)
+    nt = _registry.get(t)
+    if nt is not None:
+        return nt
+    if isinstance(x, tuple) and hasattr(t, "_fields"):  # a NamedTuple
+        return _NAMEDTUPLE
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        return _DATACLASS
+    return None
+
+
+def _namedtuple_flatten(x):
+    return list(x), type(x)
+
+
+_NAMEDTUPLE = _NodeType(_namedtuple_flatten, lambda cls, ch: cls(*ch),
+                        lambda node, cls: [f".{f}" for f in cls._fields])
+
+
+def _dataclass_flatten(x):
+    names = tuple(f.name for f in dataclasses.fields(x))
+    return [getattr(x, n) for n in names], (type(x), names)
+
+
+def _dataclass_unflatten(aux, children):
+    # Built field by field, bypassing __init__ and __post_init__ (which may
+    # validate or convert, and must not run on tracers or gradients), and
+    # frozen dataclasses' __setattr__.
+    cls, names = aux
+    obj = object.__new__(cls)
+    for n, v in zip(names, children):
+        object.__setattr__(obj, n, v)
+    return obj
+
+
+_DATACLASS = _NodeType(_dataclass_flatten, _dataclass_unflatten,
+                       lambda node, aux: [f".{n}" for n in aux[1]])
+
+
+class PyTreeDef:
+    """The structure of a pytree: node types and static data, without the leaves."""
+
+    __slots__ = ("node", "aux", "children", "num_leaves")
+
+    def __init__(self, node: _NodeType | None, aux, children: tuple):
+        self.node, self.aux, self.children = node, aux, children
+        self.num_leaves = 1 if node is None else sum(c.num_leaves for c in children)
+
+    def unflatten(self, leaves):
+        """Rebuild the tree from ``leaves`` (in ``tree_leaves`` order)."""
+        leaves = list(leaves)
+        if len(leaves) != self.num_leaves:
+            raise ValueError(f"tree_unflatten: the structure has {self.num_leaves} leaves, "
+                             f"got {len(leaves)}")
+        it = iter(leaves)
+        return self._build(it)
+
+    def _build(self, it):
+        if self.node is None:
+            return next(it)
+        return self.node.unflatten(self.aux, [c._build(it) for c in self.children])
+
+    def __eq__(self, other):
+        if not isinstance(other, PyTreeDef):
+            return NotImplemented
+        return (self.node is other.node and len(self.children) == len(other.children)
+                and _aux_equal(self.aux, other.aux)
+                and all(a == b for a, b in zip(self.children, other.children)))
+
+    def __hash__(self):
+        return hash((id(self.node), len(self.children), self.num_leaves))
+
+    def __repr__(self):
+        return f"PyTreeDef({self._describe()})"
+
+    def _describe(self) -> str:
+        if self.node is None:
+            return "*"
+        inner = ", ".join(c._describe() for c in self.children)
+        name = _node_name(self.node, self.aux)
+        return {"list": f"[{inner}]", "tuple": f"({inner}{',' if len(self.children) == 1 else ''})",
+                "NoneType": "None"}.get(name, f"{name}({inner})")
+
+
+def _node_name(node, aux) -> str:
+    for t, nt in _registry.items():
+        if nt is node:
+            return t.__name__
+    if node is _NAMEDTUPLE:
+        return aux.__name__
+    if node is _DATACLASS:
+        return aux[0].__name__
+    return "node"
+
+
+def _aux_equal(a, b) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:  # e.g. arrays in aux data: fall back to identity
+        return a is b
+
+
+def tree_flatten(tree) -> tuple[list, PyTreeDef]:
+    """``(leaves, treedef)``: the leaves in a fixed order and the structure."""
+    leaves: list = []
+    return leaves, _flatten_into(tree, leaves)
+
+
+def _flatten_into(tree, leaves: list) -> PyTreeDef:
+    nt = _node_type(tree)
+    if nt is None:
+        leaves.append(tree)
+        return PyTreeDef(None, None, ())
+    children, aux = nt.flatten(tree)
+    return PyTreeDef(nt, aux, tuple(_flatten_into(c, leaves) for c in children))
+
+
+def tree_unflatten(treedef: PyTreeDef, leaves):
+    """The tree with structure ``treedef`` and the given leaves (JAX's argument order)."""
+    return treedef.unflatten(leaves)
+
+
+def tree_leaves(tree) -> list:
+    """The leaves of ``tree``, in flattening order."""
+    return tree_flatten(tree)[0]
+
+
+def tree_structure(tree) -> PyTreeDef:
+    """The :class:`PyTreeDef` of ``tree``."""
+    return tree_flatten(tree)[1]
+
+
+def tree_flatten_with_path(tree) -> tuple[list, PyTreeDef]:
+    """``([(path, leaf), ...], treedef)`` where ``path`` is a tuple of key strings
+    such as ``("[0]", ".weight")``; ``keystr(path)`` joins them."""
+    out: list = []
+
+    def walk(t, path):
+        nt = _node_type(t)
+        if nt is None:
+            out.append((path, t))
+            return
+        children, aux = nt.flatten(t)
+        children = list(children)
+        for k, c in zip(nt.keys(t, aux), children):
+            walk(c, path + (k,))
+
+    walk(tree, ())
+    return out, tree_structure(tree)
+
+
+def keystr(path) -> str:
+    """``("[0]", ".weight")`` -> ``"[0].weight"``; the empty path is ``"<root>"``."""
+    return "".join(path) or "<root>"
+
+
+def first_difference(a, b) -> str | None:
+    """Where two trees' structures first differ, as ``"path: what"``, or ``None``."""
+    def walk(x, y, path):
+        nx, ny = _node_type(x), _node_type(y)
+        if nx is None and ny is None:
+            return None
+        where = keystr(path)
+        if nx is None or ny is None:
+            def kind(n, v):
+                return "a leaf" if n is None else "None" if v is None else f"a {_node_name(n, n.flatten(v)[1])} node"
+            return f"{where}: {kind(nx, x)} in one tree, {kind(ny, y)} in the other"
+        cx, ax = nx.flatten(x)
+        cy, ay = ny.flatten(y)
+        cx, cy = list(cx), list(cy)
+        if nx is not ny or not _aux_equal(ax, ay) or len(cx) != len(cy):
+            kx, ky = nx.keys(x, ax), ny.keys(y, ay)
+            return (f"{where}: {_node_name(nx, ax)} with children {kx} in one tree, "
+                    f"{_node_name(ny, ay)} with children {ky} in the other")
+        for k, u, v in zip(nx.keys(x, ax), cx, cy):
+            d = walk(u, v, path + (k,))
+            if d is not None:
+                return d
+        return None
+
+    return walk(a, b, ())
+
+
+def tree_map(f, tree, *rest):
+    """``f`` applied leaf by leaf to ``tree`` and the trees in ``rest``, which
+    must have ``tree``'s structure (a ``ValueError`` names the first path where
+    one differs).  The result has ``tree``'s structure."""
+    leaves, treedef = tree_flatten(tree)
+    others = []
+    for r in rest:
+        r_leaves, r_def = tree_flatten(r)
+        if r_def != treedef:
+            raise ValueError(f"tree_map: the trees have different structures; first difference at "
+                             f"{first_difference(tree, r)}")
+        others.append(r_leaves)
+    return treedef.unflatten([f(*xs) for xs in zip(leaves, *others)])
