@@ -21,6 +21,7 @@ from ._pytree import (PyTreeDef, register_pytree_node, tree_flatten, tree_leaves
 from ._backend import get_backend, set_backend, use_backend
 from .ops import *  # noqa: F401,F403
 from .ops import __all__ as _ops_all
+from . import nn  # noqa: E402  (layers and optimizers: nabla.nn, as torch.nn)  # isort: skip
 
 float32 = __import__("numpy").float32
 float64 = __import__("numpy").float64

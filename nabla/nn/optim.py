@@ -1,0 +1,1 @@
+"""Optimizers (placeholder: being written)."""
