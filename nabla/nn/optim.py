@@ -1,1 +1,628 @@
-"""Optimizers (placeholder: being written)."""
+"""Optimizers: SGD, Adam and AdamW as pure functions over pytrees.
+
+Nothing here writes into a tensor.  An update takes the parameters, their
+gradients and the optimizer's state, and returns *new* parameters and a *new*
+state, as optax does::
+
+    from nabla.nn import optim
+
+    state = optim.adam_init(params)
+    for batch in data:
+        grads = nb.grad(loss)(params, batch)
+        params, state = optim.adam_update(params, grads, state, lr=1e-3)
+
+The classes :class:`SGD`, :class:`Adam` and :class:`AdamW` are thin wrappers
+that keep ``params`` and ``state`` for you, so a loop reads like PyTorch's::
+
+    opt = optim.Adam(params, lr=1e-3)
+    for batch in data:
+        params = opt.step(nb.grad(loss)(opt.params, batch))
+
+``params`` is any pytree of float32/float64 tensors (dict, list, tuple,
+NamedTuple, dataclass, ``nabla.nn.Module``); ``grads`` must have the same
+structure and shapes, and the new parameters come back with the same structure
+and type.  The state is a plain dict: a step count and pytrees shaped like
+``params``.
+
+The formulas are PyTorch's (``torch.optim``, 2.x, single-tensor path, no
+``maximize``/``amsgrad``), step for step.  They are written with nabla ops, so
+an update keeps the parameters' dtype and is itself differentiable (with
+respect to the parameters, the gradients, or a tensor ``lr``).  ``lr`` may be a
+number or a schedule ``lr(step) -> float``, where ``step`` counts the updates
+done before this one (0 for the first), as in optax; :func:`cosine_decay` and
+:func:`step_decay` build two common ones.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+
+from .._pytree import first_difference, keystr, tree_flatten, tree_flatten_with_path, tree_map
+from .._tensor import Tensor, asarray
+from ..ops import sqrt, zeros_like
+
+__all__ = [
+    "SGD", "Adam", "AdamW", "sgd_init", "sgd_update", "adam_init", "adam_update",
+    "adamw_init", "adamw_update", "cosine_decay", "step_decay",
+]
+
+
+# ------------------------------------------------------------------ checks and trees
+def _check_nonneg(who, **values):
+    for name, v in values.items():
+        if isinstance(v, numbers.Real) and not v >= 0:  # `not >=` also rejects NaN
+            raise ValueError(f"{who}: invalid {name}={v!r}; it must be >= 0")
+
+
+def _check_sgd(who, lr, momentum, dampening, weight_decay, nesterov):
+    _check_nonneg(who, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    if nesterov and (momentum <= 0 or dampening != 0):
+        raise ValueError(f"{who}: Nesterov momentum requires a momentum and zero dampening "
+                         f"(got momentum={momentum!r}, dampening={dampening!r})")
+
+
+def _check_adam(who, lr, betas, eps, weight_decay):
+    _check_nonneg(who, lr=lr, eps=eps, weight_decay=weight_decay)
+    for i, b in enumerate(betas):
+        if not 0 <= b < 1:
+            raise ValueError(f"{who}: invalid betas[{i}]={b!r}; it must be in [0, 1)")
+
+
+def _lr_at(who, lr, step):
+    """The learning rate for the update after ``step`` updates (a schedule is called)."""
+    if callable(lr):
+        lr = lr(step)
+        _check_nonneg(who, **{f"lr({step})": lr})
+    return lr
+
+
+def _param_leaves(who, params):
+    """``([(path, leaf), ...], treedef)``, each leaf checked to be a floating tensor."""
+    pairs, treedef = tree_flatten_with_path(params)
+    for path, p in pairs:
+        if not (isinstance(p, Tensor) and p.dtype.kind == "f"):
+            got = f"a tensor of dtype {p.dtype}" if isinstance(p, Tensor) else f"a {type(p).__name__}"
+            raise TypeError(f"{who}: the parameter at {keystr(path)} is {got}; only float32 "
+                            "and float64 tensors can be optimised")
+    return pairs, treedef
+
+
+def _leaves(who, params, grads):
+    """``(treedef, param leaves, grad leaves)``: grads checked to match params in
+    structure, shape and dtype."""
+    pairs, treedef = _param_leaves(who, params)
+    g_leaves, g_def = tree_flatten(grads)
+    if g_def != treedef:
+        raise ValueError(f"{who}: grads must have the structure of params; they first differ at "
+                         f"{first_difference(params, grads)} (params first, grads second)")
+    gs = []
+    for (path, p), g in zip(pairs, g_leaves):
+        try:
+            g = asarray(g)
+        except TypeError as e:
+            raise TypeError(f"{who}: the gradient at {keystr(path)} is not an array ({e})") from e
+        if g.shape != p.shape:
+            raise ValueError(f"{who}: the gradient at {keystr(path)} has shape {g.shape}, "
+                             f"but the parameter has shape {p.shape}")
+        if g.dtype != p.dtype:
+            raise TypeError(f"{who}: the gradient at {keystr(path)} is {g.dtype}, "
+                            f"but the parameter is {p.dtype}")
+        gs.append(g)
+    return treedef, [p for _, p in pairs], gs
+
+
+def _state_leaves(who, state, key, treedef):
+    leaves, d = tree_flatten(state[key])
+    if d != treedef:
+        raise ValueError(f"{who}: state[{key!r}] does not have the structure of params "
+                         "(was the state made by the matching *_init for these params?)")
+    return leaves
+
+
+# ----------------------------------------------------------------------------- SGD
+def sgd_init(params) -> dict:
+    """The initial state of :func:`sgd_update` for ``params``.
+
+    Parameters
+    ----------
+    params : pytree of Tensor
+        The parameters (float32 or float64 tensors).
+
+    Returns
+    -------
+    dict
+        ``{"step": 0, "momentum_buffer": None}``; the buffer is created by the
+        first update that uses momentum, as in PyTorch.
+
+    Raises
+    ------
+    TypeError
+        If a leaf of ``params`` is not a floating tensor (the message names its path).
+    """
+    _param_leaves("sgd_init", params)
+    return {"step": 0, "momentum_buffer": None}
+
+
+def sgd_update(params, grads, state, *, lr=1e-3, momentum=0.0, dampening=0.0,
+               weight_decay=0.0, nesterov=False):
+    """One step of stochastic gradient descent, as a pure function.
+
+    For each parameter ``p`` with gradient ``g``::
+
+        g = g + weight_decay * p                        (if weight_decay != 0)
+        buf = g                                         (first step with momentum != 0)
+        buf = momentum * buf + (1 - dampening) * g      (later steps)
+        g = g + momentum * buf if nesterov else buf     (if momentum != 0)
+        p = p - lr * g
+
+    Matches ``torch.optim.SGD`` (PyTorch 2.x).
+
+    Parameters
+    ----------
+    params : pytree of Tensor
+        The current parameters (float32 or float64 tensors).
+    grads : pytree
+        Gradients with the structure, shapes and dtypes of ``params``.
+    state : dict
+        From :func:`sgd_init` or the previous :func:`sgd_update`.
+    lr : float, Tensor or callable, optional
+        Learning rate, or a schedule ``lr(step)`` called with the number of
+        updates done before this one.
+    momentum, dampening, weight_decay : float, optional
+        Momentum factor, dampening of the momentum, L2 penalty.
+    nesterov : bool, optional
+        Nesterov momentum (needs ``momentum > 0`` and ``dampening == 0``).
+
+    Returns
+    -------
+    (new_params, new_state)
+        ``new_params`` has the structure and type of ``params``; ``new_state``
+        is a new dict (``state`` is not modified).
+
+    Raises
+    ------
+    ValueError
+        For a negative ``lr``, ``momentum`` or ``weight_decay``, Nesterov without
+        momentum or with dampening, or ``grads`` whose structure or shapes differ
+        from ``params`` (the message names the first differing path).
+    TypeError
+        If a parameter is not a floating tensor, or a gradient's dtype differs.
+    """
+    who = "sgd_update"
+    _check_sgd(who, lr, momentum, dampening, weight_decay, nesterov)
+    treedef, ps, gs = _leaves(who, params, grads)
+    buf_tree = state["momentum_buffer"]
+    bufs = None if buf_tree is None else _state_leaves(who, state, "momentum_buffer", treedef)
+    lr = _lr_at(who, lr, state["step"])
+    new_ps, new_bufs = [], []
+    for i, (p, g) in enumerate(zip(ps, gs)):
+        if weight_decay != 0:
+            g = g + weight_decay * p
+        if momentum != 0:
+            buf = g if bufs is None else momentum * bufs[i] + (1 - dampening) * g
+            new_bufs.append(buf)
+            g = g + momentum * buf if nesterov else buf
+        new_ps.append(p - lr * g)
+    new_buf_tree = treedef.unflatten(new_bufs) if momentum != 0 else buf_tree
+    return treedef.unflatten(new_ps), {"step": state["step"] + 1, "momentum_buffer": new_buf_tree}
+
+
+# ---------------------------------------------------------------------- Adam, AdamW
+def adam_init(params) -> dict:
+    """The initial state of :func:`adam_update` for ``params``.
+
+    Parameters
+    ----------
+    params : pytree of Tensor
+        The parameters (float32 or float64 tensors).
+
+    Returns
+    -------
+    dict
+        ``{"step": 0, "exp_avg": zeros, "exp_avg_sq": zeros}``, the zeros being
+        trees shaped like ``params``.
+
+    Raises
+    ------
+    TypeError
+        If a leaf of ``params`` is not a floating tensor (the message names its path).
+    """
+    _param_leaves("adam_init", params)
+    zeros = tree_map(zeros_like, params)
+    return {"step": 0, "exp_avg": zeros, "exp_avg_sq": zeros}
+
+
+def adamw_init(params) -> dict:
+    """The initial state of :func:`adamw_update`: the same as :func:`adam_init`.
+
+    Parameters
+    ----------
+    params : pytree of Tensor
+        The parameters (float32 or float64 tensors).
+
+    Returns
+    -------
+    dict
+        ``{"step": 0, "exp_avg": zeros, "exp_avg_sq": zeros}``.
+
+    Raises
+    ------
+    TypeError
+        If a leaf of ``params`` is not a floating tensor (the message names its path).
+    """
+    _param_leaves("adamw_init", params)
+    return adam_init(params)
+
+
+def _adam(who, params, grads, state, lr, betas, eps, weight_decay, decoupled):
+    _check_adam(who, lr, betas, eps, weight_decay)
+    treedef, ps, gs = _leaves(who, params, grads)
+    ms = _state_leaves(who, state, "exp_avg", treedef)
+    vs = _state_leaves(who, state, "exp_avg_sq", treedef)
+    lr = _lr_at(who, lr, state["step"])
+    b1, b2 = betas
+    t = state["step"] + 1
+    step_size = lr / (1 - b1 ** t)
+    bc2_sqrt = (1 - b2 ** t) ** 0.5
+    new_ps, new_ms, new_vs = [], [], []
+    for p, g, m, v in zip(ps, gs, ms, vs):
+        if weight_decay != 0:
+            if decoupled:
+                p = p * (1 - lr * weight_decay)
+            else:
+                g = g + weight_decay * p
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        new_ps.append(p - step_size * m / (sqrt(v) / bc2_sqrt + eps))
+        new_ms.append(m)
+        new_vs.append(v)
+    return treedef.unflatten(new_ps), {"step": t, "exp_avg": treedef.unflatten(new_ms),
+                                       "exp_avg_sq": treedef.unflatten(new_vs)}
+
+
+def adam_update(params, grads, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+    """One step of Adam (with an L2 penalty when ``weight_decay`` is set), as a pure function.
+
+    For each parameter ``p`` with gradient ``g``, at step ``t = state["step"] + 1``::
+
+        g = g + weight_decay * p                        (if weight_decay != 0)
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        p = p - (lr / (1 - b1**t)) * m / (sqrt(v) / sqrt(1 - b2**t) + eps)
+
+    Matches ``torch.optim.Adam`` (PyTorch 2.x) with ``amsgrad=False``.
+
+    Parameters
+    ----------
+    params : pytree of Tensor
+        The current parameters (float32 or float64 tensors).
+    grads : pytree
+        Gradients with the structure, shapes and dtypes of ``params``.
+    state : dict
+        From :func:`adam_init` or the previous :func:`adam_update`.
+    lr : float, Tensor or callable, optional
+        Learning rate, or a schedule ``lr(step)`` called with the number of
+        updates done before this one.
+    betas : (float, float), optional
+        Decay rates ``(b1, b2)`` of the first and second moment averages.
+    eps : float, optional
+        Added to the denominator.
+    weight_decay : float, optional
+        L2 penalty (added to the gradient).
+
+    Returns
+    -------
+    (new_params, new_state)
+        ``new_params`` has the structure and type of ``params``; ``new_state``
+        is a new dict ``{"step", "exp_avg", "exp_avg_sq"}``.
+
+    Raises
+    ------
+    ValueError
+        For ``lr``, ``eps`` or ``weight_decay`` < 0, a beta outside [0, 1), or
+        ``grads`` whose structure or shapes differ from ``params`` (the message
+        names the first differing path).
+    TypeError
+        If a parameter is not a floating tensor, or a gradient's dtype differs.
+    """
+    return _adam("adam_update", params, grads, state, lr, betas, eps, weight_decay, decoupled=False)
+
+
+def adamw_update(params, grads, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+    """One step of AdamW (Adam with decoupled weight decay), as a pure function.
+
+    For each parameter ``p`` with gradient ``g``, at step ``t = state["step"] + 1``::
+
+        p = p * (1 - lr * weight_decay)
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        p = p - (lr / (1 - b1**t)) * m / (sqrt(v) / sqrt(1 - b2**t) + eps)
+
+    Matches ``torch.optim.AdamW`` (PyTorch 2.x) with ``amsgrad=False``.
+
+    Parameters
+    ----------
+    params : pytree of Tensor
+        The current parameters (float32 or float64 tensors).
+    grads : pytree
+        Gradients with the structure, shapes and dtypes of ``params``.
+    state : dict
+        From :func:`adamw_init` or the previous :func:`adamw_update`.
+    lr : float, Tensor or callable, optional
+        Learning rate, or a schedule ``lr(step)`` called with the number of
+        updates done before this one.
+    betas : (float, float), optional
+        Decay rates ``(b1, b2)`` of the first and second moment averages.
+    eps : float, optional
+        Added to the denominator.
+    weight_decay : float, optional
+        Decoupled weight decay (shrinks the parameters, not the gradient).
+
+    Returns
+    -------
+    (new_params, new_state)
+        ``new_params`` has the structure and type of ``params``; ``new_state``
+        is a new dict ``{"step", "exp_avg", "exp_avg_sq"}``.
+
+    Raises
+    ------
+    ValueError
+        For ``lr``, ``eps`` or ``weight_decay`` < 0, a beta outside [0, 1), or
+        ``grads`` whose structure or shapes differ from ``params`` (the message
+        names the first differing path).
+    TypeError
+        If a parameter is not a floating tensor, or a gradient's dtype differs.
+    """
+    return _adam("adamw_update", params, grads, state, lr, betas, eps, weight_decay, decoupled=True)
+
+
+# --------------------------------------------------------------------------- classes
+class _Optimizer:
+    """What the classes share: they hold ``params``, ``state`` and the
+    hyper-parameters, and ``step`` calls the pure update."""
+
+    _init = _update = None  # the pure forms, set by each subclass
+
+    def __init__(self, params, **hyper):
+        self.hyper = hyper
+        self.params = params
+        self.state = type(self)._init(params)
+
+    def step(self, grads):
+        """Apply one update; return the new parameters (also kept as ``self.params``).
+
+        Parameters
+        ----------
+        grads : pytree
+            Gradients with the structure, shapes and dtypes of ``self.params``.
+
+        Returns
+        -------
+        pytree
+            The new parameters, with the structure and type of the old ones.
+
+        Raises
+        ------
+        ValueError, TypeError
+            As the pure update function (structure, shape or dtype mismatch).
+        """
+        self.params, self.state = type(self)._update(self.params, grads, self.state, **self.hyper)
+        return self.params
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.hyper.items())
+        return f"{type(self).__name__}({args})"
+
+
+class SGD(_Optimizer):
+    """Stochastic gradient descent with optional momentum, Nesterov and L2 penalty.
+
+    A wrapper over :func:`sgd_init` and :func:`sgd_update` (see there for the
+    formula) that keeps the parameters and state.  ``step(grads)`` returns the
+    new parameters; nothing is modified in place.
+
+    Matches ``torch.optim.SGD`` (PyTorch 2.x).
+
+    Parameters
+    ----------
+    params : pytree of Tensor
+        The initial parameters (float32 or float64 tensors).
+    lr : float, Tensor or callable, optional
+        Learning rate, or a schedule ``lr(step)``.
+    momentum, dampening, weight_decay : float, optional
+        Momentum factor, dampening of the momentum, L2 penalty.
+    nesterov : bool, optional
+        Nesterov momentum.
+
+    Attributes
+    ----------
+    params : pytree
+        The current parameters.
+    state : dict
+        The current state (see :func:`sgd_init`).
+    hyper : dict
+        The hyper-parameters.
+
+    Raises
+    ------
+    ValueError
+        For a negative ``lr``, ``momentum`` or ``weight_decay``, or Nesterov
+        without momentum or with dampening.
+    TypeError
+        If a parameter is not a floating tensor.
+    """
+
+    _init, _update = staticmethod(sgd_init), staticmethod(sgd_update)
+
+    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
+        _check_sgd("SGD", lr, momentum, dampening, weight_decay, nesterov)
+        super().__init__(params, lr=lr, momentum=momentum, dampening=dampening,
+                         weight_decay=weight_decay, nesterov=nesterov)
+
+
+class Adam(_Optimizer):
+    """Adam, with an optional L2 penalty.
+
+    A wrapper over :func:`adam_init` and :func:`adam_update` (see there for the
+    formula) that keeps the parameters and state.  ``step(grads)`` returns the
+    new parameters; nothing is modified in place.
+
+    Matches ``torch.optim.Adam`` (PyTorch 2.x) with ``amsgrad=False``.
+
+    Parameters
+    ----------
+    params : pytree of Tensor
+        The initial parameters (float32 or float64 tensors).
+    lr : float, Tensor or callable, optional
+        Learning rate, or a schedule ``lr(step)``.
+    betas : (float, float), optional
+        Decay rates of the first and second moment averages.
+    eps : float, optional
+        Added to the denominator.
+    weight_decay : float, optional
+        L2 penalty (added to the gradient).
+
+    Attributes
+    ----------
+    params : pytree
+        The current parameters.
+    state : dict
+        The current state (see :func:`adam_init`).
+    hyper : dict
+        The hyper-parameters.
+
+    Raises
+    ------
+    ValueError
+        For ``lr``, ``eps`` or ``weight_decay`` < 0 or a beta outside [0, 1).
+    TypeError
+        If a parameter is not a floating tensor.
+    """
+
+    _init, _update = staticmethod(adam_init), staticmethod(adam_update)
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        _check_adam("Adam", lr, betas, eps, weight_decay)
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+
+
+class AdamW(_Optimizer):
+    """AdamW: Adam with decoupled weight decay.
+
+    A wrapper over :func:`adamw_init` and :func:`adamw_update` (see there for
+    the formula) that keeps the parameters and state.  ``step(grads)`` returns
+    the new parameters; nothing is modified in place.
+
+    Matches ``torch.optim.AdamW`` (PyTorch 2.x) with ``amsgrad=False``.
+
+    Parameters
+    ----------
+    params : pytree of Tensor
+        The initial parameters (float32 or float64 tensors).
+    lr : float, Tensor or callable, optional
+        Learning rate, or a schedule ``lr(step)``.
+    betas : (float, float), optional
+        Decay rates of the first and second moment averages.
+    eps : float, optional
+        Added to the denominator.
+    weight_decay : float, optional
+        Decoupled weight decay.
+
+    Attributes
+    ----------
+    params : pytree
+        The current parameters.
+    state : dict
+        The current state (see :func:`adamw_init`).
+    hyper : dict
+        The hyper-parameters.
+
+    Raises
+    ------
+    ValueError
+        For ``lr``, ``eps`` or ``weight_decay`` < 0 or a beta outside [0, 1).
+    TypeError
+        If a parameter is not a floating tensor.
+    """
+
+    _init, _update = staticmethod(adamw_init), staticmethod(adamw_update)
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+        _check_adam("AdamW", lr, betas, eps, weight_decay)
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+
+
+# ------------------------------------------------------------------------- schedules
+def cosine_decay(init_value, decay_steps, alpha=0.0):
+    """A cosine learning-rate schedule (optax's ``cosine_decay_schedule``)::
+
+        lr(t) = init_value * ((1 - alpha) * 0.5 * (1 + cos(pi * min(t, decay_steps) / decay_steps)) + alpha)
+
+    It falls from ``init_value`` at ``t = 0`` to ``alpha * init_value`` at
+    ``t = decay_steps`` and stays there.  With ``eta_min = alpha * init_value`` it is
+    the closed form of ``torch.optim.lr_scheduler.CosineAnnealingLR`` for
+    ``t <= decay_steps`` (PyTorch 2.x).
+
+    Parameters
+    ----------
+    init_value : float
+        The learning rate at step 0.
+    decay_steps : int
+        The number of steps over which it decays (> 0).
+    alpha : float, optional
+        The final value, as a fraction of ``init_value``.
+
+    Returns
+    -------
+    callable
+        ``schedule(step) -> float``, to pass as ``lr``.
+
+    Raises
+    ------
+    ValueError
+        If ``decay_steps`` is not positive.
+    """
+    if not decay_steps > 0:
+        raise ValueError(f"cosine_decay: invalid decay_steps={decay_steps!r}; it must be > 0")
+
+    def schedule(step):
+        t = min(step, decay_steps)
+        return init_value * ((1 - alpha) * 0.5 * (1 + math.cos(math.pi * t / decay_steps)) + alpha)
+
+    return schedule
+
+
+def step_decay(init_value, step_size, gamma=0.1):
+    """A step learning-rate schedule: multiply by ``gamma`` every ``step_size`` steps::
+
+        lr(t) = init_value * gamma ** (t // step_size)
+
+    Matches ``torch.optim.lr_scheduler.StepLR`` (PyTorch 2.x), counting
+    optimizer steps.
+
+    Parameters
+    ----------
+    init_value : float
+        The learning rate at step 0.
+    step_size : int
+        The number of steps between two decays (> 0).
+    gamma : float, optional
+        The factor applied at each decay.
+
+    Returns
+    -------
+    callable
+        ``schedule(step) -> float``, to pass as ``lr``.
+
+    Raises
+    ------
+    ValueError
+        If ``step_size`` is not a positive integer.
+    """
+    if not (isinstance(step_size, numbers.Integral) and step_size > 0):
+        raise ValueError(f"step_decay: invalid step_size={step_size!r}; it must be a positive integer")
+
+    def schedule(step):
+        return init_value * gamma ** (step // step_size)
+
+    return schedule
