@@ -39,8 +39,14 @@ $(STAMP): $(BUILD_INPUTS)
 test: $(STAMP)
 	$(PY) -m pytest tests -q -n 2 --ignore=tests/crosscheck $(PYTEST_ARGS)
 
-demo: $(STAMP)
-	$(PY) tutorials/demo_train_cnn.py
+# The demo's own packages (scikit-learn for the digits, tqdm, matplotlib) go into the same
+# venv, after the test set-up, behind their own stamp: never dependencies of `import nabla`.
+$(VENV)/.demo-installed: $(STAMP) requirements-demo.txt
+	$(call pip,$(PY)) -r requirements-demo.txt
+	touch $@
+
+demo: $(VENV)/.demo-installed
+	$(PY) tutorials/train_digits.py
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py

@@ -16,6 +16,7 @@ version = release
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.doctest",
+    "sphinx.ext.napoleon",  # numpy-style Parameters/Returns/Raises sections as field lists
 ]
 
 autodoc_member_order = "bysource"
