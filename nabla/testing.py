@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._autodiff import _flatten, jvp, vjp
+from ._pytree import tree_map
 from ._tensor import Tensor, asarray
 
 __all__ = ["check_grads", "numerical_jvp"]
@@ -48,12 +49,13 @@ def numerical_jvp(f, args, directions, eps=1e-6):
 
 
 def check_grads(f, args, modes=("fwd", "rev"), order=2, eps=1e-6, rtol=1e-5, atol=1e-7, seed=0):
-    """Check ``f``'s derivatives at ``args`` (a tuple of tensors or arrays) up to ``order``.
+    """Check ``f``'s derivatives at ``args`` (a tuple of tensors, arrays or pytrees of
+    them, such as a ``nabla.nn.Module``) up to ``order``.
 
     Raises ``AssertionError`` naming the mode and order that disagreed.
     """
     rng = np.random.default_rng(seed)
-    args = tuple(asarray(a) if not isinstance(a, (list, tuple, dict)) else a for a in args)
+    args = tuple(tree_map(asarray, a) for a in args)
     _check(f, args, modes, order, eps, rtol, atol, rng, depth=1)
 
 

@@ -280,8 +280,10 @@ class Dropout(_Layer):
         super().__init__()
         F.dropout(np.zeros(0, np.float32), p, training=False)  # checks p
         self.p = float(p)
-        self._rng = seed if isinstance(seed, np.random.Generator) else (
-            init._rng(None) if seed is None else np.random.default_rng(seed))
+        # None: nabla's global generator at each call (so nabla.seed applies);
+        # an int: the layer's own generator, advanced by each call.
+        self._rng = None if seed is None else init._rng(seed if isinstance(seed, np.random.Generator)
+                                                        else np.random.default_rng(seed))
 
     def forward(self, x):
         return F.dropout(x, self.p, training=self.training, seed=self._rng)

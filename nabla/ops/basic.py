@@ -302,19 +302,29 @@ def reduce_max(x, axis=None, keepdims: bool = False) -> Tensor:
 
 
 
-def logsumexp(x, axis=-1, keepdims: bool = False) -> Tensor:
-    """``log(sum(exp(x)))`` over ``axis``, computed stably."""
-    x = asarray(x)
+def _shifted(x: Tensor, axis):
+    """``(x - m, log(sum(exp(x - m))))`` with ``m`` the (constant) maximum over ``axis``:
+    the stable pieces of logsumexp and logsoftmax."""
     m = reduce_max(stop_gradient(x), axis=axis, keepdims=True)
     m = where(np.isfinite(m._value), m, 0.0)  # an all -inf slice: exp(-inf - 0) = 0, log 0 = -inf
+    shifted = x - m
     with np.errstate(divide="ignore"):  # log(0) = -inf is the right answer there
-        out = log(reduce_sum(exp(x - m), axis=axis, keepdims=True)) + m
+        return shifted, m, log(reduce_sum(exp(shifted), axis=axis, keepdims=True))
+
+
+def logsumexp(x, axis=-1, keepdims: bool = False) -> Tensor:
+    """``log(sum(exp(x)))`` over ``axis``, computed stably."""
+    _, m, lse = _shifted(asarray(x), axis)
+    out = lse + m
     return out if keepdims else squeeze(out, axis)
 
 
 def logsoftmax(x, axis: int = -1) -> Tensor:
-    """``x - logsumexp(x)`` over ``axis``."""
-    return x - logsumexp(x, axis=axis, keepdims=True)
+    """``x - logsumexp(x)`` over ``axis``, computed as ``(x - m) - log(sum(exp(x - m)))``
+    (``m`` the maximum), so the result keeps its precision when ``|x|`` is large
+    (float32 logits of 1e4), as PyTorch computes it."""
+    shifted, _, lse = _shifted(asarray(x), axis)
+    return shifted - lse
 
 
 def softmax(x, axis: int = -1) -> Tensor:
