@@ -836,6 +836,20 @@ class TestFunctional:
             # (1.2e-7), as in PyTorch.  Before the fix: 0.0068359 and 0.0 (errors 1e-4, 5e-5).
             close(loss, np.log1p(np.exp(z[1] - z[0])), rtol=0, atol=2.4e-7)
 
+    def test_cross_entropy_masked_class_with_integer_labels_is_finite(self):
+        # A -inf logit at a class that is not the label (a masked class): the loss is
+        # -log_softmax at the label, log(e + 1) - 1 here, not 0 * -inf = nan.
+        loss = F.cross_entropy_loss(np.array([[-np.inf, 1.0, 0.0]]), np.array([1]))
+        close(loss, np.log(np.e + 1) - 1)
+        g = nb.grad(lambda z: F.cross_entropy_loss(z, np.array([1])))(np.array([[-np.inf, 1.0, 0.0]]))
+        close(g, [[0.0, np.e / (np.e + 1) - 1, 1 / (np.e + 1)]])
+
+    @pytest.mark.parametrize("reduction, want", [("sum", 0.0), ("none", np.zeros(0))], ids=["sum", "none"])
+    def test_cross_entropy_of_an_empty_batch(self, reduction, want):
+        # As PyTorch: no examples sum to 0 (and "mean" is 0/0 = nan).
+        loss = F.cross_entropy_loss(np.zeros((0, 3)), np.zeros(0, np.int64), reduction=reduction)
+        close(loss, want)
+
     def test_cross_entropy_gradient(self, backend):
         check_grads(lambda z: F.cross_entropy_loss(z, self.LABELS), (self.LOGITS,), order=2)
         g = nb.grad(lambda z: F.cross_entropy_loss(z, self.LABELS))(self.LOGITS)

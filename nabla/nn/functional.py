@@ -15,7 +15,7 @@ import numpy as np
 from .._autodiff import stop_gradient
 from .._tensor import Tensor, asarray
 from ..ops import (avg_pool2d, conv2d, conv2d_transpose, logsoftmax, max_pool2d, mean, reduce_sum, relu,
-                   sigmoid, softmax, sqrt, tanh)
+                   sigmoid, softmax, sqrt, tanh, where)
 
 __all__ = [
     "relu", "tanh", "sigmoid", "softmax", "log_softmax", "one_hot", "cross_entropy_loss", "mse_loss",
@@ -70,13 +70,16 @@ def cross_entropy_loss(logits, labels, reduction: str = "mean") -> Tensor:
         if raw.shape != logits.shape[:-1]:
             raise ValueError(f"cross_entropy_loss: integer labels must have shape {logits.shape[:-1]} "
                              f"(the logits' without the class axis), got {raw.shape}")
-        target = one_hot(raw, c, dtype=logits.dtype)
+        # Select log p at the label (not one_hot * log p: a masked -inf logit
+        # elsewhere would give 0 * -inf = nan, where PyTorch gives a finite loss).
+        at_label = one_hot(raw, c, dtype=logits.dtype).numpy().astype(bool)
+        per_example = -reduce_sum(where(at_label, logsoftmax(logits, axis=-1), 0.0), axis=-1)
     else:
         target = asarray(labels, dtype=logits.dtype)
         if target.shape != logits.shape:
             raise ValueError(f"cross_entropy_loss: probability labels must have the logits' shape "
                              f"{logits.shape}, got {target.shape}")
-    per_example = -reduce_sum(target * logsoftmax(logits, axis=-1), axis=-1)
+        per_example = -reduce_sum(target * logsoftmax(logits, axis=-1), axis=-1)
     if reduction == "none":
         return per_example
     return mean(per_example) if reduction == "mean" else reduce_sum(per_example)

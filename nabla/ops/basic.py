@@ -296,9 +296,11 @@ _reduce_max = Primitive(
 def reduce_max(x, axis=None, keepdims: bool = False) -> Tensor:
     """Maximum over ``axis``; at ties the gradient is split evenly (as JAX)."""
     x = asarray(x)
-    if x.size == 0:
-        raise ValueError(f"reduce_max: cannot take the maximum of an empty tensor of shape {x.shape}")
-    return _reduce_max(x, axes=_axes(axis, x.ndim), keepdims=bool(keepdims))
+    axes = _axes(axis, x.ndim)
+    if any(x.shape[a] == 0 for a in axes):  # an empty batch is fine; an empty reduced axis is not
+        raise ValueError(f"reduce_max: cannot take the maximum over an empty axis of a tensor of shape {x.shape} "
+                         f"(axis={axis!r})")
+    return _reduce_max(x, axes=axes, keepdims=bool(keepdims))
 
 
 
