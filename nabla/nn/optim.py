@@ -37,6 +37,8 @@ from __future__ import annotations
 import math
 import numbers
 
+import numpy as np
+
 from .._pytree import first_difference, keystr, tree_flatten, tree_flatten_with_path, tree_map
 from .._tensor import Tensor, asarray
 from ..ops import sqrt, zeros_like
@@ -109,6 +111,23 @@ def _leaves(who, params, grads):
                             f"but the parameter is {p.dtype}")
         gs.append(g)
     return treedef, [p for _, p in pairs], gs
+
+
+def _unboxed(lr, *leaf_lists):
+    """``(sqrt, wrap, leaf_lists)`` for the update arithmetic.
+
+    The formulas use only ``+ - * /`` and ``sqrt``, which mean the same on
+    tensors and on ndarrays.  When nothing is traced (the usual training step)
+    they run on the plain arrays, one NumPy call per operation instead of one
+    nabla primitive, and ``wrap`` makes tensors of the results; when a leaf or
+    ``lr`` is traced by a transform, they run on the tensors, so the update is
+    differentiated.  Same formula, same numbers either way.
+    """
+    traced = isinstance(lr, Tensor) or any(
+        isinstance(x, Tensor) and x._trace is not None for leaves in leaf_lists for x in leaves)
+    if traced:
+        return sqrt, (lambda x: x), leaf_lists
+    return np.sqrt, Tensor, tuple([x._value for x in leaves] for leaves in leaf_lists)
 
 
 def _state_leaves(who, state, key, treedef):
@@ -194,15 +213,17 @@ def sgd_update(params, grads, state, *, lr=1e-3, momentum=0.0, dampening=0.0,
     buf_tree = state["momentum_buffer"]
     bufs = None if buf_tree is None else _state_leaves(who, state, "momentum_buffer", treedef)
     lr = _lr_at(who, lr, state["step"])
+    _, wrap, (ps, gs, bufs) = _unboxed(lr, ps, gs, bufs or [])
+    bufs = bufs or None
     new_ps, new_bufs = [], []
     for i, (p, g) in enumerate(zip(ps, gs)):
         if weight_decay != 0:
             g = g + weight_decay * p
         if momentum != 0:
             buf = g if bufs is None else momentum * bufs[i] + (1 - dampening) * g
-            new_bufs.append(buf)
+            new_bufs.append(wrap(buf))
             g = g + momentum * buf if nesterov else buf
-        new_ps.append(p - lr * g)
+        new_ps.append(wrap(p - lr * g))
     new_buf_tree = treedef.unflatten(new_bufs) if momentum != 0 else buf_tree
     return treedef.unflatten(new_ps), {"step": state["step"] + 1, "momentum_buffer": new_buf_tree}
 
@@ -264,6 +285,7 @@ def _adam(who, params, grads, state, lr, betas, eps, weight_decay, decoupled):
     t = state["step"] + 1
     step_size = lr / (1 - b1 ** t)
     bc2_sqrt = (1 - b2 ** t) ** 0.5
+    sqrt_, wrap, (ps, gs, ms, vs) = _unboxed(lr, ps, gs, ms, vs)
     new_ps, new_ms, new_vs = [], [], []
     for p, g, m, v in zip(ps, gs, ms, vs):
         if weight_decay != 0:
@@ -273,9 +295,9 @@ def _adam(who, params, grads, state, lr, betas, eps, weight_decay, decoupled):
                 g = g + weight_decay * p
         m = b1 * m + (1 - b1) * g
         v = b2 * v + (1 - b2) * g * g
-        new_ps.append(p - step_size * m / (sqrt(v) / bc2_sqrt + eps))
-        new_ms.append(m)
-        new_vs.append(v)
+        new_ps.append(wrap(p - step_size * m / (sqrt_(v) / bc2_sqrt + eps)))
+        new_ms.append(wrap(m))
+        new_vs.append(wrap(v))
     return treedef.unflatten(new_ps), {"step": t, "exp_avg": treedef.unflatten(new_ms),
                                        "exp_avg_sq": treedef.unflatten(new_vs)}
 
