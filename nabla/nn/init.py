@@ -4,13 +4,13 @@ The names and formulas are PyTorch's ``torch.nn.init`` (without the trailing
 underscore: nothing is filled in place).  Fans are read from nabla's layouts,
 where the **last axis is the output** and the one before it the input:
 
-==========================  ==========================  ==================  ===================
-parameter                   shape                       fan_in              fan_out
-==========================  ==========================  ==================  ===================
-``Linear`` weight           ``(in, out)``               ``in``              ``out``
-``Conv2d`` filter (HWIO)    ``(K_h, K_w, C_in/g, C_out)``  ``K_h K_w C_in/g``  ``K_h K_w C_out``
-``ConvTranspose2d`` filter  ``(K_h, K_w, C_out/g, C_in)``  ``K_h K_w C_out/g`` ``K_h K_w C_in``
-==========================  ==========================  ==================  ===================
+==========================  =============================  =======================  =====================
+parameter                   shape                          fan_in                   fan_out
+==========================  =============================  =======================  =====================
+``Linear`` weight           ``(in, out)``                  ``in``                   ``out``
+``Conv2d`` filter (HWIO)    ``(K_h, K_w, C_in/g, C_out)``  ``K_h * K_w * C_in/g``   ``K_h * K_w * C_out``
+``ConvTranspose2d`` filter  ``(K_h, K_w, C_out/g, C_in)``  ``K_h * K_w * C_out/g``  ``K_h * K_w * C_in``
+==========================  =============================  =======================  =====================
 
 These equal the fans PyTorch computes for the same layers in its own layouts
 (``(out, in)``, OIHW, IOHW), so a layer initialised here has PyTorch's
