@@ -22,6 +22,13 @@ from ._backend import get_backend, set_backend, use_backend
 from .ops import *  # noqa: F401,F403
 from .ops import __all__ as _ops_all
 from . import nn  # noqa: E402  (layers and optimizers: nabla.nn, as torch.nn)  # isort: skip
+from . import debug, testing  # noqa: E402  # isort: skip
+from .debug import AnomalyError, BackendMismatchError, checked, detect_anomaly, profile  # noqa: E402
+from . import _backend as _b  # noqa: E402
+
+if _b._default == "checked":  # NABLA_BACKEND=checked: describe every evaluation from the start
+    _b._observe("checked", +1)
+del _b
 
 float32 = __import__("numpy").float32
 float64 = __import__("numpy").float64
@@ -32,5 +39,6 @@ __version__ = "0.1.0"
 __all__ = [
     "Tensor", "asarray", "array", "grad", "value_and_grad", "vjp", "jvp", "stop_gradient",
     "tree_map", "tree_flatten", "tree_unflatten", "tree_leaves", "tree_structure",
-    "register_pytree_node", "PyTreeDef", "get_backend", "set_backend", "use_backend", "float32", "float64", *_ops_all,
+    "register_pytree_node", "PyTreeDef", "nn", "debug", "testing", "checked", "detect_anomaly", "profile",
+    "BackendMismatchError", "AnomalyError", "get_backend", "set_backend", "use_backend", "float32", "float64", *_ops_all,
 ]

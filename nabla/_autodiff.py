@@ -17,13 +17,22 @@ The design is that of HIPS autograd (and JAX's eager tracers):
   ``d/dx [x * d/dy (x + y)] = 1``.
 
 Every kernel call in the library passes through :func:`_evaluate`, the one
-place a debugging hook (profiler, checked mode, anomaly detection) sits.
+place a debugging hook (profiler, checked mode, anomaly detection, a user's
+own tool: ``nabla.debug.add_hook``) sits.  With no hook installed it costs one
+list check; with hooks, each evaluation is described by an :class:`OpEvent`
+(which op, forward or which derivative, the user's line that called it).
 """
 from __future__ import annotations
 
 import itertools
+import os
+import sys
+import threading
+import time
 
 import numpy as np
+
+from ._backend import get_backend
 
 from ._pytree import first_difference, tree_flatten, tree_map
 from ._tensor import Tensor, asarray
@@ -32,9 +41,81 @@ __all__ = ["Primitive", "vjp", "jvp", "grad", "value_and_grad", "stop_gradient"]
 
 _trace_ids = itertools.count(1)
 
-# Callables ``hook(prim, arrays, params, result)`` run after every kernel
-# evaluation; a hook may raise to stop the computation (anomaly detection).
+# Callables ``hook(event: OpEvent)`` run after every kernel evaluation; a hook
+# may raise to stop the computation (anomaly detection).  See nabla.debug.
 _eval_hooks: list = []
+
+# Per thread: ``context``, a stack of (kind, of, site) saying which derivative
+# rule is running (for events inside VJP/JVP rules), and ``event``, the
+# evaluation in progress (for the checked backend's messages).
+_local = threading.local()
+_NABLA_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _user_site():
+    """``(filename, lineno)`` of the innermost caller outside the nabla package."""
+    f = sys._getframe(1)
+    while f is not None and f.f_code.co_filename.startswith(_NABLA_DIR):
+        f = f.f_back
+    return None if f is None else (f.f_code.co_filename, f.f_lineno)
+
+
+def _current_site():
+    """The user line to blame now: inside a derivative rule, the line of the
+    forward call that recorded it; elsewhere, the caller's line."""
+    stack = getattr(_local, "context", None)
+    return stack[-1][2] if stack else _user_site()
+
+
+class _DerivativeContext:
+    """While a VJP/JVP rule runs (only when hooks are installed): events inside it
+    are derivatives of ``of``, blamed on ``site``."""
+
+    __slots__ = ("entry",)
+
+    def __init__(self, kind, of, site):
+        self.entry = (kind, of, site)
+
+    def __enter__(self):
+        _local.__dict__.setdefault("context", []).append(self.entry)
+
+    def __exit__(self, *exc):
+        _local.context.pop()
+
+
+class OpEvent:
+    """One evaluation of a primitive, as hooks see it.
+
+    Attributes: ``op`` (the primitive's name, e.g. ``"conv2d_transpose"``),
+    ``kind`` (``"forward"``, ``"vjp"`` or ``"jvp"``), ``of`` (for a derivative:
+    the op whose rule it belongs to, e.g. ``"conv2d"``), ``site`` (``(file,
+    line)`` of the user code that called the forward op), ``backend``,
+    ``inputs`` (the arrays), ``params`` (keyword parameters), ``output``
+    (ndarray), ``aux`` (auxiliary outputs, e.g. ``{"argmax": ...}``) and
+    ``seconds`` (time in the kernel).
+    """
+
+    __slots__ = ("op", "kind", "of", "site", "backend", "inputs", "params", "output", "aux", "seconds")
+
+    def __init__(self, op, kind, of, site, backend, inputs, params):
+        self.op, self.kind, self.of, self.site, self.backend = op, kind, of, site, backend
+        self.inputs, self.params = inputs, params
+        self.output = self.aux = self.seconds = None
+
+    @property
+    def where(self) -> str:
+        """``"file.py:42"`` (the user's call), or ``"<unknown>"``."""
+        return "<unknown>" if self.site is None else f"{self.site[0]}:{self.site[1]}"
+
+    def describe(self) -> str:
+        """E.g. ``"conv2d_transpose (in the VJP of conv2d called at model.py:12)"``."""
+        if self.kind == "forward":
+            return f"{self.op} (forward, called at {self.where})"
+        return f"{self.op} (in the {self.kind.upper()} of {self.of} called at {self.where})"
+
+    def __repr__(self):
+        shapes = ", ".join(str(tuple(a.shape)) for a in self.inputs)
+        return f"<OpEvent {self.describe()}: inputs {shapes} on {self.backend!r}>"
 
 
 class Primitive:
@@ -88,10 +169,29 @@ class Primitive:
 
 def _evaluate(prim: Primitive, arrays, params):
     """Run a primitive on concrete arrays: the single place kernels are called."""
+    if _eval_hooks:
+        return _evaluate_observed(prim, arrays, params)
     result = prim.impl(*arrays, **params)
     out, aux = result if prim.has_aux else (result, {})
-    for hook in _eval_hooks:
-        hook(prim, arrays, params, out)
+    return Tensor(out), aux
+
+
+def _evaluate_observed(prim: Primitive, arrays, params):
+    """``_evaluate`` with hooks installed: time the kernel and describe it to each hook."""
+    stack = getattr(_local, "context", None)
+    kind, of, site = stack[-1] if stack else ("forward", None, _user_site())
+    event = OpEvent(prim.name, kind, of, site, get_backend(), arrays, params)
+    outer, _local.event = getattr(_local, "event", None), event
+    try:
+        t0 = time.perf_counter()
+        result = prim.impl(*arrays, **params)
+        event.seconds = time.perf_counter() - t0
+    finally:
+        _local.event = outer
+    out, aux = result if prim.has_aux else (result, {})
+    event.output, event.aux = out, aux
+    for hook in list(_eval_hooks):
+        hook(event)
     return Tensor(out), aux
 
 
@@ -112,10 +212,11 @@ def bind(prim: Primitive, args, params):
 class _Node:
     """A vertex of the reverse-mode graph: how one traced tensor was made."""
 
-    __slots__ = ("prim", "args", "ans", "params", "parents")
+    __slots__ = ("prim", "args", "ans", "params", "parents", "site")
 
-    def __init__(self, prim, args, ans, params, parents):
+    def __init__(self, prim, args, ans, params, parents, site=None):
         self.prim, self.args, self.ans, self.params, self.parents = prim, args, ans, params, parents
+        self.site = site  # the user's line of the forward call, recorded while hooks are installed
 
 
 class _VJPTrace:
@@ -135,7 +236,8 @@ class _VJPTrace:
                 if i >= len(prim.vjp_rules) or prim.vjp_rules[i] is None:
                     raise TypeError(f"{prim.name} is not differentiable in argument {i}")
                 parents.append((i, a._aux))
-        return Tensor._traced(out, self, _Node(prim, primals, out, params, tuple(parents)))
+        site = _current_site() if _eval_hooks else None
+        return Tensor._traced(out, self, _Node(prim, primals, out, params, tuple(parents), site))
 
 
 def _toposort(root: _Node):
@@ -166,7 +268,11 @@ def _backward(out: Tensor, trace: _VJPTrace, g: Tensor, inputs):
                 cts[id(node)] = ct  # leaf: keep it for the caller
             continue
         for i, parent in node.parents:
-            contrib = node.prim.vjp_rules[i](ct, node.ans, *node.args, **node.params)
+            if _eval_hooks:
+                with _DerivativeContext("vjp", node.prim.name, node.site):
+                    contrib = node.prim.vjp_rules[i](ct, node.ans, *node.args, **node.params)
+            else:
+                contrib = node.prim.vjp_rules[i](ct, node.ans, *node.args, **node.params)
             prev = cts.get(id(parent))
             cts[id(parent)] = contrib if prev is None else prev + contrib
     grads = []
@@ -197,7 +303,11 @@ class _JVPTrace:
             if a._trace is self:
                 if i >= len(prim.jvp_rules) or prim.jvp_rules[i] is None:
                     raise TypeError(f"{prim.name} is not differentiable in argument {i}")
-                t = prim.jvp_rules[i](a._aux, out, *primals, **params)
+                if _eval_hooks:
+                    with _DerivativeContext("jvp", prim.name, _current_site()):
+                        t = prim.jvp_rules[i](a._aux, out, *primals, **params)
+                else:
+                    t = prim.jvp_rules[i](a._aux, out, *primals, **params)
                 tangent = t if tangent is None else tangent + t
         return Tensor._traced(out, self, tangent)
 

@@ -85,11 +85,13 @@ import importlib
 import os
 import threading
 
-__all__ = ["set_backend", "get_backend", "use_backend", "kernels", "BACKENDS"]
+__all__ = ["set_backend", "get_backend", "use_backend", "kernels", "register_backend", "BACKENDS"]
 
-# Name -> module path.  Modules are imported on first use, so the reference
-# backend works even where the compiled extension is missing.
-BACKENDS = {"cython": "nabla._kernels", "reference": "nabla.reference"}
+# Name -> module path (or a registered module object).  Modules are imported on
+# first use, so the reference backend works even where the compiled extension
+# is missing.  "checked" runs every kernel on two backends and compares them
+# (nabla/_checked.py; see nabla.checked).
+BACKENDS = {"cython": "nabla._kernels", "reference": "nabla.reference", "checked": "nabla._checked"}
 KERNEL_NAMES = (
     "conv2d", "conv2d_transpose", "conv2d_filter_grad",
     "max_pool2d", "max_pool2d_gather", "max_pool2d_scatter",
@@ -113,20 +115,38 @@ _loaded: dict = {}
 def _load(name: str):
     module = _loaded.get(name)
     if module is None:
-        module = importlib.import_module(BACKENDS[name])
-        missing = [k for k in KERNEL_NAMES if not hasattr(module, k)]
+        module = BACKENDS[name]
+        if isinstance(module, str):
+            module = importlib.import_module(module)
+        missing = [k for k in KERNEL_NAMES if not callable(getattr(module, k, None))]
         if missing:
             raise ImportError(f"backend {name!r} lacks the kernels {missing}")
         _loaded[name] = module
     return module
 
 
+def register_backend(name: str, module) -> None:
+    """Add a backend: ``module`` (a module, or any object) must have the eight
+    kernels of the contract above as callables.  Used to plug in another
+    implementation, or, in tests, a deliberately broken one for checked mode."""
+    if not isinstance(name, str) or not name or name == "checked":
+        raise ValueError(f"register_backend: invalid backend name {name!r}")
+    missing = [k for k in KERNEL_NAMES if not callable(getattr(module, k, None))]
+    if missing:
+        raise TypeError(f"register_backend: {name!r} lacks the kernels {missing}")
+    BACKENDS[name] = module
+    _loaded[name] = module
+
+
 def set_backend(name: str) -> None:
-    """Choose the backend for all threads: ``"cython"`` (fast, the default) or
-    ``"reference"`` (pure Python + NumPy, reads like the formulas)."""
+    """Choose the backend for all threads: ``"cython"`` (fast, the default),
+    ``"reference"`` (pure Python + NumPy, reads like the formulas) or
+    ``"checked"`` (both, compared at every kernel: see :func:`nabla.checked`)."""
     global _default
     _load(_check_name(name))
+    _observe(_default, -1)
     _default = name
+    _observe(name, +1)
 
 
 def get_backend() -> str:
@@ -147,10 +167,21 @@ def use_backend(name: str):
     _load(_check_name(name))
     stack = _local.__dict__.setdefault("stack", [])
     stack.append(name)
+    _observe(name, +1)
     try:
         yield
     finally:
+        _observe(name, -1)
         stack.pop()
+
+
+def _observe(name: str, delta: int) -> None:
+    """Checked mode names the op and the user's line of each kernel it compares,
+    which needs the evaluation seat's descriptions: while a "checked" backend is
+    in effect, a no-op hook keeps them on."""
+    if name == "checked":
+        from . import _checked
+        _checked.observe(delta)
 
 
 def kernels():
@@ -164,3 +195,5 @@ if _env:
         _default = _check_name(_env)
     except ValueError as e:
         raise ValueError(f"NABLA_BACKEND: {e}") from None
+    # NABLA_BACKEND=checked: observed from the first kernel on (nabla/__init__.py
+    # calls _observe once the package is importable).

@@ -172,8 +172,16 @@ sigmoid = Primitive("sigmoid", _sigmoid_impl, doc="``1 / (1 + exp(-x))``, elemen
 )
 
 
+# Constants that derivative rules multiply by (masks, weights) are computed by
+# primitives too, on untraced values, so every array computation passes the
+# evaluation seat (profile, anomaly detection) and none is differentiated.
+_relu_mask = Primitive("relu_mask", lambda x: (x > 0).astype(x.dtype),
+                       doc="1 where ``x > 0``, else 0: relu's derivative (a constant).")
+_sign = Primitive("sign", np.sign, doc="The sign of ``x``: abs's derivative (a constant).")
+
+
 def _positive_mask(x: Tensor) -> Tensor:
-    return Tensor((x._value > 0).astype(x.dtype))
+    return _relu_mask(stop_gradient(x))
 
 
 relu = Primitive(
@@ -186,9 +194,9 @@ relu = Primitive(
 )
 
 abs = Primitive("abs", np.abs, doc="``|x|``, element-wise; the derivative at 0 is 0.").defvjp(  # noqa: A001
-    lambda g, ans, x: g * Tensor(np.sign(x._value)),
+    lambda g, ans, x: g * _sign(stop_gradient(x)),
 ).defjvp(
-    lambda t, ans, x: t * Tensor(np.sign(x._value)),
+    lambda t, ans, x: t * _sign(stop_gradient(x)),
 )
 
 
@@ -227,11 +235,18 @@ def minimum(x, y) -> Tensor:
     return _minmax(x, y, np.less)
 
 
+def _minmax_weight_impl(x, y, better):
+    x, y = np.broadcast_arrays(x, y)
+    return np.where(better(x, y), 1.0, np.where(x == y, 0.5, 0.0)).astype(np.result_type(x, y))
+
+
+_minmax_weight = Primitive("minmax_weight", _minmax_weight_impl,
+                           doc="1 where x wins, 0.5 at ties, 0 where y wins (a constant).")
+
+
 def _minmax(x, y, better):
-    xv, yv = np.broadcast_arrays(x._value, y._value)
-    wx = np.where(better(xv, yv), 1.0, np.where(xv == yv, 0.5, 0.0)).astype(np.result_type(xv, yv))
-    wx_t, wy_t = Tensor(wx), Tensor(1.0 - wx)
-    return x * wx_t + y * wy_t
+    wx = _minmax_weight(stop_gradient(x), stop_gradient(y), better=better)
+    return x * wx + y * (1.0 - wx)
 
 
 # ------------------------------------------------------------------ reductions
@@ -276,11 +291,17 @@ def mean(x, axis=None, keepdims: bool = False) -> Tensor:
         return reduce_sum(x, axes, keepdims) / float(count)
 
 
+def _max_weights_impl(x, ans, axes):
+    hit = (x == ans.reshape(_keepdims_shape(x.shape, axes))).astype(x.dtype)
+    return hit / np.sum(hit, axis=axes, keepdims=True)
+
+
+_max_weights_p = Primitive("reduce_max_weights", _max_weights_impl,
+                           doc="Where x attains the max (1/count at ties, split evenly, as JAX): a constant.")
+
+
 def _max_weights(x: Tensor, ans: Tensor, axes) -> Tensor:
-    """Where x attains the max (1/count at ties, split evenly, as JAX): constant."""
-    m = ans._value.reshape(_keepdims_shape(x.shape, axes))
-    hit = (x._value == m).astype(x.dtype)
-    return Tensor(hit / np.sum(hit, axis=axes, keepdims=True))
+    return _max_weights_p(stop_gradient(x), stop_gradient(ans), axes=axes)
 
 
 _reduce_max = Primitive(

@@ -1,0 +1,234 @@
+"""The "checked" backend: every kernel on two backends, compared.
+
+Each of the eight kernels of the contract (``nabla/_backend.py``) runs on the
+*fast* backend (Cython unless told otherwise) and on the *reference* backend;
+the fast result is returned, and :class:`BackendMismatchError` is raised at the
+first kernel whose results differ beyond the tolerance:
+
+    ``|fast - reference| <= rtol * max|reference|`` element-wise, with
+    ``rtol = 1e-4`` for float32 and ``1e-11`` for float64 (both backends round
+    differently, and a convolution sums many products; the scale is the
+    largest magnitude of the reference result), NaN matching NaN and each
+    infinity itself.  Integer outputs (max pooling's argmax) must be equal.
+
+The one documented difference between the backends is not reported: where a
+convolution has padding and its second input (the filter; the output gradient
+for the filter gradient) holds inf or NaN, the reference may give NaN
+(``0 * inf`` at a padded tap) where the Cython kernels give a finite value.
+
+The op layer's descriptions (which op, forward or which derivative, the user's
+line) come from the evaluation seat, ``nabla._autodiff.OpEvent``.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _autodiff
+from ._backend import KERNEL_NAMES, _load
+
+__all__ = ["BackendMismatchError", "checked", "replay", "compare"]
+
+RTOL = {np.dtype(np.float32): 1e-4, np.dtype(np.float64): 1e-11}
+_CONV_KERNELS = ("conv2d", "conv2d_transpose", "conv2d_filter_grad")
+
+
+class BackendMismatchError(AssertionError):
+    """Raised by checked mode at the first kernel whose two backends disagree.
+
+    Attributes: ``kernel``, ``op`` (the user-level op and role, e.g. "the VJP
+    of conv2d"), ``where`` (file:line of the user's call), ``index`` (of the
+    largest difference in the output), ``abs_diff``, ``rel_diff``, ``path``
+    (the saved reproduction, or None).
+    """
+
+    def __init__(self, message, **info):
+        super().__init__(message)
+        self.__dict__.update(info)
+
+
+@dataclass
+class _Config:
+    fast: str = "cython"
+    reference: str = "reference"
+    save_to: str | None = None
+    rtol: float | None = None
+
+
+_local = threading.local()
+
+
+def _config() -> _Config:
+    stack = getattr(_local, "stack", None)
+    return stack[-1] if stack else _Config()
+
+
+# ------------------------------------------------------------------ the observer
+_observers = [0]
+
+
+def _keep_descriptions(event):  # a no-op hook: its presence turns descriptions on
+    pass
+
+
+def observe(delta: int) -> None:
+    """Count checked-mode users; while there is one, the seat describes each evaluation."""
+    _observers[0] += delta
+    hooks = _autodiff._eval_hooks
+    if _observers[0] > 0 and _keep_descriptions not in hooks:
+        hooks.append(_keep_descriptions)
+    elif _observers[0] <= 0 and _keep_descriptions in hooks:
+        hooks.remove(_keep_descriptions)
+
+
+@contextlib.contextmanager
+def checked(fast: str = "cython", reference: str = "reference", save_to: str | None = None,
+            rtol: float | None = None):
+    """Run a block in checked mode: every kernel on both backends, compared.
+
+    ``with nabla.checked():`` is ``with nabla.use_backend("checked"):`` with
+    options: ``fast`` and ``reference`` name the two backends compared (the
+    result returned is ``fast``'s), ``save_to`` a ``.npz`` path where the
+    inputs and parameters of a mismatching kernel are written (for
+    :func:`nabla.debug.replay`), ``rtol`` overrides the tolerance.
+
+    Raises :class:`nabla.BackendMismatchError` (an ``AssertionError``) at the
+    first kernel whose results differ; see the module docs for the rule.
+    """
+    from ._backend import _check_name, use_backend
+    for arg, name in (("fast", fast), ("reference", reference)):
+        if _check_name(name) == "checked":
+            raise ValueError(f"checked: {arg} must name a backend of kernels, not 'checked'")
+        _load(name)
+    stack = _local.__dict__.setdefault("stack", [])
+    stack.append(_Config(fast, reference, save_to, rtol))
+    try:
+        with use_backend("checked"):
+            yield
+    finally:
+        stack.pop()
+
+
+# ------------------------------------------------------------------ comparison
+def compare(kernel: str, fast_out, ref_out, args, kwargs, rtol=None):
+    """``None`` if the outputs agree, else a dict describing the worst difference."""
+    fast_outs = fast_out if isinstance(fast_out, tuple) else (fast_out,)
+    ref_outs = ref_out if isinstance(ref_out, tuple) else (ref_out,)
+    exempt_nonfinite = (kernel in _CONV_KERNELS and any(kwargs.get("padding", ()))
+                        and not np.all(np.isfinite(args[1])))
+    for k, (f, r) in enumerate(zip(fast_outs, ref_outs)):
+        what = "output" if len(fast_outs) == 1 else ("output", "argmax")[k] if k < 2 else f"output {k}"
+        if f.shape != r.shape or f.dtype != r.dtype:
+            return dict(what=what, detail=f"shape/dtype {f.shape} {f.dtype} vs {r.shape} {r.dtype}",
+                        index=None, fast=None, ref=None, abs_diff=np.inf, rel_diff=np.inf, tol=0.0)
+        if f.dtype.kind != "f":
+            bad = f != r
+            if bad.any():
+                idx = tuple(int(i) for i in np.argwhere(bad)[0])
+                return dict(what=what, detail=f"{int(bad.sum())} of {bad.size} entries differ", index=idx,
+                            fast=f[idx], ref=r[idx], abs_diff=abs(float(f[idx]) - float(r[idx])),
+                            rel_diff=np.inf, tol=0.0)
+            continue
+        tol = (rtol if rtol is not None else RTOL.get(f.dtype, 1e-4))
+        fin = np.isfinite(f) & np.isfinite(r)
+        scale = float(np.max(np.abs(r[fin]))) if fin.any() else 0.0
+        same_special = (np.isnan(f) & np.isnan(r)) | (~fin & (f == r))
+        special_bad = ~fin & ~same_special
+        if exempt_nonfinite:
+            special_bad &= ~(~np.isfinite(r) & np.isfinite(f))
+        with np.errstate(invalid="ignore"):
+            diff = np.where(fin, np.abs(f.astype(np.float64) - r), 0.0)
+        bad = special_bad | (diff > tol * max(scale, np.finfo(f.dtype).tiny))
+        if bad.any():
+            score = np.where(special_bad, np.inf, diff)
+            idx = np.unravel_index(int(np.argmax(score)), f.shape)
+            idx = tuple(int(i) for i in idx)
+            abs_diff = float(score[idx])
+            return dict(what=what, detail=f"{int(bad.sum())} of {bad.size} entries beyond tolerance", index=idx,
+                        fast=f[idx].item(), ref=r[idx].item(), abs_diff=abs_diff,
+                        rel_diff=abs_diff / scale if scale else np.inf, tol=tol * scale)
+    return None
+
+
+def _run(kernel: str, *args, **kwargs):
+    cfg = _config()
+    fast_out = getattr(_load(cfg.fast), kernel)(*args, **kwargs)
+    ref_out = getattr(_load(cfg.reference), kernel)(*args, **kwargs)
+    bad = compare(kernel, fast_out, ref_out, args, kwargs, cfg.rtol)
+    if bad is not None:
+        path = _save(cfg.save_to, kernel, cfg, args, kwargs) if cfg.save_to else None
+        raise _error(kernel, bad, cfg, args, kwargs, getattr(_autodiff._local, "event", None), path)
+    return fast_out
+
+
+def _error(kernel, bad, cfg, args, kwargs, event, path):
+    if event is not None:
+        role = ("forward" if event.kind == "forward" else f"the {event.kind.upper()} of {event.of}")
+        where = event.where
+    else:
+        role, where = "called directly", "<unknown>"
+    shapes = ", ".join(f"{a.shape} {a.dtype}" if isinstance(a, np.ndarray) else repr(a) for a in args)
+    params = ", ".join(f"{k}={v}" for k, v in kwargs.items())
+    msg = (f"checked mode: kernel {kernel} ({role}) differs between backends {cfg.fast!r} and "
+           f"{cfg.reference!r}\n"
+           f"  called at: {where}\n"
+           f"  inputs: {shapes}\n"
+           f"  parameters: {params}\n"
+           f"  {bad['what']}: {bad['detail']}; largest difference at index {bad['index']}: "
+           f"{cfg.fast} {bad['fast']!r}, {cfg.reference} {bad['ref']!r}\n"
+           f"  largest absolute difference {bad['abs_diff']:.3g}, relative to max|reference| "
+           f"{bad['rel_diff']:.3g} (tolerance {bad['tol']:.3g})")
+    if path:
+        msg += f"\n  inputs saved to {path}: nabla.debug.replay({path!r}) reproduces this"
+    return BackendMismatchError(msg, kernel=kernel, op=role, where=where, index=bad["index"],
+                                abs_diff=bad["abs_diff"], rel_diff=bad["rel_diff"], path=path)
+
+
+# ------------------------------------------------------------------ reproduction
+def _save(path, kernel, cfg, args, kwargs):
+    arrays = {f"arg{i}": a for i, a in enumerate(args) if isinstance(a, np.ndarray)}
+    values = {i: a for i, a in enumerate(args) if not isinstance(a, np.ndarray)}  # sizes such as out_hw
+    np.savez(path, **arrays, meta=np.array(json.dumps({
+        "kernel": kernel, "fast": cfg.fast, "reference": cfg.reference, "rtol": cfg.rtol,
+        "nargs": len(args), "values": values, "kwargs": kwargs})))
+    return str(path)
+
+
+def _untuple(v):
+    return tuple(v) if isinstance(v, list) else v
+
+
+def replay(path: str, fast: str | None = None, reference: str | None = None):
+    """Run the kernel saved by ``nabla.checked(save_to=path)`` on both backends again.
+
+    Raises :class:`BackendMismatchError` if they still disagree (with the same
+    message as the first time, less the user's line); returns ``None`` if they
+    now agree.  ``fast``/``reference`` override the saved backend names.
+    """
+    with np.load(path) as data:
+        meta = json.loads(str(data["meta"]))
+        values = meta["values"]
+        args = [_untuple(values[str(i)]) if str(i) in values else data[f"arg{i}"] for i in range(meta["nargs"])]
+    kwargs = {k: _untuple(v) for k, v in meta["kwargs"].items()}
+    cfg = _Config(fast or meta["fast"], reference or meta["reference"], None, meta["rtol"])
+    _local.__dict__.setdefault("stack", []).append(cfg)
+    try:
+        _run(meta["kernel"], *args, **kwargs)
+    finally:
+        _local.stack.pop()
+
+
+def _make(kernel):
+    def run(*args, **kwargs):
+        return _run(kernel, *args, **kwargs)
+    run.__name__ = run.__qualname__ = kernel
+    run.__doc__ = f"``{kernel}`` on the fast and the reference backend, compared (checked mode)."
+    return run
+
+
+for _name in KERNEL_NAMES:
+    globals()[_name] = _make(_name)
