@@ -60,6 +60,19 @@ def _user_site():
     return None if f is None else (f.f_code.co_filename, f.f_lineno)
 
 
+def _where(site) -> str:
+    """``"path:line"``, the path relative to the working directory when under it (as pytest shows it)."""
+    if site is None:
+        return "<unknown>"
+    path = site[0]
+    try:
+        rel = os.path.relpath(path)
+        path = path if rel.startswith(os.pardir) else rel
+    except ValueError:  # another drive (Windows)
+        pass
+    return f"{path}:{site[1]}"
+
+
 def _current_site():
     """The user line to blame now: inside a derivative rule, the line of the
     forward call that recorded it; elsewhere, the caller's line."""
@@ -105,7 +118,7 @@ class OpEvent:
     @property
     def where(self) -> str:
         """``"file.py:42"`` (the user's call), or ``"<unknown>"``."""
-        return "<unknown>" if self.site is None else f"{self.site[0]}:{self.site[1]}"
+        return _where(self.site)
 
     def describe(self) -> str:
         """E.g. ``"conv2d_transpose (in the VJP of conv2d called at model.py:12)"``."""

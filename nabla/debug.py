@@ -129,7 +129,7 @@ class Profile:
         return [{"op": op, "kind": kind, "of": of or "", "backend": backend,
                  "shapes": " ".join("-" if shape is None else "x".join(map(str, shape)) for shape in shapes),
                  "dtype": str(dtype), "seconds": seconds,
-                 "where": "<unknown>" if site is None else f"{site[0]}:{site[1]}"}
+                 "where": _autodiff._where(site)}
                 for op, kind, of, backend, shapes, dtype, seconds, site in self._raw]
 
     @property

@@ -11,6 +11,7 @@ profile, the hook seat, and the diagnostics of nabla.testing.
   is caught by check_grads, which names the argument.
 """
 import inspect
+import os
 import types
 
 import numpy as np
@@ -22,6 +23,7 @@ from nabla._backend import KERNEL_NAMES
 from tests.op_db import samples
 
 ALL = samples()
+HERE = os.path.relpath(__file__)   # how messages name this file (relative to the working directory)
 
 
 @pytest.fixture(autouse=True)
@@ -130,7 +132,7 @@ def test_checked_mode_names_the_broken_kernel(kernel, role, index, line, tmp_pat
         nb.grad(_loss)(W)
     msg = str(info.value)
     assert f"kernel {kernel} ({role}) differs between backends 'broken' and 'reference'" in msg
-    assert f"called at: {__file__}:{line}" in msg
+    assert f"called at: {HERE}:{line}" in msg
     assert f"largest difference at index {index}" in msg
     assert info.value.index == index and info.value.kernel == kernel and info.value.path == repro
     # One call reproduces it from the saved inputs.
@@ -185,7 +187,7 @@ def test_detect_anomaly_in_forward():
         _net(X, W)
     msg = str(info.value)
     log_line = inspect.getsourcelines(_net)[1] + 2
-    assert "log (forward" in msg and f"{__file__}:{log_line}" in msg
+    assert "log (forward" in msg and f"{HERE}:{log_line}" in msg
     assert "its inputs were all finite" in msg
     assert isinstance(info.value, nb.AnomalyError) and info.value.event.op == "log"
 
@@ -202,7 +204,7 @@ def test_detect_anomaly_in_a_gradient_computed_later():
         with pytest.raises(FloatingPointError) as info:
             pullback(np.ones((), np.float32))
     msg = str(info.value)
-    assert "in the VJP of sqrt" in msg and f"{__file__}:{line}" in msg
+    assert "in the VJP of sqrt" in msg and f"{HERE}:{line}" in msg
 
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered in log")
@@ -223,7 +225,7 @@ def test_profile_of_a_training_step():
     step = nb.value_and_grad(lambda m: nn.functional.cross_entropy_loss(m(x), y))
     step(model)  # warm up
     shares = []
-    for _ in range(3):  # the share of kernel time is a timing: the best of three steps
+    for _ in range(5):  # the share of kernel time is a timing, noisy on a shared machine: the best of five
         with nb.profile() as prof:
             step(model)
         shares.append(prof.total_seconds / prof.wall_seconds)
@@ -245,7 +247,7 @@ def test_profile_exports(tmp_path):
         nb.grad(lambda w: nb.sum(nb.conv2d(X, w)))(W)
     d = prof.to_dict()
     assert d["calls"] and {"op", "kind", "of", "backend", "shapes", "dtype", "seconds", "where"} <= set(d["calls"][0])
-    assert d["calls"][0]["where"].startswith(__file__)
+    assert d["calls"][0]["where"].startswith(HERE)
     prof.to_csv(tmp_path / "p.csv")
     lines = (tmp_path / "p.csv").read_text().splitlines()
     assert lines[0] == "op,kind,of,backend,shapes,dtype,seconds,where" and len(lines) == len(d["calls"]) + 1
