@@ -28,7 +28,7 @@ import numpy as np
 import nabla as nb
 """
 
-exclude_patterns = ["_build", "requirements.txt"]
+exclude_patterns = ["_build", "requirements.txt", "_generated", "examples"]
 templates_path = []
 html_static_path = []
 html_title = f"nabla {release}"
@@ -39,3 +39,26 @@ try:
 except ImportError:  # the docs still build with Sphinx's default theme
     html_theme = "alabaster"
 
+
+
+# ---------------------------------------------------------------- executed examples
+# The scripts in docs/examples/ run at every build; the pages include each script
+# and what it printed (docs/_generated/NAME.out), so the output shown is real.
+def _run_examples(app):
+    import pathlib
+    import subprocess
+    import sys
+
+    here = pathlib.Path(__file__).parent
+    out_dir = here / "_generated"
+    out_dir.mkdir(exist_ok=True)
+    for script in sorted((here / "examples").glob("*.py")):
+        run = subprocess.run([sys.executable, script.name], cwd=script.parent, capture_output=True,
+                             text=True, timeout=300)
+        if run.returncode != 0:
+            raise RuntimeError(f"docs example {script.name} failed:\n{run.stderr}")
+        (out_dir / f"{script.stem}.out").write_text(run.stdout)
+
+
+def setup(app):
+    app.connect("builder-inited", _run_examples)

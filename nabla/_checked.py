@@ -173,17 +173,18 @@ def _error(kernel, bad, cfg, args, kwargs, event, path):
         role, where = "called directly", "<unknown>"
     shapes = ", ".join(f"{a.shape} {a.dtype}" if isinstance(a, np.ndarray) else repr(a) for a in args)
     params = ", ".join(f"{k}={v}" for k, v in kwargs.items())
-    msg = (f"checked mode: kernel {kernel} ({role}) differs between backends {cfg.fast!r} and "
-           f"{cfg.reference!r}\n"
+    msg = (f"checked mode: kernel {kernel} ({role}) differs between backends\n"
+           f"  {cfg.fast!r} and {cfg.reference!r}\n"
            f"  called at: {where}\n"
            f"  inputs: {shapes}\n"
            f"  parameters: {params}\n"
-           f"  {bad['what']}: {bad['detail']}; largest difference at index {bad['index']}: "
-           f"{cfg.fast} {bad['fast']!r}, {cfg.reference} {bad['ref']!r}\n"
+           f"  {bad['what']}: {bad['detail']}\n"
+           f"  largest difference at index {bad['index']}: {cfg.fast} {bad['fast']!r}, "
+           f"{cfg.reference} {bad['ref']!r}\n"
            f"  largest absolute difference {bad['abs_diff']:.3g}, relative to max|reference| "
            f"{bad['rel_diff']:.3g} (tolerance {bad['tol']:.3g})")
     if path:
-        msg += f"\n  inputs saved to {path}: nabla.debug.replay({path!r}) reproduces this"
+        msg += f"\n  inputs saved to {path}; nabla.debug.replay({path!r}) reproduces this"
     return BackendMismatchError(msg, kernel=kernel, op=role, where=where, index=bad["index"],
                                 abs_diff=bad["abs_diff"], rel_diff=bad["rel_diff"], path=path)
 

@@ -30,13 +30,21 @@ import numpy as np
 
 from . import _autodiff
 from ._autodiff import OpEvent
-from ._backend import register_backend
+from ._backend import KERNEL_NAMES, _load, register_backend
 from ._checked import BackendMismatchError, checked, replay
 
 __all__ = [
     "OpEvent", "add_hook", "remove_hook", "hook", "checked", "replay", "BackendMismatchError",
-    "detect_anomaly", "AnomalyError", "profile", "Profile", "register_backend",
+    "detect_anomaly", "AnomalyError", "profile", "Profile", "register_backend", "backend_kernels",
+    "KERNEL_NAMES",
 ]
+
+
+def backend_kernels(name: str):
+    """The kernel module of backend ``name`` (its eight kernels, ``KERNEL_NAMES``):
+    to call a kernel directly, or to wrap one in a backend of your own."""
+    from ._backend import _check_name
+    return _load(_check_name(name))
 
 
 # ------------------------------------------------------------------ the seat
@@ -90,8 +98,8 @@ def _check_finite(event: OpEvent) -> None:
     origin = ("its inputs were all finite: this op made it" if not inputs_bad else
               f"input(s) {inputs_bad} already held NaN/Inf: it came from earlier")
     raise AnomalyError(
-        f"detect_anomaly: {event.describe()} produced {value} at index {idx} "
-        f"({n_nan} NaN, {n_inf} Inf of {out.size} values); {origin}", event, idx, value)
+        f"detect_anomaly: {event.describe()}\n  produced {value} at index {idx} "
+        f"({n_nan} NaN, {n_inf} Inf of {out.size} values);\n  {origin}", event, idx, value)
 
 
 @contextlib.contextmanager

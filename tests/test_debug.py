@@ -131,7 +131,7 @@ def test_checked_mode_names_the_broken_kernel(kernel, role, index, line, tmp_pat
     with pytest.raises(nb.BackendMismatchError) as info, nb.checked(fast="broken", save_to=repro):
         nb.grad(_loss)(W)
     msg = str(info.value)
-    assert f"kernel {kernel} ({role}) differs between backends 'broken' and 'reference'" in msg
+    assert f"kernel {kernel} ({role}) differs between backends\n  'broken' and 'reference'" in msg
     assert f"called at: {HERE}:{line}" in msg
     assert f"largest difference at index {index}" in msg
     assert info.value.index == index and info.value.kernel == kernel and info.value.path == repro
