@@ -311,3 +311,35 @@ def test_checked_mode_from_the_environment():
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "(3, 3, 2, 2)"
+
+
+# The element-wise, reduction and shape ops: one implementation (NumPy) serves both
+# backends, so checked mode has nothing to compare there; the tools still see them.
+ELEMENTWISE = {
+    "exp": nb.exp, "log": lambda x: nb.log(nb.abs(x) + 1.0), "sqrt": lambda x: nb.sqrt(nb.abs(x) + 1.0),
+    "tanh": nb.tanh, "sigmoid": nb.sigmoid, "relu": nb.relu, "abs": nb.abs,
+    "maximum": lambda x: nb.maximum(x, 0.1), "minimum": lambda x: nb.minimum(x, 0.1),
+    "where": lambda x: nb.where(x > 0, x, 2 * x), "reduce_sum": lambda x: nb.sum(x, axis=1),
+    "mean": nb.mean, "reduce_max": lambda x: nb.max(x, axis=0), "logsumexp": nb.logsumexp,
+    "softmax": nb.softmax, "matmul": lambda x: x @ x.T, "reshape": lambda x: nb.reshape(x, (-1,)),
+    "permute": lambda x: nb.permute(x, (1, 0)), "pad": lambda x: nb.pad(x, ((1, 0), (0, 2))),
+    "getitem": lambda x: x[1:, ::2], "pow": lambda x: x ** 3, "div": lambda x: x / 3.0,
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("name", list(ELEMENTWISE))
+def test_tools_on_elementwise_and_reduction_ops(name, dtype):
+    f = ELEMENTWISE[name]
+    x = np.random.default_rng(3).standard_normal((3, 4)).astype(dtype)
+
+    def run():
+        y, pullback = nb.vjp(f, x)
+        (g,) = pullback(np.ones(y.shape, dtype))
+        _, t = nb.jvp(f, (x,), (np.ones_like(x),))
+        return [y.numpy(), g.numpy(), t.numpy()]
+    plain = run()
+    with nb.profile() as prof, nb.detect_anomaly(), nb.checked():
+        _identical(plain, run())
+    kinds = {c["kind"] for c in prof.calls}
+    assert {"forward", "vjp", "jvp"} <= kinds
