@@ -32,12 +32,14 @@ import time
 
 import numpy as np
 
+from . import _backend
 from ._backend import get_backend
 
 from ._pytree import first_difference, tree_flatten, tree_map
 from ._tensor import Tensor, asarray
 
-__all__ = ["Primitive", "vjp", "jvp", "grad", "value_and_grad", "stop_gradient"]
+__all__ = ["Primitive", "PRIMITIVES", "not_differentiable", "vjp", "jvp", "grad", "value_and_grad",
+           "stop_gradient"]
 
 _trace_ids = itertools.count(1)
 
@@ -131,61 +133,120 @@ class OpEvent:
         return f"<OpEvent {self.describe()}: inputs {shapes} on {self.backend!r}>"
 
 
+PRIMITIVES: dict = {}  # name -> Primitive: every primitive of the library, registered on creation
+
+
+class _NotDifferentiable:
+    """The rule of an argument that has no derivative (a mask, an index, a constant)."""
+
+    def __repr__(self):
+        return "not_differentiable"
+
+
+not_differentiable = _NotDifferentiable()
+
+
 class Primitive:
-    """A differentiable operation on arrays.
+    """A differentiable operation on arrays: the one door of an op.
 
-    ``impl(*arrays, **params)`` computes the result on concrete NumPy arrays and
-    returns an ndarray, or, when ``has_aux`` is set, ``(ndarray, aux_dict)``
-    where ``aux_dict`` holds non-differentiable arrays (e.g. max pooling's
-    argmax) that the derivative rules receive as extra keyword parameters.
+    Its computation is either a backend **kernel** (``kernel="avg_pool2d"``:
+    looked up in the backend in effect at each call, the arrays made
+    C-contiguous first; a backend without that kernel falls back to the
+    reference one with a :class:`~nabla.PerformanceWarning`) or a NumPy
+    ``impl(*arrays, **params)`` that every backend shares.  A kernel that
+    returns a tuple names its extra outputs in ``aux`` (``aux=("argmax",)``);
+    an ``impl`` with ``has_aux`` returns ``(ndarray, aux_dict)``.  Auxiliary
+    outputs are not differentiable; the derivative rules receive them as extra
+    keyword parameters.
 
-    Rules, one per positional argument (``None``: not differentiable there)::
+    Rules, one per positional argument (``nargs`` of them;
+    :data:`not_differentiable` where there is none)::
 
         vjp_rule(g, ans, *args, **params) -> cotangent of that argument
         jvp_rule(t, ans, *args, **params) -> tangent of the output caused by
                                              tangent ``t`` of that argument
 
-    ``args`` and ``ans`` are the primal tensors, one trace level down.
+    ``args`` and ``ans`` are the primal tensors, one trace level down.  Most
+    primitives need neither by hand: :meth:`deflinear` and :meth:`defbilinear`
+    derive both modes from the transposes, as JAX does.
     """
 
-    def __init__(self, name: str, impl, *, has_aux: bool = False, doc: str | None = None):
-        self.name = name
+    def __init__(self, name: str, impl=None, *, kernel: str | None = None, nargs: int = 1,
+                 aux: tuple = (), has_aux: bool = False, doc: str | None = None):
+        if (impl is None) == (kernel is None):
+            raise TypeError(f"Primitive {name!r}: give exactly one of impl and kernel")
+        if name in PRIMITIVES:
+            raise ValueError(f"Primitive {name!r} already exists")
+        self.name, self.impl, self.kernel, self.nargs = name, impl, kernel, nargs
+        self.aux = tuple(aux)
+        self.has_aux = has_aux or bool(self.aux)
         self.__doc__ = doc or f"The nabla primitive ``{name}``."
-        self.impl = impl
-        self.has_aux = has_aux
         self.vjp_rules: tuple = ()
         self.jvp_rules: tuple = ()
+        PRIMITIVES[name] = self
 
     def __repr__(self):
         return f"<primitive {self.name}>"
 
+    def _rules(self, rules, what):
+        if len(rules) != self.nargs:
+            raise TypeError(f"{self.name}.{what}: {len(rules)} rules for {self.nargs} arguments")
+        return tuple(not_differentiable if r is None else r for r in rules)
+
     def defvjp(self, *rules):
-        self.vjp_rules = rules
+        """One VJP rule per argument (``None``: not differentiable there)."""
+        self.vjp_rules = self._rules(rules, "defvjp")
         return self
 
     def defjvp(self, *rules):
-        self.jvp_rules = rules
+        """One JVP rule per argument (``None``: not differentiable there)."""
+        self.jvp_rules = self._rules(rules, "defjvp")
         return self
 
     def deflinear(self, transpose):
-        """Declare the primitive linear in its first argument.
+        """Declare the primitive linear in its one argument ``x``.
 
-        Its JVP is the primitive itself applied to the tangent, and its VJP is
-        ``transpose(g, **params)``."""
-        self.vjp_rules = (lambda g, ans, x, **p: transpose(g, **p),)
+        Its JVP is the primitive applied to the tangent; its VJP is
+        ``transpose(g, x, **params)``, which receives the primal ``x`` for its
+        shape (as JAX's transpose rules receive the abstract primal)."""
+        self.vjp_rules = self._rules((lambda g, ans, x, **p: transpose(g, x, **p),), "deflinear")
         self.jvp_rules = (lambda t, ans, x, **p: self(t, **p),)
+        return self
+
+    def defbilinear(self, lhs_transpose, rhs_transpose):
+        """Declare the primitive bilinear in its two arguments ``(x, y)`` (JAX's
+        ``defbilinear``): the JVP is ``f(tx, y) + f(x, ty)``, and the VJPs are
+        ``lhs_transpose(g, x, y, **params)`` and ``rhs_transpose(g, x, y, **params)``."""
+        self.vjp_rules = self._rules((lambda g, ans, x, y, **p: lhs_transpose(g, x, y, **p),
+                                      lambda g, ans, x, y, **p: rhs_transpose(g, x, y, **p)), "defbilinear")
+        self.jvp_rules = (lambda t, ans, x, y, **p: self(t, y, **p), lambda t, ans, x, y, **p: self(x, t, **p))
+        return self
+
+    def nondifferentiable(self):
+        """Declare that no argument has a derivative (the output is a constant: a mask, weights)."""
+        self.vjp_rules = self.jvp_rules = (not_differentiable,) * self.nargs
         return self
 
     def __call__(self, *args, **params) -> Tensor:
         return bind(self, [asarray(a) for a in args], params)[0]
 
 
+def _run(prim: Primitive, arrays, params):
+    """The computation itself: the backend's kernel, or the shared NumPy impl."""
+    if prim.kernel is None:
+        result = prim.impl(*arrays, **params)
+        return result if prim.has_aux else (result, {})
+    result = _backend.kernel(prim.kernel)(*[np.ascontiguousarray(a) for a in arrays], **params)
+    if prim.aux:
+        return result[0], dict(zip(prim.aux, result[1:]))
+    return result, {}
+
+
 def _evaluate(prim: Primitive, arrays, params):
     """Run a primitive on concrete arrays: the single place kernels are called."""
     if _eval_hooks:
         return _evaluate_observed(prim, arrays, params)
-    result = prim.impl(*arrays, **params)
-    out, aux = result if prim.has_aux else (result, {})
+    out, aux = _run(prim, arrays, params)
     return Tensor(out), aux
 
 
@@ -197,11 +258,10 @@ def _evaluate_observed(prim: Primitive, arrays, params):
     outer, _local.event = getattr(_local, "event", None), event
     try:
         t0 = time.perf_counter()
-        result = prim.impl(*arrays, **params)
+        out, aux = _run(prim, arrays, params)
         event.seconds = time.perf_counter() - t0
     finally:
         _local.event = outer
-    out, aux = result if prim.has_aux else (result, {})
     event.output, event.aux = out, aux
     for hook in list(_eval_hooks):
         hook(event)
@@ -246,7 +306,7 @@ class _VJPTrace:
         parents = []
         for i, a in enumerate(args):
             if a._trace is self:
-                if i >= len(prim.vjp_rules) or prim.vjp_rules[i] is None:
+                if i >= len(prim.vjp_rules) or prim.vjp_rules[i] is not_differentiable:
                     raise TypeError(f"{prim.name} is not differentiable in argument {i}")
                 parents.append((i, a._aux))
         site = _current_site() if _eval_hooks else None
@@ -314,7 +374,7 @@ class _JVPTrace:
         tangent = None
         for i, a in enumerate(args):
             if a._trace is self:
-                if i >= len(prim.jvp_rules) or prim.jvp_rules[i] is None:
+                if i >= len(prim.jvp_rules) or prim.jvp_rules[i] is not_differentiable:
                     raise TypeError(f"{prim.name} is not differentiable in argument {i}")
                 if _eval_hooks:
                     with _DerivativeContext("jvp", prim.name, _current_site()):

@@ -1,6 +1,6 @@
 """Backend registry: which set of kernels the ops call.
 
-A *backend* is a module that supplies the closed set of kernels below, on plain
+A *backend* is a module that supplies kernels by name, on plain
 C-contiguous NumPy arrays in NHWC layout (filters in HWIO), float32 or float64,
 all arguments of one dtype.  Kernels only compute: the op layer (``nabla.ops``)
 has already checked every argument, computed the output size and made the
@@ -84,19 +84,27 @@ import contextlib
 import importlib
 import os
 import threading
+import warnings
 
-__all__ = ["set_backend", "get_backend", "use_backend", "kernels", "register_backend", "BACKENDS"]
+__all__ = ["set_backend", "get_backend", "use_backend", "kernels", "kernel", "kernel_names", "backend_info",
+           "register_backend", "PerformanceWarning", "BACKENDS"]
+
+
+class PerformanceWarning(UserWarning):
+    """A backend lacks a kernel, so the (slow) reference kernel runs instead."""
 
 # Name -> module path (or a registered module object).  Modules are imported on
 # first use, so the reference backend works even where the compiled extension
 # is missing.  "checked" runs every kernel on two backends and compares them
 # (nabla/_checked.py; see nabla.checked).
 BACKENDS = {"cython": "nabla._kernels", "reference": "nabla.reference", "checked": "nabla._checked"}
-KERNEL_NAMES = (
-    "conv2d", "conv2d_transpose", "conv2d_filter_grad",
-    "max_pool2d", "max_pool2d_gather", "max_pool2d_scatter",
-    "avg_pool2d", "avg_pool2d_transpose",
-)
+
+
+def kernel_names() -> tuple:
+    """The kernels the ops use: derived from the primitives that name one
+    (``Primitive(..., kernel=...)``), not listed by hand."""
+    from ._autodiff import PRIMITIVES
+    return tuple(sorted({p.kernel for p in PRIMITIVES.values() if p.kernel}))
 
 _default = "cython"
 # ``use_backend`` overrides are per thread, so two threads can run different backends.
@@ -118,22 +126,56 @@ def _load(name: str):
         module = BACKENDS[name]
         if isinstance(module, str):
             module = importlib.import_module(module)
-        missing = [k for k in KERNEL_NAMES if not callable(getattr(module, k, None))]
-        if missing:
-            raise ImportError(f"backend {name!r} lacks the kernels {missing}")
         _loaded[name] = module
     return module
 
 
+_warned: set = set()
+
+
+def kernel(name: str):
+    """The kernel ``name`` of the backend in effect.  A backend may lack a kernel
+    (an op can land reference-first and get its compiled kernel later): the
+    reference kernel is used then, with one :class:`PerformanceWarning` per
+    backend and kernel."""
+    backend = get_backend()
+    fn = getattr(_load(backend), name, None)
+    if fn is None:
+        if (backend, name) not in _warned:
+            _warned.add((backend, name))
+            warnings.warn(f"backend {backend!r} has no kernel {name!r}; running the reference kernel instead",
+                          PerformanceWarning, stacklevel=4)
+        fn = getattr(_load("reference"), name)
+    return fn
+
+
+def backend_info() -> dict:
+    """``{backend: {kernel: implemented?}}`` for every registered backend (the
+    checked backend aside) and every kernel the ops use."""
+    names = kernel_names()
+    out = {}
+    for b in BACKENDS:
+        if b == "checked":
+            continue
+        try:
+            module = _load(b)
+        except ImportError:  # e.g. the compiled extension is not built
+            out[b] = {k: False for k in names}
+            continue
+        out[b] = {k: callable(getattr(module, k, None)) for k in names}
+    return out
+
+
 def register_backend(name: str, module) -> None:
-    """Add a backend: ``module`` (a module, or any object) must have the eight
-    kernels of the contract above as callables.  Used to plug in another
+    """Add a backend: ``module`` (a module, or any object) has kernels of the
+    contract above as callables (those it lacks fall back to the reference,
+    with a :class:`PerformanceWarning`).  Used to plug in another
     implementation, or, in tests, a deliberately broken one for checked mode."""
     if not isinstance(name, str) or not name or name == "checked":
         raise ValueError(f"register_backend: invalid backend name {name!r}")
-    missing = [k for k in KERNEL_NAMES if not callable(getattr(module, k, None))]
-    if missing:
-        raise TypeError(f"register_backend: {name!r} lacks the kernels {missing}")
+    present = [k for k in kernel_names() if callable(getattr(module, k, None))]
+    if not present:
+        raise TypeError(f"register_backend: {name!r} has none of the kernels {list(kernel_names())}")
     BACKENDS[name] = module
     _loaded[name] = module
 
@@ -185,7 +227,7 @@ def _observe(name: str, delta: int) -> None:
 
 
 def kernels():
-    """The kernel module of the backend in effect."""
+    """The kernel module of the backend in effect (ops use :func:`kernel`, which falls back)."""
     return _load(get_backend())
 
 

@@ -30,18 +30,18 @@ import numpy as np
 
 from . import _autodiff
 from ._autodiff import OpEvent
-from ._backend import KERNEL_NAMES, _load, register_backend
+from ._backend import _load, backend_info, kernel_names, register_backend
 from ._checked import BackendMismatchError, checked, replay
 
 __all__ = [
     "OpEvent", "add_hook", "remove_hook", "hook", "checked", "replay", "BackendMismatchError",
     "detect_anomaly", "AnomalyError", "profile", "Profile", "register_backend", "backend_kernels",
-    "KERNEL_NAMES",
+    "kernel_names", "backend_info",
 ]
 
 
 def backend_kernels(name: str):
-    """The kernel module of backend ``name`` (its eight kernels, ``KERNEL_NAMES``):
+    """The kernel module of backend ``name`` (its kernels, named by :func:`kernel_names`):
     to call a kernel directly, or to wrap one in a backend of your own."""
     from ._backend import _check_name
     return _load(_check_name(name))

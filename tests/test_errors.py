@@ -28,13 +28,13 @@ def _kernel_ran(*args, **kwargs):
 @pytest.fixture
 def poisoned(monkeypatch):
     fake = types.ModuleType("tests._poisoned_kernels")
-    for name in _backend.KERNEL_NAMES:
+    for name in _backend.kernel_names():
         setattr(fake, name, _kernel_ran)
     monkeypatch.setitem(sys.modules, fake.__name__, fake)
     monkeypatch.setitem(_backend.BACKENDS, "poisoned", fake.__name__)
     for module_name in ("nabla._kernels", "nabla.reference"):
         module = importlib.import_module(module_name)
-        for name in _backend.KERNEL_NAMES:
+        for name in _backend.kernel_names():
             monkeypatch.setattr(module, name, _kernel_ran)
     with nabla.use_backend("poisoned"):
         yield

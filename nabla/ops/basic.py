@@ -49,7 +49,7 @@ def _bcast(t: Tensor, ans: Tensor) -> Tensor:
 
 
 # ------------------------------------------------------------------ arithmetic
-_add = Primitive("add", np.add).defvjp(
+_add = Primitive("add", nargs=2, impl=np.add).defvjp(
     lambda g, ans, x, y: _unbroadcast(g, x),
     lambda g, ans, x, y: _unbroadcast(g, y),
 ).defjvp(
@@ -57,7 +57,7 @@ _add = Primitive("add", np.add).defvjp(
     lambda t, ans, x, y: _bcast(t, ans),
 )
 
-_sub = Primitive("sub", np.subtract).defvjp(
+_sub = Primitive("sub", nargs=2, impl=np.subtract).defvjp(
     lambda g, ans, x, y: _unbroadcast(g, x),
     lambda g, ans, x, y: _unbroadcast(neg(g), y),
 ).defjvp(
@@ -65,7 +65,7 @@ _sub = Primitive("sub", np.subtract).defvjp(
     lambda t, ans, x, y: _bcast(neg(t), ans),
 )
 
-_mul = Primitive("mul", np.multiply).defvjp(
+_mul = Primitive("mul", nargs=2, impl=np.multiply).defvjp(
     lambda g, ans, x, y: _unbroadcast(g * y, x),
     lambda g, ans, x, y: _unbroadcast(g * x, y),
 ).defjvp(
@@ -73,7 +73,7 @@ _mul = Primitive("mul", np.multiply).defvjp(
     lambda t, ans, x, y: _bcast(x * t, ans),
 )
 
-_div = Primitive("div", np.divide).defvjp(
+_div = Primitive("div", nargs=2, impl=np.divide).defvjp(
     lambda g, ans, x, y: _unbroadcast(g / y, x),
     lambda g, ans, x, y: _unbroadcast(neg(g) * x / (y * y), y),
 ).defjvp(
@@ -81,11 +81,7 @@ _div = Primitive("div", np.divide).defvjp(
     lambda t, ans, x, y: _bcast(neg(t) * x / (y * y), ans),
 )
 
-neg = Primitive("neg", np.negative, doc="``-x``, element-wise.").defvjp(
-    lambda g, ans, x: neg(g),
-).defjvp(
-    lambda t, ans, x: neg(t),
-)
+neg = Primitive("neg", np.negative, doc="``-x``, element-wise.").deflinear(lambda g, x: neg(g))
 
 
 def _pow_impl(x, y):
@@ -99,7 +95,7 @@ def _log_or_zero(x):
     return log(safe)
 
 
-_pow = Primitive("pow", _pow_impl).defvjp(
+_pow = Primitive("pow", _pow_impl, nargs=2).defvjp(
     lambda g, ans, x, y: _unbroadcast(g * y * x ** (y - 1), x),
     lambda g, ans, x, y: _unbroadcast(g * ans * _log_or_zero(x), y),
 ).defjvp(
@@ -176,8 +172,8 @@ sigmoid = Primitive("sigmoid", _sigmoid_impl, doc="``1 / (1 + exp(-x))``, elemen
 # primitives too, on untraced values, so every array computation passes the
 # evaluation seat (profile, anomaly detection) and none is differentiated.
 _relu_mask = Primitive("relu_mask", lambda x: (x > 0).astype(x.dtype),
-                       doc="1 where ``x > 0``, else 0: relu's derivative (a constant).")
-_sign = Primitive("sign", np.sign, doc="The sign of ``x``: abs's derivative (a constant).")
+                       doc="1 where ``x > 0``, else 0: relu's derivative (a constant).").nondifferentiable()
+_sign = Primitive("sign", np.sign, doc="The sign of ``x``: abs's derivative (a constant).").nondifferentiable()
 
 
 def _positive_mask(x: Tensor) -> Tensor:
@@ -212,7 +208,7 @@ def _zero(g):
     return Tensor(np.zeros((), g.dtype))
 
 
-_where = Primitive("where", np.where).defvjp(
+_where = Primitive("where", np.where, nargs=3).defvjp(
     None,
     lambda g, ans, c, x, y: _unbroadcast(_where(c, g, _zero(g)), x),
     lambda g, ans, c, x, y: _unbroadcast(_where(c, _zero(g), g), y),
@@ -240,8 +236,8 @@ def _minmax_weight_impl(x, y, better):
     return np.where(better(x, y), 1.0, np.where(x == y, 0.5, 0.0)).astype(np.result_type(x, y))
 
 
-_minmax_weight = Primitive("minmax_weight", _minmax_weight_impl,
-                           doc="1 where x wins, 0.5 at ties, 0 where y wins (a constant).")
+_minmax_weight = Primitive("minmax_weight", _minmax_weight_impl, nargs=2,
+                           doc="1 where x wins, 0.5 at ties, 0 where y wins (a constant).").nondifferentiable()
 
 
 def _minmax(x, y, better):
@@ -268,10 +264,8 @@ def _keepdims_shape(shape, axes):
 
 _reduce_sum = Primitive(
     "reduce_sum", lambda x, axes, keepdims: np.sum(x, axis=axes, keepdims=keepdims)
-).defvjp(
-    lambda g, ans, x, axes, keepdims: broadcast_to(reshape(g, _keepdims_shape(x.shape, axes)), x.shape),
-).defjvp(
-    lambda t, ans, x, axes, keepdims: _reduce_sum(t, axes=axes, keepdims=keepdims),
+).deflinear(
+    lambda g, x, axes, keepdims: broadcast_to(reshape(g, _keepdims_shape(x.shape, axes)), x.shape),
 )
 
 
@@ -296,8 +290,9 @@ def _max_weights_impl(x, ans, axes):
     return hit / np.sum(hit, axis=axes, keepdims=True)
 
 
-_max_weights_p = Primitive("reduce_max_weights", _max_weights_impl,
-                           doc="Where x attains the max (1/count at ties, split evenly, as JAX): a constant.")
+_max_weights_p = Primitive("reduce_max_weights", _max_weights_impl, nargs=2,
+                           doc="Where x attains the max (1/count at ties, split evenly, as JAX): a constant."
+                           ).nondifferentiable()
 
 
 def _max_weights(x: Tensor, ans: Tensor, axes) -> Tensor:
@@ -357,8 +352,7 @@ def softmax(x, axis: int = -1) -> Tensor:
 
 # ------------------------------------------------------------------ shape ops
 _reshape = Primitive("reshape", lambda x, shape: np.reshape(x, shape))
-_reshape.defvjp(lambda g, ans, x, shape: _reshape(g, shape=x.shape))
-_reshape.defjvp(lambda t, ans, x, shape: _reshape(t, shape=shape))
+_reshape.deflinear(lambda g, x, shape: _reshape(g, shape=x.shape))
 
 
 def reshape(x, shape) -> Tensor:
@@ -384,8 +378,7 @@ def _resolve_shape(old, new):
 
 
 _permute = Primitive("permute", lambda x, axes: np.ascontiguousarray(np.transpose(x, axes)))
-_permute.defvjp(lambda g, ans, x, axes: _permute(g, axes=tuple(np.argsort(axes).tolist())))
-_permute.defjvp(lambda t, ans, x, axes: _permute(t, axes=axes))
+_permute.deflinear(lambda g, x, axes: _permute(g, axes=tuple(np.argsort(axes).tolist())))
 
 
 def permute(x, axes) -> Tensor:
@@ -427,8 +420,7 @@ def expand_dims(x, axis: int) -> Tensor:
 
 _broadcast_to = Primitive(
     "broadcast_to", lambda x, shape: np.ascontiguousarray(np.broadcast_to(x, shape)))
-_broadcast_to.defvjp(lambda g, ans, x, shape: _unbroadcast(g, x))
-_broadcast_to.defjvp(lambda t, ans, x, shape: _broadcast_to(t, shape=shape))
+_broadcast_to.deflinear(lambda g, x, shape: _unbroadcast(g, x))
 
 
 def broadcast_to(x, shape) -> Tensor:
@@ -450,7 +442,7 @@ def _unpad(g, pad_width):
     return getitem(g, tuple(slice(lo, g.shape[i] - hi) for i, (lo, hi) in enumerate(pad_width)))
 
 
-_pad = Primitive("pad", _pad_impl)
+_pad = Primitive("pad", _pad_impl)   # affine (a constant border), so its rules are written out
 _pad.defvjp(lambda g, ans, x, pad_width, value: _unpad(g, pad_width))
 _pad.defjvp(lambda t, ans, x, pad_width, value: _pad(t, pad_width=pad_width, value=0.0))
 
@@ -472,10 +464,8 @@ def _index_add_impl(g, index, shape):
 
 _getitem = Primitive("getitem", lambda x, index: np.array(x[index]))
 _index_add = Primitive("index_add", _index_add_impl)
-_getitem.defvjp(lambda g, ans, x, index: _index_add(g, index=index, shape=x.shape))
-_getitem.defjvp(lambda t, ans, x, index: _getitem(t, index=index))
-_index_add.defvjp(lambda g, ans, x, index, shape: _getitem(g, index=index))
-_index_add.defjvp(lambda t, ans, x, index, shape: _index_add(t, index=index, shape=shape))
+_getitem.deflinear(lambda g, x, index: _index_add(g, index=index, shape=x.shape))
+_index_add.deflinear(lambda g, x, index, shape: _getitem(g, index=index))
 
 
 def getitem(x, index) -> Tensor:
@@ -489,8 +479,7 @@ def getitem(x, index) -> Tensor:
 
 
 _astype = Primitive("astype", lambda x, dtype: x.astype(dtype))
-_astype.defvjp(lambda g, ans, x, dtype: _astype(g, dtype=x.dtype))
-_astype.defjvp(lambda t, ans, x, dtype: _astype(t, dtype=dtype))
+_astype.deflinear(lambda g, x, dtype: _astype(g, dtype=x.dtype))
 
 
 def astype(x, dtype) -> Tensor:
@@ -501,12 +490,9 @@ def astype(x, dtype) -> Tensor:
 
 
 # -------------------------------------------------------------------- matmul
-_matmul = Primitive("matmul", np.matmul).defvjp(
-    lambda g, ans, x, y: _unbroadcast(matmul(g, _swap_last(y)), x),
-    lambda g, ans, x, y: _unbroadcast(matmul(_swap_last(x), g), y),
-).defjvp(
-    lambda t, ans, x, y: matmul(t, y),
-    lambda t, ans, x, y: matmul(x, t),
+_matmul = Primitive("matmul", np.matmul, nargs=2).defbilinear(
+    lambda g, x, y: _unbroadcast(matmul(g, _swap_last(y)), x),
+    lambda g, x, y: _unbroadcast(matmul(_swap_last(x), g), y),
 )
 
 

@@ -16,56 +16,34 @@ the spatial size of the result differs, passed as ``out_hw`` / ``kernel_hw``.
 """
 from __future__ import annotations
 
-import numpy as np
-
 from .. import _args
 from .._autodiff import Primitive
-from .._backend import kernels
 from .basic import permute
 
 __all__ = ["conv2d", "conv2d_transpose"]
-
-
-def _c(a):
-    return np.ascontiguousarray(a)
 
 
 def _hw(t):
     return t.shape[1:3]
 
 
-_conv = Primitive(
-    "conv2d",
-    lambda x, w, *, out_hw, **geo: kernels().conv2d(_c(x), _c(w), out_hw, **geo))
-_conv_transpose = Primitive(
-    "conv2d_transpose",
-    lambda dy, w, *, out_hw, **geo: kernels().conv2d_transpose(_c(dy), _c(w), out_hw, **geo))
-_filter_grad = Primitive(
-    "conv2d_filter_grad",
-    lambda x, dy, *, kernel_hw, **geo: kernels().conv2d_filter_grad(_c(x), _c(dy), kernel_hw, **geo))
+# geo: stride, padding, dilation, groups (the same in all three).  Each transpose
+# rule gets the cotangent g and both primals (for their shapes).
+_conv = Primitive("conv2d", kernel="conv2d", nargs=2)
+_conv_transpose = Primitive("conv2d_transpose", kernel="conv2d_transpose", nargs=2)
+_filter_grad = Primitive("conv2d_filter_grad", kernel="conv2d_filter_grad", nargs=2)
 
-_conv.defvjp(
-    lambda g, y, x, w, out_hw, **geo: _conv_transpose(g, w, out_hw=_hw(x), **geo),
-    lambda g, y, x, w, out_hw, **geo: _filter_grad(x, g, kernel_hw=w.shape[:2], **geo),
-).defjvp(
-    lambda t, y, x, w, **p: _conv(t, w, **p),
-    lambda t, y, x, w, **p: _conv(x, t, **p),
+_conv.defbilinear(      # y = conv(x, w)
+    lambda g, x, w, out_hw, **geo: _conv_transpose(g, w, out_hw=_hw(x), **geo),
+    lambda g, x, w, out_hw, **geo: _filter_grad(x, g, kernel_hw=w.shape[:2], **geo),
 )
-
-_conv_transpose.defvjp(
-    lambda g, dx, dy, w, out_hw, **geo: _conv(g, w, out_hw=_hw(dy), **geo),
-    lambda g, dx, dy, w, out_hw, **geo: _filter_grad(g, dy, kernel_hw=w.shape[:2], **geo),
-).defjvp(
-    lambda t, dx, dy, w, **p: _conv_transpose(t, w, **p),
-    lambda t, dx, dy, w, **p: _conv_transpose(dy, t, **p),
+_conv_transpose.defbilinear(    # dx = conv_transpose(dy, w)
+    lambda g, dy, w, out_hw, **geo: _conv(g, w, out_hw=_hw(dy), **geo),
+    lambda g, dy, w, out_hw, **geo: _filter_grad(g, dy, kernel_hw=w.shape[:2], **geo),
 )
-
-_filter_grad.defvjp(
-    lambda g, dw, x, dy, kernel_hw, **geo: _conv_transpose(dy, g, out_hw=_hw(x), **geo),
-    lambda g, dw, x, dy, kernel_hw, **geo: _conv(x, g, out_hw=_hw(dy), **geo),
-).defjvp(
-    lambda t, dw, x, dy, **p: _filter_grad(t, dy, **p),
-    lambda t, dw, x, dy, **p: _filter_grad(x, t, **p),
+_filter_grad.defbilinear(       # dw = filter_grad(x, dy)
+    lambda g, x, dy, kernel_hw, **geo: _conv_transpose(dy, g, out_hw=_hw(x), **geo),
+    lambda g, x, dy, kernel_hw, **geo: _conv(x, g, out_hw=_hw(dy), **geo),
 )
 
 

@@ -15,46 +15,29 @@ which is linear too, with average pooling as its own VJP.
 """
 from __future__ import annotations
 
-import numpy as np
-
 from .. import _args
 from .._autodiff import Primitive
-from .._backend import kernels
 
 __all__ = ["max_pool2d", "avg_pool2d"]
 
-
-def _c(a):
-    return np.ascontiguousarray(a)
-
-
-def _max_pool_impl(x, *, out_hw, **win):
-    y, argmax = kernels().max_pool2d(_c(x), out_hw, **win)
-    return y, {"argmax": argmax}
-
-
-_max_pool = Primitive("max_pool2d", _max_pool_impl, has_aux=True)
-_gather = Primitive(
-    "max_pool2d_gather", lambda t, *, argmax: kernels().max_pool2d_gather(_c(t), argmax))
-_scatter = Primitive(
-    "max_pool2d_scatter", lambda g, *, argmax, in_hw: kernels().max_pool2d_scatter(_c(g), argmax, in_hw))
+# Max pooling is piecewise linear: at a fixed argmax it is the gather
+# t -> t[argmax], whose transpose is the scatter-add.  Gather and scatter are
+# linear, each the other's transpose.
+_max_pool = Primitive("max_pool2d", kernel="max_pool2d", aux=("argmax",))
+_gather = Primitive("max_pool2d_gather", kernel="max_pool2d_gather")
+_scatter = Primitive("max_pool2d_scatter", kernel="max_pool2d_scatter")
 
 _max_pool.defvjp(lambda g, y, x, *, argmax, **p: _scatter(g, argmax=argmax, in_hw=x.shape[1:3]))
 _max_pool.defjvp(lambda t, y, x, *, argmax, **p: _gather(t, argmax=argmax))
-_gather.defvjp(lambda g, y, t, *, argmax: _scatter(g, argmax=argmax, in_hw=t.shape[1:3]))
-_gather.defjvp(lambda t, y, t0, *, argmax: _gather(t, argmax=argmax))
-_scatter.defvjp(lambda g, y, g0, *, argmax, in_hw: _gather(g, argmax=argmax))
-_scatter.defjvp(lambda t, y, g0, *, argmax, in_hw: _scatter(t, argmax=argmax, in_hw=in_hw))
+_gather.deflinear(lambda g, t, *, argmax: _scatter(g, argmax=argmax, in_hw=t.shape[1:3]))
+_scatter.deflinear(lambda g, g0, *, argmax, in_hw: _gather(g, argmax=argmax))
 
-_avg_pool = Primitive(
-    "avg_pool2d", lambda x, *, out_hw, **win: kernels().avg_pool2d(_c(x), out_hw, **win))
-_avg_pool_t = Primitive(
-    "avg_pool2d_transpose", lambda g, *, in_hw, **win: kernels().avg_pool2d_transpose(_c(g), in_hw, **win))
+# Average pooling is linear; its transpose spreads each cotangent over its window.
+_avg_pool = Primitive("avg_pool2d", kernel="avg_pool2d")
+_avg_pool_t = Primitive("avg_pool2d_transpose", kernel="avg_pool2d_transpose")
 
-_avg_pool.defvjp(lambda g, y, x, *, out_hw, **win: _avg_pool_t(g, in_hw=x.shape[1:3], **win))
-_avg_pool.defjvp(lambda t, y, x, **p: _avg_pool(t, **p))
-_avg_pool_t.defvjp(lambda g, y, g0, *, in_hw, **win: _avg_pool(g, out_hw=g0.shape[1:3], **win))
-_avg_pool_t.defjvp(lambda t, y, g0, **p: _avg_pool_t(t, **p))
+_avg_pool.deflinear(lambda g, x, *, out_hw, **win: _avg_pool_t(g, in_hw=x.shape[1:3], **win))
+_avg_pool_t.deflinear(lambda g, g0, *, in_hw, **win: _avg_pool(g, out_hw=g0.shape[1:3], **win))
 
 
 def _window(op, x, kernel_size, stride, padding, dilation):
