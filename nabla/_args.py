@@ -109,6 +109,67 @@ def padding4(op: str, value) -> tuple:
     return (_int(op, "padding", value, 0),) * 4
 
 
+def padding_string(op: str, value) -> str | None:
+    """``"SAME"``/``"VALID"`` in any case -> the upper-case name; a non-string -> None."""
+    if not isinstance(value, str):
+        return None
+    if value.upper() not in ("SAME", "VALID"):
+        raise ValueError(f"{op}: argument 'padding' must be an int, a pair, a 4-tuple, 'SAME' or 'VALID', "
+                         f"got {value!r}")
+    return value.upper()
+
+
+def same_padding(n: int, k: int, s: int, d: int) -> tuple:
+    """TensorFlow's SAME rule along one axis: the output is ``ceil(n / s)``, the total
+    padding ``max((ceil(n/s) - 1)*s + d*(k - 1) + 1 - n, 0)``, the odd cell at the
+    bottom/right.  E.g. n = 5, k = 2, s = 2: output 3, total 2*2 + 2 - 5 = 1 -> (0, 1);
+    n = 6, k = 3, s = 2: output 3, total 2*2 + 3 - 6 = 1 -> (0, 1)."""
+    out = -(-n // s)
+    total = max((out - 1) * s + d * (k - 1) + 1 - n, 0)
+    return total // 2, total - total // 2
+
+
+def window_padding(op: str, value, in_hw, kernel_hw, stride, dilation) -> tuple:
+    """(top, bottom, left, right) for a window op (conv2d, the pools): a number or
+    tuple as :func:`padding4` reads it, ``"VALID"`` (none), or ``"SAME"`` (:func:`same_padding`)."""
+    mode = padding_string(op, value)
+    if mode is None:
+        return padding4(op, value)
+    if mode == "VALID":
+        return (0, 0, 0, 0)
+    return (same_padding(in_hw[0], kernel_hw[0], stride[0], dilation[0])
+            + same_padding(in_hw[1], kernel_hw[1], stride[1], dilation[1]))
+
+
+def transpose_string_padding(k: int, s: int, d: int, mode: str) -> tuple:
+    """``(lo, hi, output_padding)`` of conv2d_transpose along one axis for "SAME"
+    (output ``n * s``, the adjoint of a SAME conv2d from ``n * s`` cells) or "VALID"
+    (no padding; output ``n * s + max(k' - s, 0)`` with ``k' = d*(k - 1) + 1``, as
+    TensorFlow's ``conv2d_transpose``).  When ``k' < s`` the missing ``s - k'``
+    rows come from output_padding."""
+    span = d * (k - 1) + 1
+    if mode == "SAME" and span >= s:
+        total = span - s
+        return total // 2, total - total // 2, 0
+    return 0, 0, max(s - span, 0)
+
+
+def ceil_mode_extra(n: int, k: int, s: int, d: int, p0: int, p1: int) -> int:
+    """``ceil_mode=True``: cells added after the bottom/right padding so that the
+    last, partial window is kept, with PyTorch's rule: the output is
+    ``ceil((n + p0 + p1 - d*(k-1) - 1) / s) + 1``, less one if that last window
+    would start past the input and its top/left padding (``(out - 1)*s >= n + p0``).
+    E.g. n = 5, k = 2, s = 2, no padding: floor mode 2 windows, ceil mode 3 (the
+    last covers row 4 and one extra cell)."""
+    span = n + p0 + p1 - d * (k - 1) - 1
+    if span < 0:
+        return 0  # no window fits: window_out_size reports it
+    out = -(-span // s) + 1
+    if (out - 1) * s >= n + p0:
+        out -= 1
+    return max((out - 1) * s + d * (k - 1) + 1 - (n + p0 + p1), 0)
+
+
 def layout(op: str, name: str, value, accepted: tuple) -> str:
     """None -> the default ``accepted[0]``; otherwise one of ``accepted``."""
     if value is None:

@@ -144,9 +144,19 @@ def kernel(name: str):
         if (backend, name) not in _warned:
             _warned.add((backend, name))
             warnings.warn(f"backend {backend!r} has no kernel {name!r}; running the reference kernel instead",
-                          PerformanceWarning, stacklevel=4)
+                          PerformanceWarning, stacklevel=_user_stacklevel())
         fn = getattr(_load("reference"), name)
     return fn
+
+
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` that makes a warning point at the first frame outside nabla."""
+    import sys
+    here = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    f, level = sys._getframe(1), 1
+    while f is not None and f.f_code.co_filename.startswith(here):
+        f, level = f.f_back, level + 1
+    return level
 
 
 def backend_info() -> dict:

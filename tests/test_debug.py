@@ -93,7 +93,7 @@ def test_no_hook_is_left_behind():
 def _broken_backend(kernel, index, delta):
     """The Cython kernels, but ``kernel``'s output is off by ``delta`` at ``index``."""
     import nabla._kernels as cy
-    ns = types.SimpleNamespace(**{k: getattr(cy, k) for k in kernel_names()})
+    ns = types.SimpleNamespace(**{k: getattr(cy, k) for k in kernel_names() if hasattr(cy, k)})
     good = getattr(cy, kernel)
 
     def bad(*args, **kwargs):
@@ -143,7 +143,7 @@ def test_checked_mode_names_the_broken_kernel(kernel, role, index, line, tmp_pat
 
 def test_checked_mode_compares_argmax():
     import nabla._kernels as cy
-    ns = types.SimpleNamespace(**{k: getattr(cy, k) for k in kernel_names()})
+    ns = types.SimpleNamespace(**{k: getattr(cy, k) for k in kernel_names() if hasattr(cy, k)})
 
     def max_pool_wrong_argmax(*args, **kwargs):
         y, argmax = cy.max_pool2d(*args, **kwargs)

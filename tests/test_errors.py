@@ -35,7 +35,7 @@ def poisoned(monkeypatch):
     for module_name in ("nabla._kernels", "nabla.reference"):
         module = importlib.import_module(module_name)
         for name in _backend.kernel_names():
-            monkeypatch.setattr(module, name, _kernel_ran)
+            monkeypatch.setattr(module, name, _kernel_ran, raising=False)
     with nabla.use_backend("poisoned"):
         yield
 

@@ -17,11 +17,12 @@ loop over nabla's transforms::
     model = opt.step(grads)                                 # a new model; nothing mutated
 """
 from . import functional, init, optim
-from .layers import (AvgPool2d, BatchNorm2d, Conv2d, ConvTranspose2d, Dropout, Flatten, Identity, Linear,
-                     MaxPool2d, ReLU, Sigmoid, Tanh)
+from .layers import (AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, BatchNorm2d, Conv2d, ConvTranspose2d,
+                     Dropout, Flatten, Identity, Linear, MaxPool2d, MaxUnpool2d, ReLU, Sigmoid, Tanh)
 from .module import Module, Sequential
 
 __all__ = [
     "Module", "Sequential", "Conv2d", "ConvTranspose2d", "Linear", "MaxPool2d", "AvgPool2d", "Flatten",
-    "Identity", "ReLU", "Tanh", "Sigmoid", "Dropout", "BatchNorm2d", "functional", "init", "optim",
+    "Identity", "ReLU", "Tanh", "Sigmoid", "Dropout", "BatchNorm2d", "MaxUnpool2d", "AdaptiveAvgPool2d",
+    "AdaptiveMaxPool2d", "functional", "init", "optim",
 ]

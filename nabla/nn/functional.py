@@ -14,12 +14,14 @@ import numpy as np
 
 from .._autodiff import stop_gradient
 from .._tensor import Tensor, asarray
-from ..ops import (avg_pool2d, conv2d, conv2d_transpose, logsoftmax, max_pool2d, mean, reduce_sum, relu,
-                   sigmoid, softmax, sqrt, tanh, where)
+from ..ops import (adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, conv2d, conv2d_transpose,
+                   global_avg_pool2d, global_max_pool2d, logsoftmax, max_pool2d, max_unpool2d, mean, pad,
+                   reduce_sum, relu, sigmoid, softmax, sqrt, tanh, where)
 
 __all__ = [
     "relu", "tanh", "sigmoid", "softmax", "log_softmax", "one_hot", "cross_entropy_loss", "mse_loss",
     "accuracy", "dropout", "batch_norm", "conv2d", "conv2d_transpose", "max_pool2d", "avg_pool2d",
+    "max_unpool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d", "global_avg_pool2d", "global_max_pool2d", "pad",
 ]
 
 log_softmax = logsoftmax  # PyTorch's spelling

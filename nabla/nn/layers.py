@@ -24,7 +24,7 @@ from .module import Module
 
 __all__ = [
     "Conv2d", "ConvTranspose2d", "Linear", "MaxPool2d", "AvgPool2d", "Flatten", "ReLU", "Tanh", "Sigmoid",
-    "Dropout", "BatchNorm2d", "Identity",
+    "Dropout", "BatchNorm2d", "Identity", "MaxUnpool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d",
 ]
 
 
@@ -46,7 +46,8 @@ def _pair(layer: str, name: str, value, minimum: int = 1) -> tuple:
 
 
 def _padding(layer: str, value):
-    _args.padding4(layer, value)  # checked now, kept as given (for repr)
+    if _args.padding_string(layer, value) is None:
+        _args.padding4(layer, value)  # checked now, kept as given (for repr)
     return value
 
 
@@ -76,13 +77,16 @@ class Conv2d(_Layer):
     ``x``: (N, H, W, in_channels) -> (N, H_out, W_out, out_channels).
     ``weight``: (K_h, K_w, in_channels / groups, out_channels) HWIO; ``bias``:
     (out_channels,) or ``None``.  ``kernel_size``, ``stride``, ``padding``,
-    ``dilation``: int or (h, w); ``padding`` also (top, bottom, left, right).
+    ``dilation``: int or (h, w); ``padding`` also (top, bottom, left, right),
+    ``"same"`` or ``"valid"``; ``padding_mode``: ``"zeros"``, ``"reflect"``,
+    ``"replicate"`` or ``"circular"`` (see :func:`nabla.conv2d`).
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
-                 groups: int = 1, bias: bool = True, dtype=np.float32, seed=None):
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", dtype=np.float32, seed=None):
         super().__init__()
         name = type(self).__name__
+        self.padding_mode = padding_mode
         self.in_channels = _positive(name, "in_channels", in_channels)
         self.out_channels = _positive(name, "out_channels", out_channels)
         self.groups = _positive(name, "groups", groups)
@@ -108,18 +112,20 @@ class Conv2d(_Layer):
     def forward(self, x):
         x = _check_input(self, x, 4, self.in_channels, "(N, H, W, C)")
         return F.conv2d(x, self.weight, stride=self.stride, dilation=self.dilation, padding=self.padding,
-                        groups=self.groups, bias=self.bias)
+                        groups=self.groups, bias=self.bias, padding_mode=self.padding_mode)
 
     def extra_repr(self):
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
         if self.padding not in (0, (0, 0), (0, 0, 0, 0)):
-            s += f", padding={self.padding}"
+            s += f", padding={self.padding!r}"
         if self.dilation != (1, 1):
             s += f", dilation={self.dilation}"
         if self.groups != 1:
             s += f", groups={self.groups}"
         if self.bias is None:
             s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode!r}"
         return s + ("" if self._dtype == np.float32 else f", dtype={self._dtype}")
 
 
@@ -136,7 +142,7 @@ class ConvTranspose2d(Conv2d):
                  groups: int = 1, bias: bool = True, dilation=1, dtype=np.float32, seed=None):
         self.output_padding = _pair(type(self).__name__, "output_padding", output_padding, 0)
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                         dtype, seed)
+                         "zeros", dtype, seed)
 
     def _weight_shape(self):
         return (*self.kernel_size, self.out_channels // self.groups, self.in_channels)
@@ -190,41 +196,100 @@ class Linear(_Layer):
 
 
 class _Pool(_Layer):
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1):
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
         super().__init__()
         name = type(self).__name__
         self.kernel_size = _pair(name, "kernel_size", kernel_size)
         self.stride = self.kernel_size if stride is None else _pair(name, "stride", stride)
         self.padding = _padding(name, padding)
         self.dilation = _pair(name, "dilation", dilation)
+        self.ceil_mode = bool(ceil_mode)
 
     def extra_repr(self):
         s = f"kernel_size={self.kernel_size}, stride={self.stride}"
         if self.padding not in (0, (0, 0), (0, 0, 0, 0)):
-            s += f", padding={self.padding}"
-        return s + ("" if self.dilation == (1, 1) else f", dilation={self.dilation}")
+            s += f", padding={self.padding!r}"
+        s += "" if self.dilation == (1, 1) else f", dilation={self.dilation}"
+        return s + (", ceil_mode=True" if self.ceil_mode else "")
 
 
 class MaxPool2d(_Pool):
     """Max pooling layer over NHWC windows (PyTorch's ``nn.MaxPool2d``; padding is -inf).
-    ``stride`` defaults to ``kernel_size``."""
+    ``stride`` defaults to ``kernel_size``; ``return_indices=True`` makes the layer
+    return ``(y, indices)`` for :class:`MaxUnpool2d`."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
+        super().__init__(kernel_size, stride, padding, dilation, ceil_mode)
+        self.return_indices = bool(return_indices)
 
     def forward(self, x):
         x = _check_input(self, x, 4, None, "(N, H, W, C)")
         return F.max_pool2d(x, kernel_size=self.kernel_size, stride=self.stride, padding=self.padding,
-                            dilation=self.dilation)
+                            dilation=self.dilation, ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
 
 class AvgPool2d(_Pool):
-    """Average pooling layer over NHWC windows (PyTorch's ``nn.AvgPool2d`` with
-    ``count_include_pad=True``: zero padding, always divided by ``K_h * K_w``)."""
+    """Average pooling layer over NHWC windows (PyTorch's ``nn.AvgPool2d``): zero
+    padding, divided by ``K_h * K_w`` unless ``count_include_pad=False`` (then by
+    the cells inside the input)."""
 
-    def __init__(self, kernel_size, stride=None, padding=0):
-        super().__init__(kernel_size, stride, padding)
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+        super().__init__(kernel_size, stride, padding, 1, ceil_mode)
+        self.count_include_pad = bool(count_include_pad)
 
     def forward(self, x):
         x = _check_input(self, x, 4, None, "(N, H, W, C)")
-        return F.avg_pool2d(x, kernel_size=self.kernel_size, stride=self.stride, padding=self.padding)
+        return F.avg_pool2d(x, kernel_size=self.kernel_size, stride=self.stride, padding=self.padding,
+                            ceil_mode=self.ceil_mode, count_include_pad=self.count_include_pad)
+
+    def extra_repr(self):
+        return super().extra_repr() + ("" if self.count_include_pad else ", count_include_pad=False")
+
+
+class MaxUnpool2d(_Layer):
+    """The partial inverse of :class:`MaxPool2d` (PyTorch's ``nn.MaxUnpool2d``):
+    ``layer(y, indices, output_size=None)``; see :func:`nabla.max_unpool2d`."""
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        name = type(self).__name__
+        self.kernel_size = _pair(name, "kernel_size", kernel_size)
+        self.stride = self.kernel_size if stride is None else _pair(name, "stride", stride)
+        self.padding = _padding(name, padding)
+
+    def forward(self, x, indices, output_size=None):
+        return F.max_unpool2d(x, indices, kernel_size=self.kernel_size, stride=self.stride, padding=self.padding,
+                              output_size=output_size)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding!r}"
+
+
+class AdaptiveAvgPool2d(_Layer):
+    """Average pooling to a fixed ``output_size`` (PyTorch's ``nn.AdaptiveAvgPool2d``)."""
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, x):
+        x = _check_input(self, x, 4, None, "(N, H, W, C)")
+        return F.adaptive_avg_pool2d(x, self.output_size)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size!r}"
+
+
+class AdaptiveMaxPool2d(AdaptiveAvgPool2d):
+    """Max pooling to a fixed ``output_size`` (PyTorch's ``nn.AdaptiveMaxPool2d``)."""
+
+    def __init__(self, output_size, return_indices=False):
+        super().__init__(output_size)
+        self.return_indices = bool(return_indices)
+
+    def forward(self, x):
+        x = _check_input(self, x, 4, None, "(N, H, W, C)")
+        return F.adaptive_max_pool2d(x, self.output_size, return_indices=self.return_indices)
 
 
 class Flatten(_Layer):

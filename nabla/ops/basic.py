@@ -447,13 +447,73 @@ _pad.defvjp(lambda g, ans, x, pad_width, value: _unpad(g, pad_width))
 _pad.defjvp(lambda t, ans, x, pad_width, value: _pad(t, pad_width=pad_width, value=0.0))
 
 
-def pad(x, pad_width, value: float = 0.0) -> Tensor:
-    """Pad with a constant: ``pad_width`` is one ``(before, after)`` pair per axis."""
+def _gather_impl(x, indices):
+    return x[np.ix_(*indices)]
+
+
+def _scatter_impl(g, indices, shape):
+    out = np.zeros(shape, g.dtype)
+    np.add.at(out, np.ix_(*indices), g)   # repeated sources add up
+    return out
+
+
+# Padding by reflection, replication or wrapping reads each output cell from an
+# input cell: a gather by one index array per axis (linear), whose transpose adds
+# each cotangent back into the cell it came from.
+_axes_gather = Primitive("axes_gather", _gather_impl)
+_axes_scatter = Primitive("axes_scatter", _scatter_impl)
+_axes_gather.deflinear(lambda g, x, indices: _axes_scatter(g, indices=indices, shape=x.shape))
+_axes_scatter.deflinear(lambda g, g0, indices, shape: _axes_gather(g, indices=indices))
+
+_PAD_MODES = {"constant": "constant", "reflect": "reflect", "edge": "edge", "replicate": "edge",
+              "wrap": "wrap", "circular": "wrap"}
+
+
+def _source_index(n: int, lo: int, hi: int, mode: str) -> np.ndarray:
+    """For each cell of a padded axis (``-lo .. n + hi - 1``), the input cell it copies."""
+    i = np.arange(-lo, n + hi)
+    if mode == "edge":
+        return np.clip(i, 0, n - 1)
+    if mode == "wrap":
+        return i % n
+    i = np.abs(i)                                  # reflect about cell 0, without repeating it
+    return np.where(i >= n, 2 * (n - 1) - i, i)    # and about cell n - 1
+
+
+def pad(x, pad_width, value: float = 0.0, mode: str = "constant", *, _op: str = "pad") -> Tensor:
+    """Pad ``x``: ``pad_width`` is one ``(before, after)`` pair per axis.
+
+    ``mode``: ``"constant"`` (cells hold ``value``), ``"reflect"`` (mirrored about
+    the edge cell, which is not repeated: ``[a b c]`` -> ``c b [a b c] b a``),
+    ``"edge"`` or ``"replicate"`` (the edge cell repeated), ``"wrap"`` or
+    ``"circular"`` (the other side of the axis), as NumPy's ``np.pad`` and
+    PyTorch's ``F.pad`` name them.  Linear in ``x`` (affine for a non-zero
+    constant): the VJP adds each padded cell's cotangent into the cell it copies.
+
+    Raises ``ValueError`` for a bad ``pad_width``; for ``"reflect"`` a padding of
+    at least the axis size, and for ``"wrap"`` one larger than it (PyTorch's
+    limits), naming both.
+    """
     x = asarray(x)
-    pw = tuple((int(lo), int(hi)) for lo, hi in pad_width)
+    try:
+        pw = tuple((int(lo), int(hi)) for lo, hi in pad_width)
+    except (TypeError, ValueError):
+        raise ValueError(f"{_op}: pad_width must be {x.ndim} pairs of non-negative ints, got {pad_width!r}") from None
     if len(pw) != x.ndim or any(lo < 0 or hi < 0 for lo, hi in pw):
-        raise ValueError(f"pad: pad_width must be {x.ndim} pairs of non-negative ints, got {pad_width!r}")
-    return _pad(x, pad_width=pw, value=float(value))
+        raise ValueError(f"{_op}: pad_width must be {x.ndim} pairs of non-negative ints, got {pad_width!r}")
+    if mode not in _PAD_MODES:
+        raise ValueError(f"{_op}: mode must be one of {sorted(_PAD_MODES)}, got {mode!r}")
+    mode = _PAD_MODES[mode]
+    if mode == "constant":
+        return _pad(x, pad_width=pw, value=float(value))
+    for axis, ((lo, hi), n) in enumerate(zip(pw, x.shape)):
+        if (lo or hi) and (n == 0 or (mode == "reflect" and max(lo, hi) >= n) or (mode == "wrap" and max(lo, hi) > n)):
+            limit = "smaller than" if mode == "reflect" else "at most"
+            raise ValueError(f"{_op}: {mode} padding ({lo}, {hi}) of axis {axis} must be {limit} its size {n}")
+    if not any(lo or hi for lo, hi in pw):
+        return x
+    indices = tuple(_source_index(n, lo, hi, mode) for (lo, hi), n in zip(pw, x.shape))
+    return _axes_gather(x, indices=indices)
 
 
 def _index_add_impl(g, index, shape):

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from .. import _args
 from .._autodiff import Primitive
-from .basic import permute
+from .basic import pad, permute
 
 __all__ = ["conv2d", "conv2d_transpose"]
 
@@ -57,10 +57,21 @@ def _geometry(op, x, filt, stride, dilation, padding, groups, transposed, output
     _args.check_rank(op, "filter", filt, 4, "K_h, K_w, C_out, C_in" if transposed else "K_h, K_w, C_in, C_out")
     stride = _args.pair(op, "stride", stride)
     dilation = _args.pair(op, "dilation", dilation)
-    padding = _args.padding4(op, padding)
     groups = _args._int(op, "groups", groups, 1)
     n, h, w, c_in = x.shape
     kh, kw, f_grouped, f_other = filt.shape
+    mode = _args.padding_string(op, padding)
+    if transposed and mode is not None:
+        if _args.pair(op, "output_paddings", output_paddings, minimum=0) != (0, 0):
+            raise ValueError(f"{op}: output_paddings must be 0 with padding={padding!r} (the output size "
+                             f"follows from the string: H * stride for SAME)")
+        (pt, pb, oph), (pl, pr, opw) = (_args.transpose_string_padding(kh, stride[0], dilation[0], mode),
+                                        _args.transpose_string_padding(kw, stride[1], dilation[1], mode))
+        padding, output_paddings = (pt, pb, pl, pr), (oph, opw)
+    elif not transposed:
+        padding = _args.window_padding(op, padding, (h, w), (kh, kw), stride, dilation)
+    else:
+        padding = _args.padding4(op, padding)
     _args.positive_channels(op, "x", c_in, x.shape)
     if kh < 1 or kw < 1:
         raise ValueError(f"{op}: argument 'filter' has an empty kernel, shape {filt.shape}")
@@ -104,14 +115,18 @@ def _check_bias(op, bias, c_out):
 
 
 def conv2d(x, filter, *, stride=(1, 1), dilation=(1, 1), padding=(0, 0, 0, 0), groups=1,
-           bias=None, input_layout=None, filter_layout=None):
+           bias=None, input_layout=None, filter_layout=None, padding_mode="zeros"):
     """Apply a 2D convolution (cross-correlation, the filter is not flipped).
 
     ``x``: (N, H, W, C_in) in NHWC (or (N, C_in, H, W) with ``input_layout="NCHW"``);
     ``filter``: (K_h, K_w, C_in / groups, C_out) in HWIO (or (C_out, C_in / groups,
     K_h, K_w) with ``filter_layout="OIHW"``, PyTorch's order); ``bias``: (C_out,).
-    ``stride``/``dilation``: int or (h, w); ``padding``: int, (pad_h, pad_w) or
-    (top, bottom, left, right), zeros.  ``groups`` must divide C_in and C_out
+    ``stride``/``dilation``: int or (h, w); ``padding``: int, (pad_h, pad_w),
+    (top, bottom, left, right), ``"VALID"`` (none) or ``"SAME"`` (TensorFlow's
+    rule: output ``ceil(H / s_h)``, the odd padding cell at the bottom/right; any
+    stride and dilation).  ``padding_mode``: what the padded cells hold,
+    ``"zeros"`` (in the kernel, no copy), or ``"reflect"``, ``"replicate"``,
+    ``"circular"`` (PyTorch's modes, through :func:`nabla.pad` before the conv).  ``groups`` must divide C_in and C_out
     (``groups == C_in`` is depthwise).  Returns (N, H_out, W_out, C_out) in the
     input's layout, with ``H_out = floor((H + pt + pb - d_h*(K_h - 1) - 1) / s_h) + 1``::
 
@@ -129,8 +144,16 @@ def conv2d(x, filter, *, stride=(1, 1), dilation=(1, 1), padding=(0, 0, 0, 0), g
         x = permute(x, (0, 2, 3, 1))
     if oihw:
         filter = permute(filter, (2, 3, 1, 0))
+    if padding_mode not in ("zeros", "reflect", "replicate", "circular"):
+        raise ValueError(f"{op}: argument 'padding_mode' must be 'zeros', 'reflect', 'replicate' or "
+                         f"'circular', got {padding_mode!r}")
     geo, out_hw, c_out = _geometry(op, x, filter, stride, dilation, padding, groups, transposed=False)
     _check_bias(op, bias, c_out)
+    if padding_mode != "zeros" and any(geo["padding"]):
+        pt, pb, pl, pr = geo["padding"]
+        mode = {"replicate": "edge", "circular": "wrap"}.get(padding_mode, padding_mode)
+        x = pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)), mode=mode, _op=f"{op}(padding_mode={padding_mode!r})")
+        geo["padding"] = (0, 0, 0, 0)
     y = _conv(x, filter, out_hw=out_hw, **geo)
     if bias is not None:
         y = y + bias
@@ -138,7 +161,8 @@ def conv2d(x, filter, *, stride=(1, 1), dilation=(1, 1), padding=(0, 0, 0, 0), g
 
 
 def conv2d_transpose(x, filter, *, stride=(1, 1), dilation=(1, 1), padding=(0, 0, 0, 0),
-                     output_paddings=(0, 0), bias=None, input_layout=None, filter_layout=None, groups=1):
+                     output_paddings=(0, 0), bias=None, input_layout=None, filter_layout=None, groups=1,
+                     padding_mode="zeros"):
     """Apply a 2D transposed convolution: the adjoint of :func:`conv2d` in its input.
 
     ``conv2d_transpose(dy, w)`` equals the VJP of ``conv2d(x, w)`` in ``x`` for the
@@ -151,8 +175,13 @@ def conv2d_transpose(x, filter, *, stride=(1, 1), dilation=(1, 1), padding=(0, 0
     beyond the Nabla page) must divide C_in and C_out.  Returns
     (N, H_out, W_out, C_out) with
     ``H_out = (H - 1)*s_h - (pt + pb) + d_h*(K_h - 1) + output_padding_h + 1``.
+    ``padding="SAME"`` gives ``H_out = H * s_h``, ``"VALID"``
+    ``H * s_h + max(d_h*(K_h - 1) + 1 - s_h, 0)`` (TensorFlow's rule; output_paddings
+    must then be 0).  ``padding_mode``: only ``"zeros"``, as PyTorch.
     """
     op = "conv2d_transpose"
+    if padding_mode != "zeros":
+        raise ValueError(f"{op}: argument 'padding_mode' must be 'zeros' (as PyTorch), got {padding_mode!r}")
     x, filter, bias = _args.float_tensors(op, x=x, filter=filter, bias=bias)
     nchw = _args.layout(op, "input_layout", input_layout, ("NHWC", "NCHW")) == "NCHW"
     iohw = _args.layout(op, "filter_layout", filter_layout, ("HWOI", "IOHW")) == "IOHW"

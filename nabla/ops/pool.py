@@ -1,4 +1,5 @@
-"""Pooling: ``max_pool2d`` and ``avg_pool2d``.
+"""Pooling: ``max_pool2d``, ``avg_pool2d`` and the ops built on them
+(``max_unpool2d``, the adaptive and global pools).
 
 Max pooling closes over three primitives.  The forward kernel also returns,
 for every output, the flat index ``h*W + w`` of the input cell it came from
@@ -15,10 +16,15 @@ which is linear too, with average pooling as its own VJP.
 """
 from __future__ import annotations
 
-from .. import _args
-from .._autodiff import Primitive
+import numpy as np
 
-__all__ = ["max_pool2d", "avg_pool2d"]
+from .. import _args
+from .._autodiff import Primitive, bind
+from .._tensor import Tensor
+from .basic import permute, reshape
+
+__all__ = ["max_pool2d", "avg_pool2d", "max_unpool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d",
+           "global_avg_pool2d", "global_max_pool2d"]
 
 # Max pooling is piecewise linear: at a fixed argmax it is the gather
 # t -> t[argmax], whose transpose is the scatter-add.  Gather and scatter are
@@ -40,21 +46,53 @@ _avg_pool.deflinear(lambda g, x, *, out_hw, **win: _avg_pool_t(g, in_hw=x.shape[
 _avg_pool_t.deflinear(lambda g, g0, *, in_hw, **win: _avg_pool(g, out_hw=g0.shape[1:3], **win))
 
 
-def _window(op, x, kernel_size, stride, padding, dilation):
-    """Check a pooling call; returns (tensor, window parameters, output size)."""
+# Adaptive max pooling with bins of unequal size: a kernel of its own (reference
+# first; a backend without it falls back to the reference with a PerformanceWarning).
+# Its argmax uses max pooling's convention, so gather/scatter serve as its rules.
+_adaptive_max = Primitive("adaptive_max_pool2d", kernel="adaptive_max_pool2d", aux=("argmax",))
+_adaptive_max.defvjp(lambda g, y, x, *, argmax, **p: _scatter(g, argmax=argmax, in_hw=x.shape[1:3]))
+_adaptive_max.defjvp(lambda t, y, x, *, argmax, **p: _gather(t, argmax=argmax))
+
+
+def _input(op, x, input_layout):
+    """The NHWC tensor, and whether to give the result back in NCHW."""
     (x,) = _args.float_tensors(op, x=x)
-    _args.check_rank(op, "x", x, 4, "N, H, W, C")
+    nchw = _args.layout(op, "input_layout", input_layout, ("NHWC", "NCHW")) == "NCHW"
+    _args.check_rank(op, "x", x, 4, "N, C, H, W" if nchw else "N, H, W, C")
+    if nchw:
+        x = permute(x, (0, 2, 3, 1))
     _args.positive_channels(op, "x", x.shape[3], x.shape)
+    return x, nchw
+
+
+def _output(t, nchw):
+    return permute(t, (0, 3, 1, 2)) if nchw else t
+
+
+def _window(op, x, kernel_size, stride, padding, dilation, ceil_mode=False):
+    """Window parameters of a pooling call on NHWC ``x``: (kernel-ready parameters,
+    output size, the user's padding).  ``ceil_mode`` adds cells after the
+    bottom/right padding (:func:`nabla._args.ceil_mode_extra`)."""
     k = _args.pair(op, "kernel_size", kernel_size)
     s = k if stride is None else _args.pair(op, "stride", stride)
     d = _args.pair(op, "dilation", dilation)
-    p = _args.padding4(op, padding)
-    out_hw = (_args.window_out_size(op, "height", x.shape[1], k[0], s[0], d[0], p[0], p[1]),
-              _args.window_out_size(op, "width", x.shape[2], k[1], s[1], d[1], p[2], p[3]))
-    return x, dict(kernel_size=k, stride=s, padding=p, dilation=d), out_hw
+    hw = x.shape[1:3]
+    p = _args.window_padding(op, padding, hw, k, s, d)
+    if not isinstance(ceil_mode, (bool, np.bool_)):
+        raise TypeError(f"{op}: argument 'ceil_mode' must be a bool, got {ceil_mode!r}")
+    if ceil_mode:
+        eh = _args.ceil_mode_extra(hw[0], k[0], s[0], d[0], p[0], p[1])
+        ew = _args.ceil_mode_extra(hw[1], k[1], s[1], d[1], p[2], p[3])
+        run = (p[0], p[1] + eh, p[2], p[3] + ew)
+    else:
+        run = p
+    out_hw = (_args.window_out_size(op, "height", hw[0], k[0], s[0], d[0], run[0], run[1]),
+              _args.window_out_size(op, "width", hw[1], k[1], s[1], d[1], run[2], run[3]))
+    return dict(kernel_size=k, stride=s, padding=run, dilation=d), out_hw, p
 
 
-def max_pool2d(x, *, kernel_size, stride=None, padding=0, dilation=(1, 1)):
+def max_pool2d(x, *, kernel_size, stride=None, padding=0, dilation=(1, 1), ceil_mode=False,
+               return_indices=False, input_layout=None):
     """Apply 2D max pooling over an NHWC input.
 
     Windows of ``kernel_size`` (dilated by ``dilation``) at ``stride`` (default:
@@ -63,21 +101,189 @@ def max_pool2d(x, *, kernel_size, stride=None, padding=0, dilation=(1, 1)):
     gives -inf.  A NaN in a window makes its output NaN.  Output
     (N, H_out, W_out, C), ``H_out = floor((H + pt + pb - d_h*(k_h - 1) - 1) / s_h) + 1``.
 
+    Options beyond the page (its defaults unchanged): ``padding="SAME"``/``"VALID"``
+    (TensorFlow's rule, see :func:`nabla.conv2d`); ``ceil_mode=True`` rounds the
+    output size up, keeping a last partial window that starts inside the input or
+    its top/left padding (PyTorch's rule); ``return_indices=True`` also returns
+    the int64 flat index ``h*W + w`` of each maximum within its (n, c) plane, as
+    PyTorch (-1 for a window wholly in padding), for :func:`max_unpool2d`;
+    ``input_layout="NCHW"`` takes and returns NCHW.
+
     Gradient: each output's cotangent goes to the first maximum of its window in
     row-major order (as PyTorch); overlapping windows add.  JVP: the tangent at
     that same position.
     """
-    x, win, out_hw = _window("max_pool2d", x, kernel_size, stride, padding, dilation)
-    return _max_pool(x, out_hw=out_hw, **win)
+    op = "max_pool2d"
+    x, nchw = _input(op, x, input_layout)
+    win, out_hw, _ = _window(op, x, kernel_size, stride, padding, dilation, ceil_mode)
+    y, aux = bind(_max_pool, [x], dict(out_hw=out_hw, **win))
+    if not return_indices:
+        return _output(y, nchw)
+    return _output(y, nchw), _output(Tensor(aux["argmax"]), nchw)
 
 
-def avg_pool2d(x, *, kernel_size, stride=None, padding=0, dilation=(1, 1)):
+def avg_pool2d(x, *, kernel_size, stride=None, padding=0, dilation=(1, 1), ceil_mode=False,
+               count_include_pad=True, input_layout=None):
     """Apply 2D average pooling over an NHWC input.
 
-    The mean of each window of the **zero**-padded input, always divided by
-    ``k_h * k_w`` (padded cells count: PyTorch's ``count_include_pad=True``).
-    Same windows and output size as :func:`max_pool2d`.  Linear: its VJP is its
-    transpose and its JVP is itself.
+    The mean of each window of the **zero**-padded input, divided by ``k_h * k_w``
+    (padded cells count: PyTorch's ``count_include_pad=True``, the default).
+    Same windows and output size as :func:`max_pool2d` (``padding`` strings,
+    ``ceil_mode``, ``input_layout`` included).
+
+    ``count_include_pad=False`` divides by the number of the window's cells that
+    lie inside the input (a window with none gives 0, never NaN).  With
+    ``ceil_mode``, the cells added past the bottom/right padding never count
+    (PyTorch's rule).  Linear in ``x``: the divisors are constants, and its VJP
+    is its transpose.
     """
-    x, win, out_hw = _window("avg_pool2d", x, kernel_size, stride, padding, dilation)
-    return _avg_pool(x, out_hw=out_hw, **win)
+    op = "avg_pool2d"
+    x, nchw = _input(op, x, input_layout)
+    if not isinstance(count_include_pad, (bool, np.bool_)):
+        raise TypeError(f"{op}: argument 'count_include_pad' must be a bool, got {count_include_pad!r}")
+    win, out_hw, user_padding = _window(op, x, kernel_size, stride, padding, dilation, ceil_mode)
+    y = _avg_pool(x, out_hw=out_hw, **win)
+    if count_include_pad and win["padding"] == user_padding:
+        return _output(y, nchw)  # every window divides by k_h * k_w: the kernel's own rule
+    scale = _divisor_scale(x, win, out_hw, user_padding, count_include_pad)
+    return _output(y * Tensor(scale.astype(x.dtype)), nchw)
+
+
+def _divisor_scale(x, win, out_hw, user_padding, count_include_pad) -> np.ndarray:
+    """(1, H_out, W_out, 1): ``k_h*k_w / count`` per window (0 where count is 0), with
+    ``count`` the window's cells inside the input, or inside the input and the
+    user's padding.  Counted by pooling an indicator of those cells."""
+    h, w = x.shape[1:3]
+    pt, pb, pl, pr = user_padding if count_include_pad else (0, 0, 0, 0)
+    ones = Tensor(np.ones((1, h + pt + pb, w + pl + pr, 1)))
+    run = win["padding"]
+    padding = (run[0] - pt, run[1] - pb, run[2] - pl, run[3] - pr)
+    area = win["kernel_size"][0] * win["kernel_size"][1]
+    count = np.rint(_avg_pool(ones, out_hw=out_hw, **{**win, "padding": padding}).numpy() * area)
+    with np.errstate(divide="ignore"):
+        return np.where(count > 0, area / np.maximum(count, 1), 0.0)
+
+
+def max_unpool2d(x, indices, *, kernel_size, stride=None, padding=0, output_size=None, input_layout=None):
+    """The partial inverse of :func:`max_pool2d`: each value of ``x`` put at its index
+    in a zero output (PyTorch's ``max_unpool2d``).
+
+    ``x``: (N, H_in, W_in, C); ``indices``: integers of the same shape, flat
+    ``h*W + w`` positions in the output plane (as ``max_pool2d(...,
+    return_indices=True)`` gives; -1 is skipped).  The output size is
+    ``output_size`` ((H, W), or a full 4-d shape) or by default
+    ``H = (H_in - 1)*s_h - (pt + pb) + k_h``.  Where an index repeats, the values
+    are **summed** (PyTorch keeps one of them, unspecified which), so the op is
+    linear and exact: its VJP gathers at the indices, its JVP scatters.
+
+    Raises ``ValueError`` naming ``indices`` for a wrong shape, a non-integer
+    dtype or an index outside ``[-1, H*W)``.
+    """
+    op = "max_unpool2d"
+    x, nchw = _input(op, x, input_layout)
+    idx = indices._value if isinstance(indices, Tensor) else np.asarray(indices)
+    if nchw:
+        if idx.ndim == 4:
+            idx = idx.transpose(0, 2, 3, 1)
+    if idx.dtype.kind not in "iu":
+        raise ValueError(f"{op}: argument 'indices' must hold integers, got dtype {idx.dtype}")
+    if idx.shape != x.shape:
+        raise ValueError(f"{op}: argument 'indices' must have x's shape {x.shape}, got {idx.shape}")
+    k = _args.pair(op, "kernel_size", kernel_size)
+    s = k if stride is None else _args.pair(op, "stride", stride)
+    p = _args.padding4(op, padding)
+    if output_size is None:
+        out_hw = ((x.shape[1] - 1) * s[0] - p[0] - p[1] + k[0], (x.shape[2] - 1) * s[1] - p[2] - p[3] + k[1])
+    else:
+        size = tuple(output_size)
+        if len(size) == 4:
+            size = size[2:] if nchw else size[1:3]
+        out_hw = _args.pair(op, "output_size", size)
+    if out_hw[0] < 1 or out_hw[1] < 1:
+        raise ValueError(f"{op}: the output size {out_hw} must be positive")
+    plane = out_hw[0] * out_hw[1]
+    if idx.size and (idx.min() < -1 or idx.max() >= plane):
+        bad = idx[(idx < -1) | (idx >= plane)].flat[0]
+        raise ValueError(f"{op}: argument 'indices' holds {bad}, outside [-1, {plane}) for an output of "
+                         f"{out_hw[0]}x{out_hw[1]}")
+    return _output(_scatter(x, argmax=np.ascontiguousarray(idx, dtype=np.int64), in_hw=out_hw), nchw)
+
+
+def _adaptive_bins(n: int, m: int):
+    """PyTorch's adaptive bins: ``start = floor(i*n/m)``, ``end = ceil((i+1)*n/m)``."""
+    return [(i * n // m, -(-(i + 1) * n // m)) for i in range(m)]
+
+
+def _output_hw(op, x, output_size):
+    size = (output_size, output_size) if not isinstance(output_size, (tuple, list)) else tuple(output_size)
+    if len(size) != 2:
+        raise ValueError(f"{op}: argument 'output_size' must be an int or a pair (h, w), got {output_size!r}")
+    return tuple(n if m is None else _args._int(op, "output_size", m, 1) for n, m in zip(x.shape[1:3], size))
+
+
+def _averaging_matrix(n: int, m: int, dtype) -> Tensor:
+    """(m, n): row i averages bin i of an axis of n cells."""
+    a = np.zeros((m, n))
+    for i, (lo, hi) in enumerate(_adaptive_bins(n, m)):
+        a[i, lo:hi] = 1.0 / (hi - lo)
+    return Tensor(a.astype(dtype))
+
+
+def adaptive_avg_pool2d(x, output_size, *, input_layout=None):
+    """Average pooling to a fixed output size (PyTorch's ``adaptive_avg_pool2d``).
+
+    Output row ``i`` of ``H_out`` averages input rows ``floor(i*H/H_out)`` to
+    ``ceil((i+1)*H/H_out) - 1`` (bins may overlap and differ in size), and the
+    same for columns.  ``output_size``: an int or a pair; ``None`` in a pair keeps
+    that axis.  Linear: separable, ``y = A_h x A_w^T`` per (n, c) with constant
+    averaging matrices (through the average-pooling kernel when the sizes divide).
+    """
+    op = "adaptive_avg_pool2d"
+    x, nchw = _input(op, x, input_layout)
+    (h, w), (ho, wo) = x.shape[1:3], _output_hw(op, x, output_size)
+    if h % ho == 0 and w % wo == 0:  # equal bins: a plain average pooling
+        k = (h // ho, w // wo)
+        y = _avg_pool(x, out_hw=(ho, wo), kernel_size=k, stride=k, padding=(0, 0, 0, 0), dilation=(1, 1))
+        return _output(y, nchw)
+    y = x
+    if ho != h:   # contract H: (N, W, C, H) @ (H, Ho) -> (N, W, C, Ho) -> (N, Ho, W, C)
+        y = permute(permute(y, (0, 2, 3, 1)) @ permute(_averaging_matrix(h, ho, x.dtype), (1, 0)), (0, 3, 1, 2))
+    if wo != w:   # contract W: (N, Ho, C, W) @ (W, Wo) -> (N, Ho, C, Wo) -> (N, Ho, Wo, C)
+        y = permute(permute(y, (0, 1, 3, 2)) @ permute(_averaging_matrix(w, wo, x.dtype), (1, 0)), (0, 1, 3, 2))
+    return _output(y, nchw)
+
+
+def adaptive_max_pool2d(x, output_size, return_indices=False, *, input_layout=None):
+    """Max pooling to a fixed output size (PyTorch's ``adaptive_max_pool2d``), with
+    the bins of :func:`adaptive_avg_pool2d` and the rules of :func:`max_pool2d`
+    (first maximum wins, NaN propagates, ``return_indices`` gives flat ``h*W + w``).
+
+    When the sizes divide, this is :func:`max_pool2d` with ``kernel = stride =
+    H / H_out``; otherwise it runs the ``adaptive_max_pool2d`` kernel (the
+    reference's on a backend that lacks it, with a one-time
+    :class:`~nabla.PerformanceWarning`).
+    """
+    op = "adaptive_max_pool2d"
+    x, nchw = _input(op, x, input_layout)
+    (h, w), (ho, wo) = x.shape[1:3], _output_hw(op, x, output_size)
+    if h % ho == 0 and w % wo == 0:
+        k = (h // ho, w // wo)
+        y, aux = bind(_max_pool, [x], dict(out_hw=(ho, wo), kernel_size=k, stride=k, padding=(0, 0, 0, 0),
+                                          dilation=(1, 1)))
+    else:
+        y, aux = bind(_adaptive_max, [x], dict(out_hw=(ho, wo)))
+    if not return_indices:
+        return _output(y, nchw)
+    return _output(y, nchw), _output(Tensor(aux["argmax"]), nchw)
+
+
+def global_avg_pool2d(x, keepdims: bool = False, *, input_layout=None):
+    """The mean over H and W: (N, C), or (N, 1, 1, C) with ``keepdims``."""
+    y = adaptive_avg_pool2d(x, 1, input_layout=input_layout)
+    return y if keepdims else reshape(y, (y.shape[0], -1))
+
+
+def global_max_pool2d(x, keepdims: bool = False, *, input_layout=None):
+    """The maximum over H and W (max pooling's rules): (N, C), or (N, 1, 1, C) with ``keepdims``."""
+    y = adaptive_max_pool2d(x, 1, input_layout=input_layout)
+    return y if keepdims else reshape(y, (y.shape[0], -1))

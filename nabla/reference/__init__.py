@@ -1,4 +1,4 @@
-"""The reference backend: the eight kernels of ``nabla/_backend.py`` in plain NumPy.
+"""The reference backend: every kernel of ``nabla/_backend.py`` in plain NumPy.
 
 For verification and teaching, not speed.  Switch to it and step through a
 kernel in a debugger: each function's docstring states its formula as the
@@ -9,6 +9,7 @@ by tap, and crop.
 """
 from .conv import conv2d, conv2d_filter_grad, conv2d_transpose
 from .pool import (
+    adaptive_max_pool2d,
     avg_pool2d,
     avg_pool2d_transpose,
     max_pool2d,
@@ -28,4 +29,5 @@ __all__ = [
     "max_pool2d_scatter",
     "avg_pool2d",
     "avg_pool2d_transpose",
+    "adaptive_max_pool2d",
 ]

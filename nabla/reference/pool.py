@@ -111,3 +111,23 @@ def avg_pool2d_transpose(g, in_hw, kernel_size, stride, padding, dilation):
         for b in range(kw):
             dxpad[tap(a, b, (Ho, Wo), stride, dilation)] += g
     return crop(dxpad, in_hw, padding) / (kh * kw)
+
+
+def adaptive_max_pool2d(x, out_hw):
+    """Max over PyTorch's adaptive bins: output row i takes input rows
+    ``floor(i*H/Ho)`` to ``ceil((i+1)*H/Ho) - 1`` (columns alike); argmax as
+    ``max_pool2d``'s (flat ``h*W + w`` of the first maximum in row-major order;
+    a NaN wins)."""
+    n, h, w, c = x.shape
+    ho, wo = out_hw
+    y = np.empty((n, ho, wo, c), x.dtype)
+    argmax = np.empty((n, ho, wo, c), np.int64)
+    for i in range(ho):
+        r0, r1 = i * h // ho, -(-(i + 1) * h // ho)
+        for j in range(wo):
+            c0, c1 = j * w // wo, -(-(j + 1) * w // wo)
+            window = x[:, r0:r1, c0:c1, :].reshape(n, -1, c)
+            k = np.argmax(window, axis=1)      # first maximum; np.argmax returns the first NaN
+            y[:, i, j, :] = np.take_along_axis(window, k[:, None, :], axis=1)[:, 0, :]
+            argmax[:, i, j, :] = (r0 + k // (c1 - c0)) * w + c0 + k % (c1 - c0)
+    return y, argmax
