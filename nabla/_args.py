@@ -170,6 +170,13 @@ def ceil_mode_extra(n: int, k: int, s: int, d: int, p0: int, p1: int) -> int:
     return max((out - 1) * s + d * (k - 1) + 1 - (n + p0 + p1), 0)
 
 
+def adaptive_bins(n: int, m: int) -> list:
+    """PyTorch's adaptive pooling bins along one axis: bin ``i`` of ``m`` covers
+    ``[floor(i*n/m), ceil((i+1)*n/m))``.  E.g. n = 7, m = 3: [0, 3), [2, 5), [4, 7)
+    (overlapping); n = 5, m = 7: [0, 1), [0, 2), [1, 3), [2, 3), [2, 4), [3, 5), [4, 5)."""
+    return [(i * n // m, -(-(i + 1) * n // m)) for i in range(m)]
+
+
 def layout(op: str, name: str, value, accepted: tuple) -> str:
     """None -> the default ``accepted[0]``; otherwise one of ``accepted``."""
     if value is None:

@@ -209,11 +209,6 @@ def max_unpool2d(x, indices, *, kernel_size, stride=None, padding=0, output_size
     return _output(_scatter(x, argmax=np.ascontiguousarray(idx, dtype=np.int64), in_hw=out_hw), nchw)
 
 
-def _adaptive_bins(n: int, m: int):
-    """PyTorch's adaptive bins: ``start = floor(i*n/m)``, ``end = ceil((i+1)*n/m)``."""
-    return [(i * n // m, -(-(i + 1) * n // m)) for i in range(m)]
-
-
 def _output_hw(op, x, output_size):
     size = (output_size, output_size) if not isinstance(output_size, (tuple, list)) else tuple(output_size)
     if len(size) != 2:
@@ -224,7 +219,7 @@ def _output_hw(op, x, output_size):
 def _averaging_matrix(n: int, m: int, dtype) -> Tensor:
     """(m, n): row i averages bin i of an axis of n cells."""
     a = np.zeros((m, n))
-    for i, (lo, hi) in enumerate(_adaptive_bins(n, m)):
+    for i, (lo, hi) in enumerate(_args.adaptive_bins(n, m)):
         a[i, lo:hi] = 1.0 / (hi - lo)
     return Tensor(a.astype(dtype))
 

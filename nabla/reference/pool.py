@@ -8,6 +8,7 @@ indices (gather forward, scatter-add backward).
 """
 import numpy as np
 
+from .._args import adaptive_bins
 from ._windows import crop, tap, window_view, zeros_padded
 
 
@@ -122,10 +123,8 @@ def adaptive_max_pool2d(x, out_hw):
     ho, wo = out_hw
     y = np.empty((n, ho, wo, c), x.dtype)
     argmax = np.empty((n, ho, wo, c), np.int64)
-    for i in range(ho):
-        r0, r1 = i * h // ho, -(-(i + 1) * h // ho)
-        for j in range(wo):
-            c0, c1 = j * w // wo, -(-(j + 1) * w // wo)
+    for i, (r0, r1) in enumerate(adaptive_bins(h, ho)):
+        for j, (c0, c1) in enumerate(adaptive_bins(w, wo)):
             window = x[:, r0:r1, c0:c1, :].reshape(n, -1, c)
             k = np.argmax(window, axis=1)      # first maximum; np.argmax returns the first NaN
             y[:, i, j, :] = np.take_along_axis(window, k[:, None, :], axis=1)[:, 0, :]
