@@ -77,6 +77,11 @@ avg_pool2d_transpose(g, in_hw, kernel_size, stride, padding, dilation) -> dx
 
         dx[n, h, v, c] = (1 / (kh*kw)) * sum over (i, a), (j, b) with
                          i*sh + a*dh - pt == h and j*sw + b*dw - pl == v of g[n, i, j, c]
+
+adaptive_max_pool2d(x, out_hw) -> (y, argmax)
+    As max_pool2d, over PyTorch's adaptive bins: output (i, j) takes rows
+    [floor(i*H/Ho), ceil((i+1)*H/Ho)) and columns [floor(j*W/Wo), ceil((j+1)*W/Wo)).
+    (Reference only so far: a backend without it falls back.)
 """
 from __future__ import annotations
 
