@@ -162,11 +162,11 @@ def ceil_mode_extra(n: int, k: int, s: int, d: int, p0: int, p1: int) -> int:
     E.g. n = 5, k = 2, s = 2, no padding: floor mode 2 windows, ceil mode 3 (the
     last covers row 4 and one extra cell)."""
     span = n + p0 + p1 - d * (k - 1) - 1
-    if span < 0:
-        return 0  # no window fits: window_out_size reports it
-    out = -(-span // s) + 1
-    if (out - 1) * s >= n + p0:
+    out = (span + s - 1) // s + 1          # ceil(span / s) + 1; a kernel longer than the padded
+    if out >= 1 and (out - 1) * s >= n + p0:   # input by less than s still gets one partial window
         out -= 1
+    if out < 1:
+        return 0  # no window at all: window_out_size reports it
     return max((out - 1) * s + d * (k - 1) + 1 - (n + p0 + p1), 0)
 
 
