@@ -46,7 +46,7 @@ $(VENV)/.demo-installed: $(STAMP) requirements-demo.txt
 	touch $@
 
 demo: $(VENV)/.demo-installed
-	$(PY) tutorials/train_digits.py
+	$(PY) tutorials/t3_train_digits.py
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
@@ -63,7 +63,7 @@ $(XSTAMP): $(BUILD_INPUTS)
 crosscheck: $(XSTAMP)
 	$(XPY) -m pytest tests/crosscheck -q $(PYTEST_ARGS)
 
-$(VENV)/.docs-installed: $(STAMP) docs/requirements.txt
+$(VENV)/.docs-installed: $(VENV)/.demo-installed docs/requirements.txt
 	$(call pip,$(PY)) -r docs/requirements.txt
 	touch $@
 
@@ -74,6 +74,6 @@ docs: $(VENV)/.docs-installed
 	@echo "docs: open docs/_build/html/index.html"
 
 clean:
-	rm -rf $(VENV) $(XVENV) build docs/_build .pytest_cache .hypothesis *.egg-info
+	rm -rf $(VENV) $(XVENV) build docs/_build docs/_generated docs/tutorials .pytest_cache .hypothesis *.egg-info
 	rm -f nabla/_kernels/*.so nabla/_kernels/*.c nabla/_kernels/*.html
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

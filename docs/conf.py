@@ -15,9 +15,28 @@ version = release
 
 extensions = [
     "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",   # one page per public function and class (api.rst)
     "sphinx.ext.doctest",
-    "sphinx.ext.napoleon",  # numpy-style Parameters/Returns/Raises sections as field lists
+    "sphinx.ext.mathjax",       # the formulas in Notes sections
+    "sphinx.ext.napoleon",      # numpy-style Parameters/Returns/Raises sections as field lists
+    "sphinx_gallery.gen_gallery",  # tutorials/*.py, executed at every build, with their plots
 ]
+
+# The tutorials are plain scripts in tutorials/ (each also runs as `python
+# tutorials/NAME.py`); sphinx-gallery executes every one at each build and
+# renders it with its output and figures into docs/tutorials/ (generated).
+sphinx_gallery_conf = {
+    "examples_dirs": "../tutorials",
+    "gallery_dirs": "tutorials",
+    "filename_pattern": r".*\.py$",       # execute them all
+    "ignore_pattern": r"/_",             # helpers (tutorials/_*.py) are not tutorials
+    "within_subsection_order": "FileNameSortKey",
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "matplotlib_animations": False,
+    "image_scrapers": ("matplotlib",),
+}
+autosummary_generate = True
 
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
@@ -28,7 +47,8 @@ import numpy as np
 import nabla as nb
 """
 
-exclude_patterns = ["_build", "requirements.txt", "_generated", "examples"]
+exclude_patterns = ["_build", "requirements.txt", "_generated", "examples", "sg_execution_times.rst", "tutorials/*.ipynb",
+                    "tutorials/*.py", "tutorials/*.md5", "tutorials/*.json", "tutorials/*.zip"]
 templates_path = []
 html_static_path = []
 html_title = f"nabla {release}"

@@ -1,4 +1,9 @@
-"""Train a small CNN on real handwritten digits: the ``make demo`` job.
+"""
+Training a CNN on handwritten digits
+====================================
+
+The ``make demo`` job: a small CNN written with :mod:`nabla.nn`, trained with
+:mod:`nabla.nn.optim` on real handwritten digits.
 
 The data are the 1,797 scans of handwritten digits that scikit-learn ships
 inside its package (``sklearn.datasets.load_digits``: 8x8 grey images, 16
@@ -20,10 +25,11 @@ At the end it writes ``demo_digits.png`` (curves, the learned first-layer
 filters, held-out digits with their predicted labels), then trains one more
 epoch on the pure-NumPy reference backend and compares the two backends.
 
-Run:  make demo   (or: .venv/bin/python tutorials/train_digits.py)
+Run:  ``make demo``   (or: ``.venv/bin/python tutorials/t3_train_digits.py``)
 """
 from __future__ import annotations
 
+import sys
 import time
 
 import matplotlib
@@ -80,7 +86,8 @@ def run_epoch(model, opt, step_fn, x, y, rng, desc: str, compare=None):
     batches = [order[i:i + BATCH] for i in range(0, len(x), BATCH)]
     losses, worst = [], [0.0, 0.0]
     t0 = time.perf_counter()
-    with tqdm(batches, desc=desc, leave=False, unit="batch") as bar:
+    quiet = "sphinx_gallery" in sys.modules  # a progress bar is for a terminal, not the docs page
+    with tqdm(batches, desc=desc, leave=False, unit="batch", disable=quiet) as bar:
         for idx in bar:
             loss, grads = step_fn(model, x[idx], y[idx])
             if compare is not None:  # the same step on the other backend: same model, same batch
@@ -128,8 +135,7 @@ def plot(history, model, x_test, y_test, pred, path: str = PNG):
     fig.suptitle(f"nabla: a CNN on scikit-learn's handwritten digits -- held-out accuracy "
                  f"{history['acc'][-1]:.3f}; mistakes first, in red", fontsize=11)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    fig.savefig(path, dpi=100)  # left open: the docs build shows it below the script
 
 
 def main() -> None:
