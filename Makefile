@@ -37,7 +37,7 @@ $(STAMP): $(BUILD_INPUTS)
 	touch $@
 
 test: $(STAMP)
-	$(PY) -m pytest tests -q -n 2 --ignore=tests/crosscheck $(PYTEST_ARGS)
+	$(PY) -m pytest tests nabla --doctest-modules -q -n 2 --ignore=tests/crosscheck $(PYTEST_ARGS)
 
 # The demo's own packages (scikit-learn for the digits, tqdm, matplotlib) go into the same
 # venv, after the test set-up, behind their own stamp: never dependencies of `import nabla`.

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from .. import _args
 from .._autodiff import Primitive
+from .._tensor import Tensor
+from .._typing import ArrayLike, IntPair, Padding
 from .basic import pad, permute
 
 __all__ = ["conv2d", "conv2d_transpose"]
@@ -114,25 +116,78 @@ def _check_bias(op, bias, c_out):
         raise ValueError(f"{op}: argument 'bias' must have shape ({c_out},) (C_out,), got {bias.shape}")
 
 
-def conv2d(x, filter, *, stride=(1, 1), dilation=(1, 1), padding=(0, 0, 0, 0), groups=1,
-           bias=None, input_layout=None, filter_layout=None, padding_mode="zeros"):
-    """Apply a 2D convolution (cross-correlation, the filter is not flipped).
+def conv2d(x: ArrayLike, filter: ArrayLike, *, stride: IntPair = (1, 1), dilation: IntPair = (1, 1),
+           padding: Padding = (0, 0, 0, 0), groups: int = 1, bias: ArrayLike | None = None,
+           input_layout: str | None = None, filter_layout: str | None = None,
+           padding_mode: str = "zeros") -> Tensor:
+    r"""Apply a 2D convolution (cross-correlation: the filter is not flipped).
 
-    ``x``: (N, H, W, C_in) in NHWC (or (N, C_in, H, W) with ``input_layout="NCHW"``);
-    ``filter``: (K_h, K_w, C_in / groups, C_out) in HWIO (or (C_out, C_in / groups,
-    K_h, K_w) with ``filter_layout="OIHW"``, PyTorch's order); ``bias``: (C_out,).
-    ``stride``/``dilation``: int or (h, w); ``padding``: int, (pad_h, pad_w),
-    (top, bottom, left, right), ``"VALID"`` (none) or ``"SAME"`` (TensorFlow's
-    rule: output ``ceil(H / s_h)``, the odd padding cell at the bottom/right; any
-    stride and dilation).  ``padding_mode``: what the padded cells hold,
-    ``"zeros"`` (in the kernel, no copy), or ``"reflect"``, ``"replicate"``,
-    ``"circular"`` (PyTorch's modes, through :func:`nabla.pad` before the conv).  ``groups`` must divide C_in and C_out
-    (``groups == C_in`` is depthwise).  Returns (N, H_out, W_out, C_out) in the
-    input's layout, with ``H_out = floor((H + pt + pb - d_h*(K_h - 1) - 1) / s_h) + 1``::
+    Parameters
+    ----------
+    x : Tensor or array_like, (N, H, W, C_in)
+        The input, NHWC (``(N, C_in, H, W)`` with ``input_layout="NCHW"``),
+        float32 or float64.
+    filter : Tensor or array_like, (K_h, K_w, C_in / groups, C_out)
+        HWIO (``(C_out, C_in / groups, K_h, K_w)`` with ``filter_layout="OIHW"``,
+        PyTorch's order); ``x``'s dtype.
+    stride, dilation : int or (int, int)
+        Positive; an int ``k`` means ``(k, k)``.
+    padding : int, (int, int), (int, int, int, int), "SAME" or "VALID"
+        ``p``, ``(p_h, p_w)`` or ``(top, bottom, left, right)`` cells, or
+        TensorFlow's rule: ``"SAME"`` gives ``H_out = ceil(H / s_h)``, the odd
+        padding cell at the bottom/right; ``"VALID"`` is no padding.
+    groups : int
+        Divides ``C_in`` and ``C_out``; ``groups == C_in`` is a depthwise
+        convolution.  (Nabla's page says only 1 is supported; nabla supports any.)
+    bias : Tensor or array_like, (C_out,), optional
+    input_layout : {None, "NHWC", "NCHW"}
+    filter_layout : {None, "HWIO", "OIHW"}
+    padding_mode : {"zeros", "reflect", "replicate", "circular"}
+        What the padded cells hold: zeros (inside the kernel, no copy), or
+        PyTorch's other modes, through :func:`nabla.pad` before the convolution.
 
-        y[n, i, j, o] = bias[o] + sum_{a, b, c} xpad[n, i*s_h + a*d_h, j*s_w + b*d_w, g*C_in/G + c] * w[a, b, c, o]
+    Returns
+    -------
+    Tensor, (N, H_out, W_out, C_out)
+        In the input's layout and dtype, with
+        ``H_out = floor((H + p_t + p_b - d_h (K_h - 1) - 1) / s_h) + 1``.
 
-    Differentiable in ``x``, ``filter`` and ``bias``, in both modes, to any order.
+    Raises
+    ------
+    TypeError
+        A non-float input, mixed dtypes (no implicit promotion), a non-int geometry value.
+    ValueError
+        A wrong rank or shape, channels that do not match the filter or the
+        groups, an output size below 1 (the message shows the formula with the
+        numbers), a bad padding string or mode.
+
+    Notes
+    -----
+    With :math:`C_g = C_{in} / G` and output channel :math:`o` in group
+    :math:`g = \lfloor o / (C_{out}/G) \rfloor`,
+
+    .. math::
+
+        y_{n,i,j,o} = b_o + \sum_{a=0}^{K_h-1} \sum_{b=0}^{K_w-1} \sum_{c=0}^{C_g-1}
+            \tilde x_{n,\, i s_h + a d_h - p_t,\; j s_w + b d_w - p_l,\; g C_g + c}\; w_{a,b,c,o}
+
+    where :math:`\tilde x` reads the padding (zeros by default) outside the
+    input.  Differentiable in ``x``, ``filter`` and ``bias``, in both modes, to
+    any order: its derivatives are :func:`conv2d_transpose` and the filter
+    gradient, both convolutions again (it is bilinear).
+
+    Examples
+    --------
+    >>> import numpy as np, nabla as nb
+    >>> x = np.arange(16, dtype=np.float32).reshape(1, 4, 4, 1)
+    >>> w = np.ones((3, 3, 1, 1), np.float32)            # a 3x3 box sum
+    >>> nb.conv2d(x, w).numpy()[0, :, :, 0]               # 4 - 3 + 1 = 2 rows
+    array([[45., 54.],
+           [81., 90.]], dtype=float32)
+    >>> nb.conv2d(x, w, padding=1, stride=2).shape        # floor((4 + 2 - 2 - 1) / 2) + 1 = 2
+    (1, 2, 2, 1)
+    >>> nb.conv2d(x, w, padding="SAME", stride=3).shape   # ceil(4 / 3) = 2
+    (1, 2, 2, 1)
     """
     op = "conv2d"
     x, filter, bias = _args.float_tensors(op, x=x, filter=filter, bias=bias)
@@ -160,24 +215,70 @@ def conv2d(x, filter, *, stride=(1, 1), dilation=(1, 1), padding=(0, 0, 0, 0), g
     return permute(y, (0, 3, 1, 2)) if nchw else y
 
 
-def conv2d_transpose(x, filter, *, stride=(1, 1), dilation=(1, 1), padding=(0, 0, 0, 0),
-                     output_paddings=(0, 0), bias=None, input_layout=None, filter_layout=None, groups=1,
-                     padding_mode="zeros"):
-    """Apply a 2D transposed convolution: the adjoint of :func:`conv2d` in its input.
+def conv2d_transpose(x: ArrayLike, filter: ArrayLike, *, stride: IntPair = (1, 1), dilation: IntPair = (1, 1),
+                     padding: Padding = (0, 0, 0, 0), output_paddings: IntPair = (0, 0),
+                     bias: ArrayLike | None = None, input_layout: str | None = None,
+                     filter_layout: str | None = None, groups: int = 1, padding_mode: str = "zeros") -> Tensor:
+    r"""Apply a 2D transposed convolution: the adjoint of :func:`conv2d` in its input.
 
-    ``conv2d_transpose(dy, w)`` equals the VJP of ``conv2d(x, w)`` in ``x`` for the
-    same stride, padding, dilation and groups, with the very same filter array:
-    ``filter`` is (K_h, K_w, C_out / groups, C_in) ("HWOI", the default) or
-    (C_in, C_out / groups, K_h, K_w) with ``filter_layout="IOHW"`` (PyTorch's
-    ``conv_transpose2d`` weight).  ``padding`` is removed from the output;
-    ``output_paddings`` adds rows/columns at the bottom/right and must be smaller
-    than the stride or the dilation in that axis.  ``groups`` (a nabla keyword
-    beyond the Nabla page) must divide C_in and C_out.  Returns
-    (N, H_out, W_out, C_out) with
-    ``H_out = (H - 1)*s_h - (pt + pb) + d_h*(K_h - 1) + output_padding_h + 1``.
-    ``padding="SAME"`` gives ``H_out = H * s_h``, ``"VALID"``
-    ``H * s_h + max(d_h*(K_h - 1) + 1 - s_h, 0)`` (TensorFlow's rule; output_paddings
-    must then be 0).  ``padding_mode``: only ``"zeros"``, as PyTorch.
+    ``conv2d_transpose(dy, w)`` equals the VJP of ``conv2d(x, w)`` in ``x`` for
+    the same stride, padding, dilation and groups, with the very same filter
+    array (nothing is swapped or flipped).
+
+    Parameters
+    ----------
+    x : Tensor or array_like, (N, H, W, C_in)
+        NHWC (``(N, C_in, H, W)`` with ``input_layout="NCHW"``), float32 or float64.
+    filter : Tensor or array_like, (K_h, K_w, C_out / groups, C_in)
+        "HWOI": the filter of a ``conv2d`` from ``C_out`` to ``C_in`` channels
+        (``(C_in, C_out / groups, K_h, K_w)`` with ``filter_layout="IOHW"``,
+        PyTorch's ``conv_transpose2d`` weight).
+    stride, dilation : int or (int, int)
+    padding : int, (int, int), (int, int, int, int), "SAME" or "VALID"
+        Cells removed from the output.  ``"SAME"`` gives ``H_out = H s_h``;
+        ``"VALID"`` gives ``H s_h + max(d_h (K_h - 1) + 1 - s_h, 0)``
+        (TensorFlow's ``conv2d_transpose``).
+    output_paddings : int or (int, int)
+        Rows/columns added at the bottom/right, to pick among the input sizes a
+        strided ``conv2d`` maps to the same size; each smaller than the stride or
+        the dilation in its axis (PyTorch's rule); 0 with a padding string.
+    bias : Tensor or array_like, (C_out,), optional
+    input_layout : {None, "NHWC", "NCHW"}
+    filter_layout : {None, "HWOI", "IOHW"}
+    groups : int
+        A nabla keyword beyond Nabla's page; divides ``C_in`` and ``C_out``.
+    padding_mode : {"zeros"}
+        Only zeros, as PyTorch.
+
+    Returns
+    -------
+    Tensor, (N, H_out, W_out, C_out)
+        ``H_out = (H - 1) s_h - (p_t + p_b) + d_h (K_h - 1) + output_padding_h + 1``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`conv2d`; also an ``output_paddings`` not below the stride or
+        dilation, or given with a padding string.
+
+    Notes
+    -----
+    .. math::
+
+        \mathrm{dx}_{n,h,v,gC_g + c} = \sum_{\substack{i, a:\ i s_h + a d_h - p_t = h \\
+            j, b:\ j s_w + b d_w - p_l = v}} \; \sum_{o \in g} \mathrm{dy}_{n,i,j,o}\, w_{a,b,c,o}
+
+    Rows and columns that no window reaches are 0 (then the bias).
+
+    Examples
+    --------
+    >>> import numpy as np, nabla as nb
+    >>> dy = np.ones((1, 16, 16, 8), np.float32)
+    >>> w = np.ones((4, 4, 3, 8), np.float32)          # a conv2d filter from 3 to 8 channels
+    >>> nb.conv2d_transpose(dy, w, stride=2, padding=1).shape   # DCGAN: 15*2 - 2 + 3 + 1 = 32
+    (1, 32, 32, 3)
+    >>> nb.conv2d_transpose(dy, w, stride=2, padding="SAME").shape
+    (1, 32, 32, 3)
     """
     op = "conv2d_transpose"
     if padding_mode != "zeros":

@@ -21,6 +21,7 @@ import numpy as np
 from .. import _args
 from .._autodiff import Primitive, bind
 from .._tensor import Tensor
+from .._typing import ArrayLike, IntPair, Padding
 from .basic import permute, reshape
 
 __all__ = ["max_pool2d", "avg_pool2d", "max_unpool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d",
@@ -91,27 +92,63 @@ def _window(op, x, kernel_size, stride, padding, dilation, ceil_mode=False):
     return dict(kernel_size=k, stride=s, padding=run, dilation=d), out_hw, p
 
 
-def max_pool2d(x, *, kernel_size, stride=None, padding=0, dilation=(1, 1), ceil_mode=False,
-               return_indices=False, input_layout=None):
-    """Apply 2D max pooling over an NHWC input.
+def max_pool2d(x: ArrayLike, *, kernel_size: IntPair, stride: IntPair | None = None, padding: Padding = 0,
+               dilation: IntPair = (1, 1), ceil_mode: bool = False, return_indices: bool = False,
+               input_layout: str | None = None):
+    r"""Apply 2D max pooling over an NHWC input.
 
-    Windows of ``kernel_size`` (dilated by ``dilation``) at ``stride`` (default:
-    ``kernel_size``) over the input padded with **-inf** (as Nabla, PyTorch and
-    JAX do, although Nabla's page says zero-padding); a window wholly in padding
-    gives -inf.  A NaN in a window makes its output NaN.  Output
-    (N, H_out, W_out, C), ``H_out = floor((H + pt + pb - d_h*(k_h - 1) - 1) / s_h) + 1``.
+    Parameters
+    ----------
+    x : Tensor or array_like, (N, H, W, C)
+        NHWC (``(N, C, H, W)`` with ``input_layout="NCHW"``), float32 or float64.
+    kernel_size, stride, dilation : int or (int, int)
+        ``stride`` defaults to ``kernel_size``.
+    padding : int, (int, int), (int, int, int, int), "SAME" or "VALID"
+        Padded cells hold **-inf** (as Nabla, PyTorch and JAX compute, although
+        Nabla's page calls it zero-padding); a window wholly in padding gives -inf.
+    ceil_mode : bool
+        Round the output size up, keeping a last partial window that starts
+        inside the input or its top/left padding (PyTorch's rule).
+    return_indices : bool
+        Also return the int64 flat index ``h*W + w`` of each maximum within its
+        (n, c) plane (PyTorch's convention; -1 for a window wholly in padding),
+        for :func:`max_unpool2d`.
+    input_layout : {None, "NHWC", "NCHW"}
 
-    Options beyond the page (its defaults unchanged): ``padding="SAME"``/``"VALID"``
-    (TensorFlow's rule, see :func:`nabla.conv2d`); ``ceil_mode=True`` rounds the
-    output size up, keeping a last partial window that starts inside the input or
-    its top/left padding (PyTorch's rule); ``return_indices=True`` also returns
-    the int64 flat index ``h*W + w`` of each maximum within its (n, c) plane, as
-    PyTorch (-1 for a window wholly in padding), for :func:`max_unpool2d`;
-    ``input_layout="NCHW"`` takes and returns NCHW.
+    Returns
+    -------
+    Tensor, (N, H_out, W_out, C)
+        ``H_out = floor((H + p_t + p_b - d_h (k_h - 1) - 1) / s_h) + 1``; with
+        ``return_indices``, ``(y, indices)``.
 
-    Gradient: each output's cotangent goes to the first maximum of its window in
-    row-major order (as PyTorch); overlapping windows add.  JVP: the tangent at
-    that same position.
+    Raises
+    ------
+    TypeError, ValueError
+        A non-float input, a wrong rank, bad geometry, an output size below 1.
+
+    Notes
+    -----
+    .. math::
+
+        y_{n,i,j,c} = \max_{a < k_h,\, b < k_w} \tilde x_{n,\, i s_h + a d_h - p_t,\; j s_w + b d_w - p_l,\; c}
+
+    A NaN in a window makes its output NaN.  Gradient: each output's cotangent
+    goes to the **first** maximum of its window in row-major order (PyTorch's
+    tie rule); overlapping windows add.  The JVP takes the tangent at that same
+    position.
+
+    Examples
+    --------
+    >>> import numpy as np, nabla as nb
+    >>> x = np.array([[1., 3., 2., 0.], [4., 2., 1., 5.], [0., 1., 3., 3.], [2., 2., 0., 1.]],
+    ...              np.float32).reshape(1, 4, 4, 1)
+    >>> nb.max_pool2d(x, kernel_size=2).numpy()[0, :, :, 0]
+    array([[4., 5.],
+           [2., 3.]], dtype=float32)
+    >>> y, idx = nb.max_pool2d(x, kernel_size=2, return_indices=True)
+    >>> idx.numpy()[0, :, :, 0]                        # flat h*W + w; ties: the first in row order
+    array([[ 4,  7],
+           [12, 10]])
     """
     op = "max_pool2d"
     x, nchw = _input(op, x, input_layout)
@@ -122,20 +159,60 @@ def max_pool2d(x, *, kernel_size, stride=None, padding=0, dilation=(1, 1), ceil_
     return _output(y, nchw), _output(Tensor(aux["argmax"]), nchw)
 
 
-def avg_pool2d(x, *, kernel_size, stride=None, padding=0, dilation=(1, 1), ceil_mode=False,
-               count_include_pad=True, input_layout=None):
-    """Apply 2D average pooling over an NHWC input.
+def avg_pool2d(x: ArrayLike, *, kernel_size: IntPair, stride: IntPair | None = None, padding: Padding = 0,
+               dilation: IntPair = (1, 1), ceil_mode: bool = False, count_include_pad: bool = True,
+               input_layout: str | None = None) -> Tensor:
+    r"""Apply 2D average pooling over an NHWC input.
 
-    The mean of each window of the **zero**-padded input, divided by ``k_h * k_w``
-    (padded cells count: PyTorch's ``count_include_pad=True``, the default).
-    Same windows and output size as :func:`max_pool2d` (``padding`` strings,
-    ``ceil_mode``, ``input_layout`` included).
+    Parameters
+    ----------
+    x : Tensor or array_like, (N, H, W, C)
+        NHWC (``(N, C, H, W)`` with ``input_layout="NCHW"``), float32 or float64.
+    kernel_size, stride, dilation : int or (int, int)
+        ``stride`` defaults to ``kernel_size``.
+    padding : int, (int, int), (int, int, int, int), "SAME" or "VALID"
+        Padded cells hold **zeros**.
+    ceil_mode : bool
+        As :func:`max_pool2d`; the cells added past the bottom/right padding
+        never count in the divisor (PyTorch's rule).
+    count_include_pad : bool
+        True (the default, and what Nabla computes): divide by ``k_h * k_w``,
+        padded cells counting.  False: divide by the number of the window's cells
+        inside the input (a window with none gives 0, never NaN).
+    input_layout : {None, "NHWC", "NCHW"}
 
-    ``count_include_pad=False`` divides by the number of the window's cells that
-    lie inside the input (a window with none gives 0, never NaN).  With
-    ``ceil_mode``, the cells added past the bottom/right padding never count
-    (PyTorch's rule).  Linear in ``x``: the divisors are constants, and its VJP
-    is its transpose.
+    Returns
+    -------
+    Tensor, (N, H_out, W_out, C)
+        Same windows and output size as :func:`max_pool2d`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`max_pool2d`.
+
+    Notes
+    -----
+    .. math::
+
+        y_{n,i,j,c} = \frac{1}{k_h k_w} \sum_{a < k_h,\, b < k_w}
+            \tilde x_{n,\, i s_h + a d_h - p_t,\; j s_w + b d_w - p_l,\; c}
+
+    Linear in ``x`` (the divisors are constants): its VJP is its transpose,
+    which spreads each cotangent over its window, and its JVP is itself.
+
+    Examples
+    --------
+    >>> import numpy as np, nabla as nb
+    >>> x = np.ones((1, 2, 2, 1), np.float32)
+    >>> nb.avg_pool2d(x, kernel_size=2, stride=1, padding=1).numpy()[0, :, :, 0]   # corners: 1 of 4 cells
+    array([[0.25, 0.5 , 0.25],
+           [0.5 , 1.  , 0.5 ],
+           [0.25, 0.5 , 0.25]], dtype=float32)
+    >>> nb.avg_pool2d(x, kernel_size=2, stride=1, padding=1, count_include_pad=False).numpy()[0, :, :, 0]
+    array([[1., 1., 1.],
+           [1., 1., 1.],
+           [1., 1., 1.]], dtype=float32)
     """
     op = "avg_pool2d"
     x, nchw = _input(op, x, input_layout)
