@@ -74,6 +74,6 @@ docs: $(VENV)/.docs-installed
 	@echo "docs: open docs/_build/html/index.html"
 
 clean:
-	rm -rf $(VENV) $(XVENV) build docs/_build docs/_generated docs/tutorials .pytest_cache .hypothesis *.egg-info
+	rm -rf $(VENV) $(XVENV) build docs/_build docs/_generated docs/generated docs/tutorials .pytest_cache .hypothesis *.egg-info
 	rm -f nabla/_kernels/*.so nabla/_kernels/*.c nabla/_kernels/*.html
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -29,7 +29,7 @@ sphinx_gallery_conf = {
     "examples_dirs": "../tutorials",
     "gallery_dirs": "tutorials",
     "filename_pattern": r".*\.py$",       # execute them all
-    "ignore_pattern": r"/_",             # helpers (tutorials/_*.py) are not tutorials
+    "ignore_pattern": r"(^|[\\/])_[^\\/]*\.py$",   # helpers (tutorials/_*.py) are not tutorials
     "within_subsection_order": "FileNameSortKey",
     "download_all_examples": False,
     "remove_config_comments": True,
@@ -49,7 +49,7 @@ import nabla as nb
 
 exclude_patterns = ["_build", "requirements.txt", "_generated", "examples", "sg_execution_times.rst", "tutorials/*.ipynb",
                     "tutorials/*.py", "tutorials/*.md5", "tutorials/*.json", "tutorials/*.zip"]
-templates_path = []
+templates_path = ["_templates"]  # autosummary/function.rst: pictures on the op pages
 html_static_path = []
 html_title = f"nabla {release}"
 
@@ -72,6 +72,13 @@ def _run_examples(app):
     here = pathlib.Path(__file__).parent
     out_dir = here / "_generated"
     out_dir.mkdir(exist_ok=True)
+    # The pictures of the op pages, drawn by the same module as tutorial 1's.
+    sys.path.insert(0, str(here.parent / "tutorials"))
+    try:
+        import _pictures
+        _pictures.save_all(str(out_dir))
+    finally:
+        sys.path.pop(0)
     for script in sorted((here / "examples").glob("*.py")):
         run = subprocess.run([sys.executable, script.name], cwd=script.parent, capture_output=True,
                              text=True, timeout=300)
