@@ -30,12 +30,18 @@ _MAX_INT = 2**31 - 1
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
+_OPTIONAL = ("bias",)  # the tensor arguments that may be None
+
+
 def float_tensors(op: str, **named):
-    """Convert the named arguments (None passes through) to Tensors and check
-    they are float32/float64 and all of one dtype.  Returns them in order."""
+    """Convert the named arguments to Tensors and check they are float32/float64
+    and all of one dtype.  Returns them in order.  ``None`` passes through for
+    an optional argument (``bias``) and is a ``TypeError`` for a required one."""
     out, first = [], None
     for name, value in named.items():
         if value is None:
+            if name not in _OPTIONAL:
+                raise TypeError(f"{op}: argument '{name}' is None; expected a float32 or float64 tensor or array")
             out.append(None)
             continue
         t = _to_tensor(op, name, value)

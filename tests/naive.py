@@ -173,3 +173,129 @@ def avg_pool2d_transpose(g, in_hw, kernel_size, stride, padding, dilation):
                         for c in range(C):
                             dx[n, h, v, c] += float(g[n, i, j, c]) / (kh * kw)
     return dx.astype(g.dtype)
+
+
+# ----------------------------------------------------- the options' references
+# Loops for what the public ops add on top of the kernels (padding modes,
+# count_include_pad, unpooling, adaptive bins), from their definitions, for
+# tests/op_db.py and tests/test_options.py.
+
+def _source(j, n, mode):
+    """The input cell (0..n-1) that padded cell ``j`` (input coordinates: -1 is the
+    first cell before the input) copies, or None for a constant cell."""
+    if 0 <= j < n:
+        return j
+    if mode == "constant":
+        return None
+    if mode == "edge":       # the nearest edge cell
+        return 0 if j < 0 else n - 1
+    if mode == "wrap":       # the other side: j = -1 is cell n - 1
+        while j < 0:
+            j += n
+        while j >= n:
+            j -= n
+        return j
+    if mode == "reflect":    # bounce off the edge cells without repeating them
+        while not 0 <= j < n:
+            j = -j if j < 0 else 2 * (n - 1) - j
+        return j
+    raise ValueError(mode)
+
+
+def pad(x, pad_width, mode="constant", value=0.0):
+    """``x`` padded by ``pad_width`` ((before, after) per axis), one cell at a time."""
+    x = np.asarray(x)
+    out_shape = tuple(n + lo + hi for n, (lo, hi) in zip(x.shape, pad_width))
+    y = np.empty(out_shape, dtype=x.dtype)
+    for out_index in np.ndindex(*out_shape):
+        src = [_source(i - lo, n, mode) for i, n, (lo, _) in zip(out_index, x.shape, pad_width)]
+        y[out_index] = value if any(s is None for s in src) else x[tuple(src)]
+    return y
+
+
+def avg_pool2d_counted(x, out_hw, kernel_size, stride, padding, dilation, count_include_pad):
+    """Average pooling dividing each window's sum by a count of its taps: those in
+    the input (``count_include_pad=False``), or in the input and the ``padding``
+    around it (True; taps past that padding, as ``ceil_mode`` adds, never count).
+    A window with a count of 0 gives 0."""
+    N, H, W, C = x.shape
+    Ho, Wo = out_hw
+    (kh, kw), (sh, sw), (pt, pb, pl, pr), (dh, dw) = kernel_size, stride, padding, dilation
+    y = np.zeros((N, Ho, Wo, C), dtype=x.dtype)
+    for n in range(N):
+        for i in range(Ho):
+            for j in range(Wo):
+                for c in range(C):
+                    total, count = 0.0, 0
+                    for a in range(kh):
+                        for b in range(kw):
+                            h, v = i * sh + a * dh - pt, j * sw + b * dw - pl
+                            if _in_bounds(h, v, H, W):
+                                total += float(x[n, h, v, c])
+                            if count_include_pad:
+                                count += (-pt <= h < H + pb) and (-pl <= v < W + pr)
+                            else:
+                                count += _in_bounds(h, v, H, W)
+                    y[n, i, j, c] = total / count if count else 0.0
+    return y
+
+
+def max_unpool2d(x, indices, out_hw):
+    """Each x[n, i, j, c] added at flat position indices[n, i, j, c] = h*W + w of a
+    zero (N, H, W, C) output; -1 is skipped; repeated positions add up."""
+    N, Hi, Wi, C = x.shape
+    H, W = out_hw
+    y = np.zeros((N, H, W, C), dtype=np.float64)
+    for n in range(N):
+        for i in range(Hi):
+            for j in range(Wi):
+                for c in range(C):
+                    k = int(indices[n, i, j, c])
+                    if k == -1:
+                        continue
+                    y[n, k // W, k % W, c] += float(x[n, i, j, c])
+    return y.astype(x.dtype)
+
+
+def adaptive_bins(n, m):
+    """PyTorch's bins of an axis of n cells into m: bin i is
+    [floor(i*n/m), ceil((i+1)*n/m)), computed with exact fractions."""
+    from fractions import Fraction
+    return [(math.floor(Fraction(i * n, m)), math.ceil(Fraction((i + 1) * n, m))) for i in range(m)]
+
+
+def adaptive_avg_pool2d(x, out_hw):
+    N, H, W, C = x.shape
+    Ho, Wo = out_hw
+    y = np.zeros((N, Ho, Wo, C), dtype=x.dtype)
+    for n in range(N):
+        for i, (r0, r1) in enumerate(adaptive_bins(H, Ho)):
+            for j, (c0, c1) in enumerate(adaptive_bins(W, Wo)):
+                for c in range(C):
+                    total = 0.0
+                    for h in range(r0, r1):
+                        for v in range(c0, c1):
+                            total += float(x[n, h, v, c])
+                    y[n, i, j, c] = total / ((r1 - r0) * (c1 - c0))
+    return y
+
+
+def adaptive_max_pool2d(x, out_hw):
+    """(y, argmax): the first maximum of each bin in row-major order (the first NaN if any)."""
+    N, H, W, C = x.shape
+    Ho, Wo = out_hw
+    y = np.full((N, Ho, Wo, C), -np.inf, dtype=x.dtype)
+    argmax = np.full((N, Ho, Wo, C), -1, dtype=np.int64)
+    for n in range(N):
+        for i, (r0, r1) in enumerate(adaptive_bins(H, Ho)):
+            for j, (c0, c1) in enumerate(adaptive_bins(W, Wo)):
+                for c in range(C):
+                    best = None
+                    for h in range(r0, r1):
+                        for v in range(c0, c1):
+                            value = float(x[n, h, v, c])
+                            if best is None or (not math.isnan(best[0]) and (math.isnan(value) or value > best[0])):
+                                best = (value, h * W + v)
+                    if best is not None:
+                        y[n, i, j, c], argmax[n, i, j, c] = best
+    return y, argmax

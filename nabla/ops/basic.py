@@ -480,7 +480,8 @@ def _source_index(n: int, lo: int, hi: int, mode: str) -> np.ndarray:
     return np.where(i >= n, 2 * (n - 1) - i, i)    # and about cell n - 1
 
 
-def pad(x, pad_width, value: float = 0.0, mode: str = "constant", *, _op: str = "pad") -> Tensor:
+def pad(x, pad_width, value: float = 0.0, mode: str = "constant", *, _op: str = "pad",
+        _axis_names: tuple | None = None) -> Tensor:
     """Pad ``x``: ``pad_width`` is one ``(before, after)`` pair per axis.
 
     ``mode``: ``"constant"`` (cells hold ``value``), ``"reflect"`` (mirrored about
@@ -495,21 +496,25 @@ def pad(x, pad_width, value: float = 0.0, mode: str = "constant", *, _op: str = 
     limits), naming both.
     """
     x = asarray(x)
+    bad = ValueError(f"{_op}: pad_width must be {x.ndim} pairs of non-negative ints, got {pad_width!r}")
     try:
-        pw = tuple((int(lo), int(hi)) for lo, hi in pad_width)
-    except (TypeError, ValueError):
-        raise ValueError(f"{_op}: pad_width must be {x.ndim} pairs of non-negative ints, got {pad_width!r}") from None
-    if len(pw) != x.ndim or any(lo < 0 or hi < 0 for lo, hi in pw):
-        raise ValueError(f"{_op}: pad_width must be {x.ndim} pairs of non-negative ints, got {pad_width!r}")
+        pairs = [tuple(p) for p in pad_width]
+    except TypeError:
+        raise bad from None
+    if len(pairs) != x.ndim or any(len(p) != 2 for p in pairs) or any(
+            isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral) or v < 0 for p in pairs for v in p):
+        raise bad
+    pw = tuple((int(lo), int(hi)) for lo, hi in pairs)
     if mode not in _PAD_MODES:
         raise ValueError(f"{_op}: mode must be one of {sorted(_PAD_MODES)}, got {mode!r}")
-    mode = _PAD_MODES[mode]
+    shown_mode, mode = mode, _PAD_MODES[mode]
     if mode == "constant":
         return _pad(x, pad_width=pw, value=float(value))
     for axis, ((lo, hi), n) in enumerate(zip(pw, x.shape)):
         if (lo or hi) and (n == 0 or (mode == "reflect" and max(lo, hi) >= n) or (mode == "wrap" and max(lo, hi) > n)):
             limit = "smaller than" if mode == "reflect" else "at most"
-            raise ValueError(f"{_op}: {mode} padding ({lo}, {hi}) of axis {axis} must be {limit} its size {n}")
+            name = _axis_names[axis] if _axis_names else f"axis {axis}"
+            raise ValueError(f"{_op}: {shown_mode} padding ({lo}, {hi}) of {name} must be {limit} its size {n}")
     if not any(lo or hi for lo, hi in pw):
         return x
     indices = tuple(_source_index(n, lo, hi, mode) for (lo, hi), n in zip(pw, x.shape))

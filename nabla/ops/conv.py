@@ -206,8 +206,8 @@ def conv2d(x: ArrayLike, filter: ArrayLike, *, stride: IntPair = (1, 1), dilatio
     _check_bias(op, bias, c_out)
     if padding_mode != "zeros" and any(geo["padding"]):
         pt, pb, pl, pr = geo["padding"]
-        mode = {"replicate": "edge", "circular": "wrap"}.get(padding_mode, padding_mode)
-        x = pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)), mode=mode, _op=f"{op}(padding_mode={padding_mode!r})")
+        x = pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)), mode=padding_mode, _op=op,
+                _axis_names=("the batch axis", "the height", "the width", "the channel axis"))
         geo["padding"] = (0, 0, 0, 0)
     y = _conv(x, filter, out_hw=out_hw, **geo)
     if bias is not None:

@@ -272,10 +272,10 @@ def max_unpool2d(x, indices, *, kernel_size, stride=None, padding=0, output_size
     if output_size is None:
         out_hw = ((x.shape[1] - 1) * s[0] - p[0] - p[1] + k[0], (x.shape[2] - 1) * s[1] - p[2] - p[3] + k[1])
     else:
-        size = tuple(output_size)
-        if len(size) == 4:
+        size = tuple(output_size) if isinstance(output_size, (tuple, list)) else output_size
+        if isinstance(size, tuple) and len(size) == 4:
             size = size[2:] if nchw else size[1:3]
-        out_hw = _args.pair(op, "output_size", size)
+        out_hw = _args.pair(op, "output_size", size)   # an int k means (k, k), as for the adaptive pools
     if out_hw[0] < 1 or out_hw[1] < 1:
         raise ValueError(f"{op}: the output size {out_hw} must be positive")
     plane = out_hw[0] * out_hw[1]
@@ -287,6 +287,9 @@ def max_unpool2d(x, indices, *, kernel_size, stride=None, padding=0, output_size
 
 
 def _output_hw(op, x, output_size):
+    if x.shape[1] == 0 or x.shape[2] == 0:
+        raise ValueError(f"{op}: argument 'x' has an empty spatial axis, shape {x.shape}; adaptive bins "
+                         "need at least one cell (as PyTorch)")
     size = (output_size, output_size) if not isinstance(output_size, (tuple, list)) else tuple(output_size)
     if len(size) != 2:
         raise ValueError(f"{op}: argument 'output_size' must be an int or a pair (h, w), got {output_size!r}")
@@ -301,7 +304,7 @@ def _averaging_matrix(n: int, m: int, dtype) -> Tensor:
     return Tensor(a.astype(dtype))
 
 
-def adaptive_avg_pool2d(x, output_size, *, input_layout=None):
+def adaptive_avg_pool2d(x, output_size, *, input_layout=None, _op="adaptive_avg_pool2d"):
     """Average pooling to a fixed output size (PyTorch's ``adaptive_avg_pool2d``).
 
     Output row ``i`` of ``H_out`` averages input rows ``floor(i*H/H_out)`` to
@@ -310,7 +313,7 @@ def adaptive_avg_pool2d(x, output_size, *, input_layout=None):
     that axis.  Linear: separable, ``y = A_h x A_w^T`` per (n, c) with constant
     averaging matrices (through the average-pooling kernel when the sizes divide).
     """
-    op = "adaptive_avg_pool2d"
+    op = _op
     x, nchw = _input(op, x, input_layout)
     (h, w), (ho, wo) = x.shape[1:3], _output_hw(op, x, output_size)
     if h % ho == 0 and w % wo == 0:  # equal bins: a plain average pooling
@@ -325,7 +328,7 @@ def adaptive_avg_pool2d(x, output_size, *, input_layout=None):
     return _output(y, nchw)
 
 
-def adaptive_max_pool2d(x, output_size, return_indices=False, *, input_layout=None):
+def adaptive_max_pool2d(x, output_size, return_indices=False, *, input_layout=None, _op="adaptive_max_pool2d"):
     """Max pooling to a fixed output size (PyTorch's ``adaptive_max_pool2d``), with
     the bins of :func:`adaptive_avg_pool2d` and the rules of :func:`max_pool2d`
     (first maximum wins, NaN propagates, ``return_indices`` gives flat ``h*W + w``).
@@ -335,7 +338,7 @@ def adaptive_max_pool2d(x, output_size, return_indices=False, *, input_layout=No
     reference's on a backend that lacks it, with a one-time
     :class:`~nabla.PerformanceWarning`).
     """
-    op = "adaptive_max_pool2d"
+    op = _op
     x, nchw = _input(op, x, input_layout)
     (h, w), (ho, wo) = x.shape[1:3], _output_hw(op, x, output_size)
     if h % ho == 0 and w % wo == 0:
@@ -351,11 +354,11 @@ def adaptive_max_pool2d(x, output_size, return_indices=False, *, input_layout=No
 
 def global_avg_pool2d(x, keepdims: bool = False, *, input_layout=None):
     """The mean over H and W: (N, C), or (N, 1, 1, C) with ``keepdims``."""
-    y = adaptive_avg_pool2d(x, 1, input_layout=input_layout)
-    return y if keepdims else reshape(y, (y.shape[0], -1))
+    y = adaptive_avg_pool2d(x, 1, input_layout=input_layout, _op="global_avg_pool2d")
+    return y if keepdims else reshape(y, (y.shape[0], y.shape[1] * y.shape[2] * y.shape[3]))
 
 
 def global_max_pool2d(x, keepdims: bool = False, *, input_layout=None):
     """The maximum over H and W (max pooling's rules): (N, C), or (N, 1, 1, C) with ``keepdims``."""
-    y = adaptive_max_pool2d(x, 1, input_layout=input_layout)
-    return y if keepdims else reshape(y, (y.shape[0], -1))
+    y = adaptive_max_pool2d(x, 1, input_layout=input_layout, _op="global_max_pool2d")
+    return y if keepdims else reshape(y, (y.shape[0], y.shape[1] * y.shape[2] * y.shape[3]))

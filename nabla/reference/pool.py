@@ -125,7 +125,7 @@ def adaptive_max_pool2d(x, out_hw):
     argmax = np.empty((n, ho, wo, c), np.int64)
     for i, (r0, r1) in enumerate(adaptive_bins(h, ho)):
         for j, (c0, c1) in enumerate(adaptive_bins(w, wo)):
-            window = x[:, r0:r1, c0:c1, :].reshape(n, -1, c)
+            window = x[:, r0:r1, c0:c1, :].reshape(n, (r1 - r0) * (c1 - c0), c)
             k = np.argmax(window, axis=1)      # first maximum; np.argmax returns the first NaN
             y[:, i, j, :] = np.take_along_axis(window, k[:, None, :], axis=1)[:, 0, :]
             argmax[:, i, j, :] = (r0 + k // (c1 - c0)) * w + c0 + k % (c1 - c0)
