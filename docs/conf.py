@@ -39,7 +39,9 @@ sphinx_gallery_conf = {
 autosummary_generate = True
 
 autodoc_member_order = "bysource"
-autodoc_typehints = "description"
+autodoc_typehints = "signature"   # type hints in the signature; the Parameters sections give shapes
+autodoc_type_aliases = {"ArrayLike": "ArrayLike", "IntPair": "IntPair",
+                        "Padding": "Padding"}  # shown by name (nabla/_typing.py defines them)
 
 # Examples in the pages run with these names defined.
 doctest_global_setup = """
@@ -50,7 +52,8 @@ import nabla as nb
 exclude_patterns = ["_build", "requirements.txt", "_generated", "examples", "sg_execution_times.rst", "tutorials/*.ipynb",
                     "tutorials/*.py", "tutorials/*.md5", "tutorials/*.json", "tutorials/*.zip"]
 templates_path = ["_templates"]  # autosummary/function.rst: pictures on the op pages
-html_static_path = []
+html_static_path = ["_static"]
+html_css_files = ["wrap.css"]  # code blocks wrap: nothing cut off at the right edge
 html_title = f"nabla {release}"
 
 try:
