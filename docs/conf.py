@@ -40,7 +40,7 @@ autosummary_generate = True
 
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"   # type hints in the signature; the Parameters sections give shapes
-autodoc_type_aliases = {"ArrayLike": "ArrayLike", "IntPair": "IntPair",
+autodoc_type_aliases = {"ArrayLike": "ArrayLike", "IntPair": "IntPair", "OptionalArrayLike": "OptionalArrayLike",
                         "Padding": "Padding"}  # shown by name (nabla/_typing.py defines them)
 
 # Examples in the pages run with these names defined.

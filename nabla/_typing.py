@@ -14,3 +14,5 @@ ArrayLike = Union[Tensor, np.ndarray, "list", "tuple", float, int]
 IntPair = Union[int, "tuple[int, int]"]
 #: ``p``, ``(p_h, p_w)``, ``(top, bottom, left, right)``, ``"SAME"`` or ``"VALID"``.
 Padding = Union[int, "tuple[int, int]", "tuple[int, int, int, int]", str]
+#: :data:`ArrayLike` or ``None`` (an optional tensor argument such as ``bias``).
+OptionalArrayLike = Union[ArrayLike, None]

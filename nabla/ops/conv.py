@@ -19,7 +19,7 @@ from __future__ import annotations
 from .. import _args
 from .._autodiff import Primitive
 from .._tensor import Tensor
-from .._typing import ArrayLike, IntPair, Padding
+from .._typing import ArrayLike, IntPair, OptionalArrayLike, Padding
 from .basic import pad, permute
 
 __all__ = ["conv2d", "conv2d_transpose"]
@@ -117,7 +117,7 @@ def _check_bias(op, bias, c_out):
 
 
 def conv2d(x: ArrayLike, filter: ArrayLike, *, stride: IntPair = (1, 1), dilation: IntPair = (1, 1),
-           padding: Padding = (0, 0, 0, 0), groups: int = 1, bias: ArrayLike | None = None,
+           padding: Padding = (0, 0, 0, 0), groups: int = 1, bias: OptionalArrayLike = None,
            input_layout: str | None = None, filter_layout: str | None = None,
            padding_mode: str = "zeros") -> Tensor:
     r"""Apply a 2D convolution (cross-correlation: the filter is not flipped).
@@ -217,7 +217,7 @@ def conv2d(x: ArrayLike, filter: ArrayLike, *, stride: IntPair = (1, 1), dilatio
 
 def conv2d_transpose(x: ArrayLike, filter: ArrayLike, *, stride: IntPair = (1, 1), dilation: IntPair = (1, 1),
                      padding: Padding = (0, 0, 0, 0), output_paddings: IntPair = (0, 0),
-                     bias: ArrayLike | None = None, input_layout: str | None = None,
+                     bias: OptionalArrayLike = None, input_layout: str | None = None,
                      filter_layout: str | None = None, groups: int = 1, padding_mode: str = "zeros") -> Tensor:
     r"""Apply a 2D transposed convolution: the adjoint of :func:`conv2d` in its input.
 
