@@ -5,6 +5,8 @@ so no ``sys.path`` changes are needed here.  The build runs with ``-W``: any
 warning fails it.  ``make docs`` also runs the ``doctest`` builder, which
 executes the examples in these pages.
 """
+import os
+
 import nabla
 
 project = "nabla"
@@ -17,7 +19,9 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",   # one page per public function and class (api.rst)
     "sphinx.ext.doctest",
-    "sphinx.ext.mathjax",       # the formulas in Notes sections
+    "sphinx.ext.mathjax",       # the formulas in Notes sections ...
+    "sphinx-mathjax-offline",   # ... with MathJax served from the built site, not a CDN (works offline)
+    "sphinx.ext.intersphinx",   # links to NumPy's docs (numpy.ndarray, ...)
     "sphinx.ext.napoleon",      # numpy-style Parameters/Returns/Raises sections as field lists
     "sphinx_gallery.gen_gallery",  # tutorials/*.py, executed at every build, with their plots
 ]
@@ -37,6 +41,39 @@ sphinx_gallery_conf = {
     "image_scrapers": ("matplotlib",),
 }
 autosummary_generate = True
+
+# Intersphinx reads NumPy's inventory from a file written at build time (below),
+# so the build needs no network: it lists the NumPy names these pages refer to.
+intersphinx_mapping = {"numpy": ("https://numpy.org/doc/stable/", "_generated/numpy-objects.inv")}
+_NUMPY_NAMES = {  # name -> page, under https://numpy.org/doc/stable/
+    "numpy.ndarray": "reference/generated/numpy.ndarray.html",
+    "numpy.dtype": "reference/generated/numpy.dtype.html",
+    "numpy.float32": "reference/arrays.scalars.html#numpy.float32",
+    "numpy.float64": "reference/arrays.scalars.html#numpy.float64",
+    "numpy.int64": "reference/arrays.scalars.html#numpy.int64",
+    "numpy.asarray": "reference/generated/numpy.asarray.html",
+    "numpy.pad": "reference/generated/numpy.pad.html",
+    "numpy.einsum": "reference/generated/numpy.einsum.html",
+    "numpy.random.Generator": "reference/random/generator.html#numpy.random.Generator",
+    "numpy.savez": "reference/generated/numpy.savez.html",
+    "numpy.load": "reference/generated/numpy.load.html",
+}
+
+
+def _write_numpy_inventory(path):
+    """A Sphinx objects.inv (version 2) for the names above."""
+    import zlib
+    roles = {"numpy.ndarray": "class", "numpy.dtype": "class", "numpy.random.Generator": "class",
+             "numpy.float32": "attribute", "numpy.float64": "attribute", "numpy.int64": "attribute"}
+    lines = "".join(f"{name} py:{roles.get(name, 'function')} 1 {uri} -\n" for name, uri in _NUMPY_NAMES.items())
+    head = "# Sphinx inventory version 2\n# Project: NumPy\n# Version: 2\n# The remainder of this file is compressed using zlib.\n"
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(head.encode() + zlib.compress(lines.encode()))
+
+
+# Written now, before intersphinx reads it when the builder starts.
+_write_numpy_inventory(os.path.join(os.path.dirname(os.path.abspath(__file__)), "_generated", "numpy-objects.inv"))
 
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"   # type hints in the signature; the Parameters sections give shapes

@@ -217,7 +217,7 @@ def _raw(x):
 
 
 def asarray(a, dtype=None) -> Tensor:
-    """Make a :class:`Tensor` from a Tensor, a NumPy array, anything with
+    """Make a :class:`Tensor` from a Tensor, a :class:`numpy.ndarray`, anything with
     ``__dlpack__`` (PyTorch, JAX, CuPy on the CPU) or a (nested) Python sequence.
 
     NumPy arrays keep their dtype unless ``dtype`` is given, and are not copied
