@@ -78,6 +78,7 @@ _write_numpy_inventory(os.path.join(os.path.dirname(os.path.abspath(__file__)), 
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"   # type hints in the signature; the Parameters sections give shapes
 autodoc_type_aliases = {"ArrayLike": "ArrayLike", "IntPair": "IntPair", "OptionalArrayLike": "OptionalArrayLike",
+                        "OptionalIntPair": "OptionalIntPair",
                         "Padding": "Padding"}  # shown by name (nabla/_typing.py defines them)
 
 # Examples in the pages run with these names defined.
@@ -127,5 +128,34 @@ def _run_examples(app):
         (out_dir / f"{script.stem}.out").write_text(run.stdout)
 
 
+def _split_top_level(params: str) -> list:
+    parts, depth, cur = [], 0, ""
+    for ch in params:
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        if ch == "," and depth == 0:
+            parts.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    if cur.strip():
+        parts.append(cur.strip())
+    return parts
+
+
+def _hide_private_parameters(app, what, name, obj, options, signature, return_annotation):
+    """Signatures show no private keyword (``_op``: the name an error message uses
+    when one public op calls another)."""
+    if not signature or "_" not in signature:
+        return None
+    parts = [p for p in _split_top_level(signature[1:-1]) if not p.lstrip("*").startswith("_")]
+    while parts and parts[-1] == "*":
+        parts.pop()
+    return "(" + ", ".join(parts) + ")", return_annotation
+
+
 def setup(app):
     app.connect("builder-inited", _run_examples)
+    app.connect("autodoc-process-signature", _hide_private_parameters)

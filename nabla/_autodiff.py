@@ -29,6 +29,7 @@ import os
 import sys
 import threading
 import time
+from typing import Callable
 
 import numpy as np
 
@@ -37,6 +38,7 @@ from ._backend import get_backend
 
 from ._pytree import first_difference, tree_flatten, tree_map
 from ._tensor import Tensor, asarray
+from ._typing import ArrayLike
 
 __all__ = ["Primitive", "PRIMITIVES", "not_differentiable", "vjp", "jvp", "grad", "value_and_grad",
            "stop_gradient"]
@@ -410,13 +412,67 @@ def _split_aux(result, has_aux, fname):
 
 
 # ----------------------------------------------------------------- transforms
-def vjp(fn, *primals, has_aux: bool = False):
-    """Reverse mode: evaluate ``fn(*primals)`` and return ``(out, pullback)``
-    (and ``aux`` third when ``has_aux``).
+def vjp(fn: Callable, *primals, has_aux: bool = False):
+    r"""Evaluate ``fn(*primals)`` and return it with its pullback (reverse mode).
 
-    ``pullback(cotangent)`` takes a cotangent with the structure of ``out`` and
-    returns a tuple with one cotangent per primal (each with that primal's
-    structure), as JAX does.  The pullback is itself differentiable.
+    Parameters
+    ----------
+    fn : callable
+        ``fn(*primals) -> out``: a pytree of tensors; with ``has_aux``, a pair
+        ``(out, aux)``.
+    *primals : pytrees of Tensor or array_like
+        The point to differentiate at, one per positional argument of ``fn``.
+        Every leaf is converted with :func:`nabla.asarray` (Python floats
+        become float32).
+    has_aux : bool
+        ``fn`` returns ``(out, aux)``; ``aux`` is not differentiated and comes
+        back third, with its tensors outside the transform.
+
+    Returns
+    -------
+    out : pytree of Tensor
+        ``fn(*primals)`` (its first element with ``has_aux``).
+    pullback : callable
+        ``pullback(cotangent) -> tuple``: ``cotangent`` has ``out``'s structure
+        and shapes (each leaf is converted to its output's dtype); the tuple holds
+        one cotangent per primal, each with that primal's structure.
+    aux : pytree
+        Only with ``has_aux``.
+
+    Raises
+    ------
+    TypeError
+        A leaf of ``primals`` or of the output that is not a tensor or array; an
+        op of ``fn`` that is not differentiable in the traced argument.
+    ValueError
+        With ``has_aux``, an ``fn`` that does not return a pair; from
+        ``pullback``, a cotangent with another number of leaves or another shape
+        than ``out``.
+
+    Notes
+    -----
+    With :math:`J` the Jacobian of ``fn`` at ``primals``, the pullback maps a
+    cotangent :math:`v` to
+
+    .. math::
+
+        v \mapsto v^\top J = (J^\top v)^\top,
+
+    one evaluation of ``fn`` serving any number of cotangents.  JAX's
+    convention (``jax.vjp``): a tuple with one entry per primal, even for one
+    primal.  The pullback is itself differentiable (nest it in another
+    transform for higher derivatives); calling it again reuses the recorded
+    graph.
+
+    Examples
+    --------
+    >>> import numpy as np, nabla as nb
+    >>> x = np.array([1., 2., 3.], np.float32)
+    >>> y, pullback = nb.vjp(lambda x: x ** 2, x)
+    >>> y
+    Tensor([1., 4., 9.], dtype=float32)
+    >>> pullback(np.ones(3, np.float32))          # 2 x * 1
+    (Tensor([2., 4., 6.], dtype=float32),)
     """
     trace = _VJPTrace()
     primals = _as_tensors(list(primals), "vjp primals")
@@ -457,10 +513,64 @@ def _lower_tree(tree, trace):
     return tree_map(lambda a: _lower(a, trace) if isinstance(a, Tensor) else a, tree)
 
 
-def jvp(fn, primals, tangents, has_aux: bool = False):
-    """Forward mode: ``(fn(*primals), J @ tangents)`` (and ``aux`` third when ``has_aux``).
+def jvp(fn: Callable, primals: tuple | list, tangents: tuple | list, has_aux: bool = False):
+    r"""Evaluate ``fn(*primals)`` and its directional derivative along ``tangents`` (forward mode).
 
-    ``primals`` and ``tangents`` are sequences of the same structure.
+    Parameters
+    ----------
+    fn : callable
+        ``fn(*primals) -> out``: a pytree of tensors; with ``has_aux``, a pair
+        ``(out, aux)``.
+    primals : tuple or list of pytrees
+        The point, one entry per positional argument of ``fn``; leaves are
+        converted with :func:`nabla.asarray`.
+    tangents : tuple or list of pytrees
+        ``primals``'s structure and shapes; each leaf is converted to its
+        primal's dtype.
+    has_aux : bool
+        ``fn`` returns ``(out, aux)``; ``aux`` is not differentiated and comes
+        back third.
+
+    Returns
+    -------
+    out : pytree of Tensor
+        ``fn(*primals)``.
+    tangent_out : pytree of Tensor
+        ``J @ tangents``, with ``out``'s structure (zeros for an output that
+        does not depend on the primals).
+    aux : pytree
+        Only with ``has_aux``.
+
+    Raises
+    ------
+    TypeError
+        ``primals`` or ``tangents`` not a tuple or list, a leaf that is not a
+        tensor or array, an op of ``fn`` that is not differentiable in the
+        traced argument.
+    ValueError
+        ``primals`` and ``tangents`` of different structures (the message names
+        the first difference) or shapes; with ``has_aux``, an ``fn`` that does
+        not return a pair.
+
+    Notes
+    -----
+    With :math:`J` the Jacobian of ``fn`` at ``primals`` and :math:`t` the
+    tangents (flattened and stacked),
+
+    .. math::
+
+        \mathrm{tangent\_out} = J\, t = \lim_{\varepsilon \to 0}
+            \frac{\mathrm{fn}(\mathrm{primals} + \varepsilon t) - \mathrm{fn}(\mathrm{primals})}{\varepsilon},
+
+    computed alongside ``fn`` (no graph is kept).  JAX's convention
+    (``jax.jvp(fun, primals, tangents, has_aux)``).
+
+    Examples
+    --------
+    >>> import numpy as np, nabla as nb
+    >>> x = np.array([1., 2., 3.], np.float32)
+    >>> nb.jvp(lambda x: x ** 2, (x,), (np.ones(3, np.float32),))   # (x**2, 2 x * 1)
+    (Tensor([1., 4., 9.], dtype=float32), Tensor([2., 4., 6.], dtype=float32))
     """
     if not isinstance(primals, (list, tuple)) or not isinstance(tangents, (list, tuple)):
         raise TypeError("jvp: primals and tangents must be tuples or lists (one entry per argument)")
@@ -487,11 +597,58 @@ def jvp(fn, primals, tangents, has_aux: bool = False):
     return (outs, tans) if not has_aux else (outs, tans, aux)
 
 
-def value_and_grad(fun, argnums=0, has_aux: bool = False):
-    """``fun`` -> a function returning ``(fun(*args), gradient)``; with
-    ``has_aux``, ``((value, aux), gradient)``.  ``fun`` must return a scalar.
-    ``argnums`` is an int (gradient has that argument's structure) or a
-    tuple of ints (a tuple of gradients)."""
+def value_and_grad(fun: Callable, argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Callable:
+    r"""Make a function that returns ``fun``'s value and its gradient, from one evaluation.
+
+    Parameters
+    ----------
+    fun : callable
+        Returns a tensor of one element (a scalar loss); with ``has_aux``, a
+        pair ``(scalar, aux)``.
+    argnums : int or tuple of ints
+        Which positional arguments to differentiate (negative counts from the
+        end).  An int: the gradient has that argument's structure (a pytree of
+        tensors for a pytree argument).  A tuple: a tuple of such gradients.
+    has_aux : bool
+        ``fun`` returns ``(scalar, aux)``; ``aux`` is not differentiated.
+
+    Returns
+    -------
+    callable
+        Takes ``fun``'s arguments and returns ``(value, gradient)``, or
+        ``((value, aux), gradient)`` with ``has_aux``.
+
+    Raises
+    ------
+    ValueError
+        When the returned function is called: an output with more than one
+        element, an ``argnums`` out of range or not an int, with ``has_aux`` an
+        output that is not a pair.
+    TypeError
+        When it is called: as :func:`vjp` (an argument leaf that is not a tensor
+        or array, a non-differentiable op in the path).
+
+    Notes
+    -----
+    One :func:`vjp` with cotangent 1: for :math:`f : \mathbb{R}^n \to \mathbb{R}`,
+
+    .. math::
+
+        \nabla f(x) = J_f(x)^\top \cdot 1.
+
+    JAX's convention (``jax.value_and_grad(fun, argnums, has_aux)``).
+
+    Examples
+    --------
+    >>> import numpy as np, nabla as nb
+    >>> x = np.array([1., 2., 3.], np.float32)
+    >>> nb.value_and_grad(lambda x: (x ** 2).sum())(x)
+    (Tensor(14., dtype=float32), Tensor([2., 4., 6.], dtype=float32))
+    >>> params = {"w": x, "b": np.float32(0.5)}
+    >>> value, g = nb.value_and_grad(lambda p: (p["w"] * p["b"]).sum())(params)
+    >>> g["b"], g["w"]                                  # the gradient has the argument's structure
+    (Tensor(6., dtype=float32), Tensor([0.5, 0.5, 0.5], dtype=float32))
+    """
     multi = isinstance(argnums, (tuple, list))
     nums = tuple(argnums) if multi else (argnums,)
 
@@ -520,9 +677,56 @@ def value_and_grad(fun, argnums=0, has_aux: bool = False):
     return wrapped
 
 
-def grad(fun, argnums=0, has_aux: bool = False):
-    """``fun`` -> its gradient function (``fun`` must return a scalar).  With
-    ``has_aux``, the gradient function returns ``(gradient, aux)``."""
+def grad(fun: Callable, argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Callable:
+    r"""Make the gradient function of a scalar-valued function (reverse mode).
+
+    Parameters
+    ----------
+    fun : callable
+        Returns a tensor of one element (a scalar loss); with ``has_aux``, a
+        pair ``(scalar, aux)``.
+    argnums : int or tuple of ints
+        Which positional arguments to differentiate (negative counts from the
+        end).  An int: the gradient has that argument's structure.  A tuple: a
+        tuple of gradients, one per entry.
+    has_aux : bool
+        ``fun`` returns ``(scalar, aux)``; the gradient function then returns
+        ``(gradient, aux)``.
+
+    Returns
+    -------
+    callable
+        Takes ``fun``'s arguments and returns the gradient (each with its
+        argument's shape and structure).
+
+    Raises
+    ------
+    ValueError, TypeError
+        When the returned function is called, as :func:`value_and_grad`: an
+        output with more than one element, an ``argnums`` out of range, an
+        argument leaf that is not a tensor or array.
+
+    Notes
+    -----
+    .. math::
+
+        \mathrm{grad}(f)(x) = \nabla f(x) = J_f(x)^\top \cdot 1
+
+    from one :func:`vjp`.  JAX's convention (``jax.grad(fun, argnums,
+    has_aux)``).  The gradient function is differentiable again: ``grad`` of
+    ``grad`` gives second derivatives.
+
+    Examples
+    --------
+    >>> import numpy as np, nabla as nb
+    >>> x = np.array([1., 2., 3.], np.float32)
+    >>> nb.grad(lambda x: (x ** 2).sum())(x)
+    Tensor([2., 4., 6.], dtype=float32)
+    >>> nb.grad(lambda x, y: (x * y).sum(), argnums=(0, 1))(x, 2 * x)
+    (Tensor([2., 4., 6.], dtype=float32), Tensor([1., 2., 3.], dtype=float32))
+    >>> nb.grad(nb.grad(lambda x: x ** 3))(2.0)                  # 6 x
+    Tensor(12., dtype=float32)
+    """
     vg = value_and_grad(fun, argnums, has_aux)
 
     def wrapped(*args):
@@ -533,6 +737,34 @@ def grad(fun, argnums=0, has_aux: bool = False):
     return wrapped
 
 
-def stop_gradient(x) -> Tensor:
-    """``x`` with every trace removed: a constant to all transforms."""
+def stop_gradient(x: ArrayLike) -> Tensor:
+    r"""Return ``x`` as a constant: every transform sees a zero derivative through it.
+
+    Parameters
+    ----------
+    x : Tensor or array_like
+
+    Returns
+    -------
+    Tensor
+        ``x``'s values and dtype, with every trace removed (the same array, no copy).
+
+    Raises
+    ------
+    TypeError
+        An input :func:`nabla.asarray` refuses (an unsupported dtype).
+
+    Notes
+    -----
+    The identity in value with zero derivative: :math:`\partial\, \mathrm{sg}(x) / \partial x = 0`,
+    in both modes and at every nesting level (JAX's ``lax.stop_gradient``,
+    PyTorch's ``Tensor.detach``).
+
+    Examples
+    --------
+    >>> import numpy as np, nabla as nb
+    >>> x = np.array([1., 2., 3.], np.float32)
+    >>> nb.grad(lambda x: (x * nb.stop_gradient(x)).sum())(x)   # d/dx (x * c) = c = x, not 2 x
+    Tensor([1., 2., 3.], dtype=float32)
+    """
     return Tensor(asarray(x)._value)

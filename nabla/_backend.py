@@ -165,8 +165,32 @@ def _user_stacklevel() -> int:
 
 
 def backend_info() -> dict:
-    """``{backend: {kernel: implemented?}}`` for every registered backend (the
-    checked backend aside) and every kernel the ops use."""
+    """Report which kernels each backend implements.
+
+    Returns
+    -------
+    dict
+        ``{backend: {kernel: bool}}``: for every registered backend (the checked
+        backend aside, it has no kernels of its own) and every kernel the ops
+        use, whether the backend has it.  A backend whose module cannot be
+        imported (the Cython extension not built) reports ``False`` throughout.
+
+    Notes
+    -----
+    A missing kernel is not an error: the op runs the reference kernel instead,
+    with one :class:`~nabla.PerformanceWarning` per backend and kernel.  The
+    kernel names come from the primitives that use them, not from a list kept
+    by hand.
+
+    Examples
+    --------
+    >>> import numpy as np, nabla as nb
+    >>> info = nb.backend_info()
+    >>> sorted(info["reference"])                      # every kernel the ops use
+    ['adaptive_max_pool2d', 'avg_pool2d', ...]
+    >>> all(info["reference"].values())                # the reference backend has them all
+    True
+    """
     names = kernel_names()
     out = {}
     for b in BACKENDS:
@@ -196,9 +220,44 @@ def register_backend(name: str, module) -> None:
 
 
 def set_backend(name: str) -> None:
-    """Choose the backend for all threads: ``"cython"`` (fast, the default),
-    ``"reference"`` (pure Python + NumPy, reads like the formulas) or
-    ``"checked"`` (both, compared at every kernel: see :func:`nabla.checked`)."""
+    """Choose the backend, the set of kernels the ops run, for all threads.
+
+    Parameters
+    ----------
+    name : {"cython", "reference", "checked"}
+        ``"cython"`` (fast, the default), ``"reference"`` (pure Python + NumPy,
+        reads like the formulas) or ``"checked"`` (both, compared at every
+        kernel: see :func:`nabla.checked`); or a backend registered under
+        another name.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    ValueError
+        An unknown name (the message lists the known ones).
+    ImportError
+        The backend's module cannot be imported (``"cython"`` when the
+        extension is not built).
+
+    Notes
+    -----
+    The choice holds in every thread, except inside a :func:`use_backend`
+    block, which takes precedence in its own thread.  The default at import is
+    ``"cython"``, or the value of the environment variable ``NABLA_BACKEND``.
+    The backend is looked up at each kernel call, derivative rules' included.
+
+    Examples
+    --------
+    >>> import numpy as np, nabla as nb
+    >>> old = nb.get_backend()
+    >>> nb.set_backend("reference")
+    >>> nb.get_backend()
+    'reference'
+    >>> nb.set_backend(old)
+    """
     global _default
     _load(_check_name(name))
     _observe(_default, -1)
@@ -207,19 +266,66 @@ def set_backend(name: str) -> None:
 
 
 def get_backend() -> str:
-    """The name of the backend in effect in this thread."""
+    """Return the name of the backend in effect in this thread.
+
+    Returns
+    -------
+    str
+        The innermost :func:`use_backend` block's backend in this thread, else
+        the one :func:`set_backend` chose (by default ``"cython"``, or
+        ``NABLA_BACKEND``).
+
+    Examples
+    --------
+    >>> import numpy as np, nabla as nb
+    >>> with nb.use_backend("reference"):
+    ...     nb.get_backend()
+    'reference'
+    """
     stack = getattr(_local, "stack", None)
     return stack[-1] if stack else _default
 
 
 @contextlib.contextmanager
 def use_backend(name: str):
-    """Run a block with another backend, in this thread only.
+    """Run a block with another backend, in this thread only (a context manager).
 
-    Example::
+    Parameters
+    ----------
+    name : {"cython", "reference", "checked"}
+        As :func:`set_backend`.
 
-        with nabla.use_backend("reference"):
-            y = nabla.conv2d(x, w)
+    Returns
+    -------
+    context manager
+        Entering it switches this thread to ``name`` (it yields ``None``);
+        leaving it, even by an exception, switches back.
+
+    Raises
+    ------
+    ValueError
+        An unknown name, when the block is entered.
+    ImportError
+        The backend's module cannot be imported.
+
+    Notes
+    -----
+    Blocks nest, and other threads keep their own backend (the overrides are
+    per thread), so two threads can run different backends at once.  The
+    backend is looked up at each kernel call: a pullback (:func:`vjp`) called
+    after the block runs on the backend in effect then.
+
+    Examples
+    --------
+    >>> import numpy as np, nabla as nb
+    >>> x = np.ones((1, 4, 4, 1), np.float32)
+    >>> w = np.ones((3, 3, 1, 1), np.float32)
+    >>> with nb.use_backend("reference"):
+    ...     y_ref = nb.conv2d(x, w)
+    ...     with nb.use_backend("cython"):
+    ...         y_fast = nb.conv2d(x, w)
+    >>> np.array_equal(y_ref.numpy(), y_fast.numpy())
+    True
     """
     _load(_check_name(name))
     stack = _local.__dict__.setdefault("stack", [])

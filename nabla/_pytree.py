@@ -40,17 +40,58 @@ def _index_keys(node, aux):
 _registry: dict[type, _NodeType] = {}
 
 
-def register_pytree_node(nodetype: type, flatten_func, unflatten_func, *, keys_func=None) -> None:
-    """Make instances of ``nodetype`` pytree nodes (JAX's ``register_pytree_node``).
+def register_pytree_node(nodetype: type, flatten_func: Callable, unflatten_func: Callable, *,
+                         keys_func: Callable | None = None) -> None:
+    """Make the instances of a class pytree nodes, so that transforms and ``tree_map`` see inside them.
 
-    ``flatten_func(node) -> (children, aux_data)``: ``children`` is an iterable
-    of sub-trees, ``aux_data`` hashable-or-comparable static data kept in the
-    structure.  ``unflatten_func(aux_data, children) -> node`` rebuilds it.
-    ``keys_func(node, aux_data) -> list of str`` (optional) names the children
-    in error messages and paths, e.g. ``[".weight", ".bias"]``; the default is
-    ``[0]``, ``[1]``, ...
+    Parameters
+    ----------
+    nodetype : type
+        The class (exactly this class: subclasses are not included).
+    flatten_func : callable
+        ``flatten_func(node) -> (children, aux_data)``: ``children`` an iterable
+        of sub-trees, ``aux_data`` static data kept in the structure (compared
+        with ``==`` when structures are compared, so hashable or at least
+        comparable).
+    unflatten_func : callable
+        ``unflatten_func(aux_data, children) -> node`` rebuilds a node (also
+        from children that are not the original leaves: gradients, tracers).
+    keys_func : callable, optional
+        ``keys_func(node, aux_data) -> list of str`` names the children in error
+        messages and paths, e.g. ``[".weight", ".bias"]``; the default is
+        ``[0]``, ``[1]``, ...
 
-    Raises ``ValueError`` if ``nodetype`` is already registered.
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    TypeError
+        ``nodetype`` is not a class.
+    ValueError
+        ``nodetype`` is already registered (the built-in containers among them).
+
+    Notes
+    -----
+    JAX's ``jax.tree_util.register_pytree_node(nodetype, flatten_func,
+    unflatten_func)``; ``keys_func`` stands in for JAX's key paths
+    (``register_pytree_with_keys``).  ``nabla.nn.Module`` is registered this
+    way.  NamedTuples and dataclasses need no registration.
+
+    Examples
+    --------
+    >>> import numpy as np, nabla as nb
+    >>> class Point:
+    ...     def __init__(self, x, y):
+    ...         self.x, self.y = x, y
+    >>> nb.register_pytree_node(Point, lambda p: ((p.x, p.y), None), lambda aux, ch: Point(*ch),
+    ...                         keys_func=lambda p, aux: [".x", ".y"])
+    >>> nb.tree_structure(Point(1.0, 2.0))
+    PyTreeDef(Point(*, *))
+    >>> q = nb.tree_map(lambda v: 10 * v, Point(1.0, 2.0))
+    >>> q.x, q.y
+    (10.0, 20.0)
     """
     if not isinstance(nodetype, type):
         raise TypeError(f"register_pytree_node: nodetype must be a class, got {nodetype!r}")
@@ -124,7 +165,35 @@ _DATACLASS = _NodeType(_dataclass_flatten, _dataclass_unflatten,
 
 
 class PyTreeDef:
-    """The structure of a pytree: node types and static data, without the leaves."""
+    """The structure of a pytree: its node types and static data, without the leaves.
+
+    Made by :func:`tree_flatten` and :func:`tree_structure` (not by hand);
+    :meth:`unflatten` (or :func:`tree_unflatten`) puts leaves back into it.
+
+    Attributes
+    ----------
+    num_leaves : int
+        How many leaves a tree of this structure has.
+
+    Notes
+    -----
+    Two structures are equal when they have the same node types, the same
+    number of children and equal auxiliary data (dict keys, NamedTuple and
+    dataclass types, a registered class's ``aux_data``) at every position; the
+    leaves do not count.  Hashable.  The repr writes a leaf as ``*``, as
+    JAX's ``PyTreeDef`` does.
+
+    Examples
+    --------
+    >>> import numpy as np, nabla as nb
+    >>> treedef = nb.tree_structure({"w": np.zeros(2), "b": None})
+    >>> treedef, treedef.num_leaves
+    (PyTreeDef(dict(None, *)), 1)
+    >>> treedef == nb.tree_structure({"b": None, "w": 3.0})      # keys sorted; leaves do not count
+    True
+    >>> treedef.unflatten([1.0])
+    {'b': None, 'w': 1.0}
+    """
 
     __slots__ = ("node", "aux", "children", "num_leaves")
 
@@ -186,8 +255,37 @@ def _aux_equal(a, b) -> bool:
         return a is b
 
 
-def tree_flatten(tree) -> tuple[list, PyTreeDef]:
-    """``(leaves, treedef)``: the leaves in a fixed order and the structure."""
+def tree_flatten(tree: Any) -> tuple[list, PyTreeDef]:
+    """Split a pytree into its leaves, in a fixed order, and its structure.
+
+    Parameters
+    ----------
+    tree : pytree
+        Nested lists, tuples, dicts, NamedTuples, dataclasses, ``None`` and
+        registered classes; anything else is a leaf.
+
+    Returns
+    -------
+    leaves : list
+        Depth first, children in order (dict keys sorted; ``None`` gives no leaf).
+    treedef : PyTreeDef
+        The structure; ``treedef.unflatten(leaves)`` rebuilds the tree.
+
+    Notes
+    -----
+    JAX's ``jax.tree_util.tree_flatten`` and its rules: dicts are flattened in
+    sorted key order (insertion order when the keys cannot be sorted), and
+    ``None`` is a node with no children, never a leaf.
+
+    Examples
+    --------
+    >>> import numpy as np, nabla as nb
+    >>> leaves, treedef = nb.tree_flatten({"b": [1, 2], "a": (3, None)})
+    >>> leaves
+    [3, 1, 2]
+    >>> treedef
+    PyTreeDef(dict((*, None), [*, *]))
+    """
     leaves: list = []
     return leaves, _flatten_into(tree, leaves)
 
@@ -201,18 +299,89 @@ def _flatten_into(tree, leaves: list) -> PyTreeDef:
     return PyTreeDef(nt, aux, tuple(_flatten_into(c, leaves) for c in children))
 
 
-def tree_unflatten(treedef: PyTreeDef, leaves):
-    """The tree with structure ``treedef`` and the given leaves (JAX's argument order)."""
+def tree_unflatten(treedef: PyTreeDef, leaves) -> Any:
+    """Build the tree of structure ``treedef`` holding ``leaves``.
+
+    Parameters
+    ----------
+    treedef : PyTreeDef
+        From :func:`tree_flatten` or :func:`tree_structure`.
+    leaves : iterable
+        ``treedef.num_leaves`` values, in :func:`tree_leaves` order.
+
+    Returns
+    -------
+    pytree
+
+    Raises
+    ------
+    ValueError
+        Another number of leaves than the structure has.
+
+    Notes
+    -----
+    JAX's ``jax.tree_util.tree_unflatten`` and its argument order
+    (``treedef`` first).  The inverse of :func:`tree_flatten`.
+
+    Examples
+    --------
+    >>> import numpy as np, nabla as nb
+    >>> leaves, treedef = nb.tree_flatten({"b": [1, 2], "a": (3, None)})
+    >>> nb.tree_unflatten(treedef, [10, 20, 30])
+    {'a': (10, None), 'b': [20, 30]}
+    """
     return treedef.unflatten(leaves)
 
 
-def tree_leaves(tree) -> list:
-    """The leaves of ``tree``, in flattening order."""
+def tree_leaves(tree: Any) -> list:
+    """Return the leaves of a pytree, in flattening order.
+
+    Parameters
+    ----------
+    tree : pytree
+
+    Returns
+    -------
+    list
+        ``tree_flatten(tree)[0]``.
+
+    Notes
+    -----
+    JAX's ``jax.tree_util.tree_leaves``.
+
+    Examples
+    --------
+    >>> import numpy as np, nabla as nb
+    >>> nb.tree_leaves([1, (2, 3), {"y": 5, "x": 4}, None])
+    [1, 2, 3, 4, 5]
+    """
     return tree_flatten(tree)[0]
 
 
-def tree_structure(tree) -> PyTreeDef:
-    """The :class:`PyTreeDef` of ``tree``."""
+def tree_structure(tree: Any) -> PyTreeDef:
+    """Return the structure of a pytree, without its leaves.
+
+    Parameters
+    ----------
+    tree : pytree
+
+    Returns
+    -------
+    PyTreeDef
+        ``tree_flatten(tree)[1]``.
+
+    Notes
+    -----
+    JAX's ``jax.tree_util.tree_structure``.
+
+    Examples
+    --------
+    >>> import numpy as np, nabla as nb
+    >>> nb.tree_structure((1, [2, 3])) == nb.tree_structure(("a", ["b", "c"]))
+    True
+    >>> nb.tree_structure((1, [2, 3])) == nb.tree_structure((1, (2, 3)))
+    False
+    """
     return tree_flatten(tree)[1]
 
 
@@ -267,10 +436,47 @@ def first_difference(a, b) -> str | None:
     return walk(a, b, ())
 
 
-def tree_map(f, tree, *rest):
-    """``f`` applied leaf by leaf to ``tree`` and the trees in ``rest``, which
-    must have ``tree``'s structure (a ``ValueError`` names the first path where
-    one differs).  The result has ``tree``'s structure."""
+def tree_map(f: Callable, tree: Any, *rest: Any) -> Any:
+    """Apply ``f`` leaf by leaf to one pytree, or to several of the same structure.
+
+    Parameters
+    ----------
+    f : callable
+        Called as ``f(leaf, *leaves_of_rest)`` at every leaf position.
+    tree : pytree
+        Gives the structure of the result.
+    *rest : pytrees
+        Each with ``tree``'s structure.
+
+    Returns
+    -------
+    pytree
+        ``tree``'s structure, holding ``f``'s results.
+
+    Raises
+    ------
+    ValueError
+        A tree of ``rest`` with another structure; the message names the first
+        path where it differs.
+
+    Notes
+    -----
+    JAX's ``jax.tree_util.tree_map``.  ``None`` is structure, not a leaf, so
+    ``f`` is never called on it: ``{"w": w, "b": None}`` maps to
+    ``{"w": f(w), "b": None}``.
+
+    Examples
+    --------
+    >>> import numpy as np, nabla as nb
+    >>> nb.tree_map(lambda a: a * 2, {"w": 1.0, "b": None, "layers": [2, 3]})
+    {'b': None, 'layers': [4, 6], 'w': 2.0}
+    >>> nb.tree_map(lambda a, b: a + b, (1, [2]), (10, [20]))
+    (11, [22])
+    >>> nb.tree_map(lambda a, b: a + b, (1, [2]), (10, [20, 30]))
+    Traceback (most recent call last):
+    ...
+    ValueError: tree_map: the trees have different structures; first difference at [1]: ...
+    """
     leaves, treedef = tree_flatten(tree)
     others = []
     for r in rest:

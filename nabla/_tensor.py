@@ -9,7 +9,12 @@ any depth.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:  # the alias module imports Tensor from here
+    from ._typing import ArrayLike
 
 __all__ = ["Tensor", "asarray"]
 
@@ -19,10 +24,66 @@ _ALLOWED_KINDS = "fiub"
 
 
 class Tensor:
-    """An n-dimensional array of float32 or float64 values with autograd.
+    """An n-dimensional array of float32 or float64 values that automatic differentiation can trace.
 
     Build one with :func:`nabla.asarray`, :meth:`Tensor.from_dlpack` or the
     creation functions (:func:`nabla.zeros`, :func:`nabla.randn`, ...).
+
+    Parameters
+    ----------
+    value : array_like
+        Read with ``numpy.asarray`` (no copy of an ndarray, its dtype kept: unlike
+        :func:`nabla.asarray`, Python floats give float64).  Float32 and float64
+        are the differentiable dtypes; integer and bool tensors exist for indices
+        and masks (``argmax``, comparisons).
+
+    Raises
+    ------
+    TypeError
+        Another dtype: float16, complex, strings, objects, and anything wider
+        than 8 bytes.
+
+    Attributes
+    ----------
+    shape : tuple of int
+        The size of each axis.
+    dtype : numpy.dtype
+        float32 or float64 (an integer or bool dtype for indices and masks).
+    ndim : int
+        The number of axes.
+    size : int
+        The number of elements.
+    T : Tensor
+        The axes reversed (differentiable, as :func:`nabla.transpose`).
+
+    Notes
+    -----
+    The operators ``+ - * / ** @``, unary ``-`` and indexing are the
+    differentiable nabla ops, with NumPy's broadcasting; a Python number takes
+    the other operand's dtype.  An ndarray on the left defers to the Tensor
+    (``ndarray + Tensor`` is a Tensor).  Comparisons give bool tensors, not
+    differentiated.  ``numpy()`` and ``np.asarray(t)`` give a read-only view,
+    since autograd may have recorded the values; DLPack (``__dlpack__``) shares
+    the memory with PyTorch or JAX.  Inside a transform the function sees
+    *traced* tensors, which wrap the tensor one level below and share its
+    ndarray (the repr says ``traced by vjp#1``).  Hashed by identity, as
+    PyTorch's tensors.
+
+    Examples
+    --------
+    >>> import numpy as np, nabla as nb
+    >>> t = nb.asarray([[1., 2.], [3., 4.]])
+    >>> t
+    Tensor([[1., 2.],
+            [3., 4.]], dtype=float32)
+    >>> t.shape, t.dtype
+    ((2, 2), dtype('float32'))
+    >>> (t @ t.T).sum()
+    Tensor(52., dtype=float32)
+    >>> np.ones(2, np.float32) + t[0]              # NumPy defers to the Tensor
+    Tensor([2., 3.], dtype=float32)
+    >>> t.numpy().flags.writeable
+    False
     """
 
     __slots__ = ("_value", "_primal", "_trace", "_aux", "__weakref__")
@@ -216,15 +277,53 @@ def _raw(x):
     return x._value if isinstance(x, Tensor) else x
 
 
-def asarray(a, dtype=None) -> Tensor:
-    """Make a :class:`Tensor` from a Tensor, a :class:`numpy.ndarray`, anything with
-    ``__dlpack__`` (PyTorch, JAX, CuPy on the CPU) or a (nested) Python sequence.
+def asarray(a: ArrayLike, dtype=None) -> Tensor:
+    """Make a :class:`Tensor` from a Tensor, an ndarray, a DLPack producer or nested sequences.
 
-    NumPy arrays keep their dtype unless ``dtype`` is given, and are not copied
-    (as ``numpy.asarray`` and ``torch.from_numpy``): do not write into an array
-    while a tensor made from it is in use.  Python floats and lists of them
-    become float32, as in PyTorch and JAX.  A Tensor passes
-    through unchanged (and keeps its autograd trace) when no dtype change is asked.
+    Parameters
+    ----------
+    a : Tensor, numpy.ndarray, DLPack producer, sequence or scalar
+        A Tensor; a :class:`numpy.ndarray` or NumPy scalar; anything with
+        ``__dlpack__`` (PyTorch, JAX, CuPy arrays on the CPU); a (nested) Python
+        sequence or number.
+    dtype : numpy.dtype or str, optional
+        The dtype to convert to; float32 or float64 to differentiate.
+
+    Returns
+    -------
+    Tensor
+        ``a`` itself when it is a Tensor and no dtype change is asked (its
+        autograd trace kept); a differentiable conversion for a Tensor of
+        another dtype.
+
+    Raises
+    ------
+    TypeError
+        A dtype a Tensor cannot hold (float16, complex, strings, objects).
+    ValueError
+        A ragged nested sequence (from NumPy).
+
+    Notes
+    -----
+    NumPy arrays and DLPack producers keep their dtype unless ``dtype`` is
+    given, and are not copied (as ``numpy.asarray`` and ``torch.from_numpy``):
+    do not write into an array while a tensor made from it is in use.  Python
+    floats and sequences of them become **float32**, the default floating type
+    of PyTorch and JAX; Python ints give int64.
+
+    Examples
+    --------
+    >>> import numpy as np, nabla as nb
+    >>> nb.asarray([1.0, 2.0])                      # Python floats: float32
+    Tensor([1., 2.], dtype=float32)
+    >>> a = np.zeros(3)
+    >>> t = nb.asarray(a)                           # an ndarray keeps float64, no copy
+    >>> t.dtype, np.shares_memory(t.numpy(), a)
+    (dtype('float64'), True)
+    >>> nb.asarray(a, dtype=np.float32).dtype
+    dtype('float32')
+    >>> nb.asarray(t) is t
+    True
     """
     if isinstance(a, Tensor):
         if dtype is None or np.dtype(dtype) == a.dtype:

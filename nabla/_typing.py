@@ -16,3 +16,5 @@ IntPair = Union[int, "tuple[int, int]"]
 Padding = Union[int, "tuple[int, int]", "tuple[int, int, int, int]", str]
 #: :data:`ArrayLike` or ``None`` (an optional tensor argument such as ``bias``).
 OptionalArrayLike = Union[ArrayLike, None]
+#: :data:`IntPair` or ``None`` (a stride that defaults to the kernel size).
+OptionalIntPair = Union[IntPair, None]

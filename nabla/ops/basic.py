@@ -13,6 +13,7 @@ import numpy as np
 
 from .._autodiff import Primitive, stop_gradient
 from .._tensor import Tensor, asarray
+from .._typing import ArrayLike
 
 __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "matmul", "exp", "log", "sqrt", "tanh",
@@ -480,20 +481,74 @@ def _source_index(n: int, lo: int, hi: int, mode: str) -> np.ndarray:
     return np.where(i >= n, 2 * (n - 1) - i, i)    # and about cell n - 1
 
 
-def pad(x, pad_width, value: float = 0.0, mode: str = "constant", *, _op: str = "pad",
+def pad(x: ArrayLike, pad_width, value: float = 0.0, mode: str = "constant", *, _op: str = "pad",
         _axis_names: tuple | None = None) -> Tensor:
-    """Pad ``x``: ``pad_width`` is one ``(before, after)`` pair per axis.
+    r"""Pad ``x`` along every axis, with a constant or with copies of its own cells.
 
-    ``mode``: ``"constant"`` (cells hold ``value``), ``"reflect"`` (mirrored about
-    the edge cell, which is not repeated: ``[a b c]`` -> ``c b [a b c] b a``),
-    ``"edge"`` or ``"replicate"`` (the edge cell repeated), ``"wrap"`` or
-    ``"circular"`` (the other side of the axis), as NumPy's ``np.pad`` and
-    PyTorch's ``F.pad`` name them.  Linear in ``x`` (affine for a non-zero
-    constant): the VJP adds each padded cell's cotangent into the cell it copies.
+    Parameters
+    ----------
+    x : Tensor or array_like, any shape
+        Float32 or float64 to be differentiated (integer and bool tensors pad
+        too, without derivatives).
+    pad_width : sequence of (int, int)
+        One ``(before, after)`` pair of non-negative ints per axis, in axis order
+        (as ``np.pad``; PyTorch's ``F.pad`` lists the last axis first).
+    value : float
+        What the padded cells hold with ``mode="constant"``; not differentiated.
+    mode : {"constant", "reflect", "edge", "replicate", "wrap", "circular"}
+        ``"constant"``: cells hold ``value``.  ``"reflect"``: mirrored about the
+        edge cell, which is not repeated (``[a b c]`` -> ``c b [a b c] b a``).
+        ``"edge"`` or ``"replicate"``: the edge cell repeated.  ``"wrap"`` or
+        ``"circular"``: the other side of the axis.
 
-    Raises ``ValueError`` for a bad ``pad_width``; for ``"reflect"`` a padding of
-    at least the axis size, and for ``"wrap"`` one larger than it (PyTorch's
-    limits), naming both.
+    Returns
+    -------
+    Tensor, (n_0 + before_0 + after_0, n_1 + before_1 + after_1, ...)
+        ``x``'s dtype.  With no padding at all in a copying mode, ``x`` itself.
+
+    Raises
+    ------
+    TypeError
+        An ``x`` of an unsupported dtype, a ``value`` that is not a number.
+    ValueError
+        A bad ``pad_width`` (not one pair of non-negative ints per axis), an
+        unknown mode; for ``"reflect"`` a padding of at least the axis size, for
+        ``"wrap"`` one larger than it (PyTorch's limits), or a copying mode on
+        an empty axis, naming both.
+
+    Notes
+    -----
+    The modes are NumPy's ``np.pad`` names and PyTorch's ``F.pad`` ones.  A
+    copying mode reads output cell :math:`i` (from :math:`-b` to
+    :math:`n + a - 1` along an axis of :math:`n` cells, padded by :math:`b`
+    before and :math:`a` after) from input cell :math:`\sigma(i)`:
+
+    .. math::
+
+        \sigma_{\mathrm{edge}}(i) = \min(\max(i, 0), n - 1), \qquad
+        \sigma_{\mathrm{wrap}}(i) = i \bmod n, \qquad
+        \sigma_{\mathrm{reflect}}(i) = (n - 1) - \bigl|\, (n - 1) - |i| \,\bigr|
+
+    Linear in ``x`` (affine for a non-zero constant): the VJP adds each padded
+    cell's cotangent into the cell it copies (constant padding's VJP crops),
+    and the JVP pads the tangent the same way (with zeros for a constant).
+
+    Examples
+    --------
+    >>> import numpy as np, nabla as nb
+    >>> x = np.array([1., 2., 3.], np.float32)
+    >>> nb.pad(x, [(2, 2)], mode="reflect").numpy()
+    array([3., 2., 1., 2., 3., 2., 1.], dtype=float32)
+    >>> nb.pad(x, [(2, 2)], mode="edge").numpy()
+    array([1., 1., 1., 2., 3., 3., 3.], dtype=float32)
+    >>> nb.pad(x, [(2, 2)], mode="wrap").numpy()
+    array([2., 3., 1., 2., 3., 1., 2.], dtype=float32)
+    >>> nb.pad(x, [(1, 2)], value=-1.0).numpy()
+    array([-1.,  1.,  2.,  3., -1., -1.], dtype=float32)
+    >>> nb.grad(lambda x: nb.pad(x, [(2, 2)], mode="reflect").sum())(x)   # times each cell is read
+    Tensor([2., 3., 2.], dtype=float32)
+    >>> nb.pad(np.ones((1, 4, 4, 3), np.float32), [(0, 0), (1, 1), (2, 2), (0, 0)]).shape   # H and W of NHWC
+    (1, 6, 8, 3)
     """
     x = asarray(x)
     bad = ValueError(f"{_op}: pad_width must be {x.ndim} pairs of non-negative ints, got {pad_width!r}")

@@ -21,7 +21,7 @@ import numpy as np
 from .. import _args
 from .._autodiff import Primitive, bind
 from .._tensor import Tensor
-from .._typing import ArrayLike, IntPair, Padding
+from .._typing import ArrayLike, IntPair, OptionalIntPair, Padding
 from .basic import permute, reshape
 
 __all__ = ["max_pool2d", "avg_pool2d", "max_unpool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d",
@@ -92,7 +92,7 @@ def _window(op, x, kernel_size, stride, padding, dilation, ceil_mode=False):
     return dict(kernel_size=k, stride=s, padding=run, dilation=d), out_hw, p
 
 
-def max_pool2d(x: ArrayLike, *, kernel_size: IntPair, stride: IntPair | None = None, padding: Padding = 0,
+def max_pool2d(x: ArrayLike, *, kernel_size: IntPair, stride: OptionalIntPair = None, padding: Padding = 0,
                dilation: IntPair = (1, 1), ceil_mode: bool = False, return_indices: bool = False,
                input_layout: str | None = None):
     r"""Apply 2D max pooling over an NHWC input.
@@ -159,7 +159,7 @@ def max_pool2d(x: ArrayLike, *, kernel_size: IntPair, stride: IntPair | None = N
     return _output(y, nchw), _output(Tensor(aux["argmax"]), nchw)
 
 
-def avg_pool2d(x: ArrayLike, *, kernel_size: IntPair, stride: IntPair | None = None, padding: Padding = 0,
+def avg_pool2d(x: ArrayLike, *, kernel_size: IntPair, stride: OptionalIntPair = None, padding: Padding = 0,
                dilation: IntPair = (1, 1), ceil_mode: bool = False, count_include_pad: bool = True,
                input_layout: str | None = None) -> Tensor:
     r"""Apply 2D average pooling over an NHWC input.
@@ -241,20 +241,77 @@ def _divisor_scale(x, win, out_hw, user_padding, count_include_pad) -> np.ndarra
         return np.where(count > 0, area / np.maximum(count, 1), 0.0)
 
 
-def max_unpool2d(x, indices, *, kernel_size, stride=None, padding=0, output_size=None, input_layout=None):
-    """The partial inverse of :func:`max_pool2d`: each value of ``x`` put at its index
-    in a zero output (PyTorch's ``max_unpool2d``).
+def max_unpool2d(x: ArrayLike, indices: ArrayLike, *, kernel_size: IntPair,
+                 stride: int | tuple[int, int] | None = None,
+                 padding: int | tuple[int, int] | tuple[int, int, int, int] = 0,
+                 output_size: int | tuple[int, int] | tuple[int, int, int, int] | None = None,
+                 input_layout: str | None = None) -> Tensor:
+    r"""Compute the partial inverse of :func:`max_pool2d`: each value put at its index in a zero output.
 
-    ``x``: (N, H_in, W_in, C); ``indices``: integers of the same shape, flat
-    ``h*W + w`` positions in the output plane (as ``max_pool2d(...,
-    return_indices=True)`` gives; -1 is skipped).  The output size is
-    ``output_size`` ((H, W), or a full 4-d shape) or by default
-    ``H = (H_in - 1)*s_h - (pt + pb) + k_h``.  Where an index repeats, the values
-    are **summed** (PyTorch keeps one of them, unspecified which), so the op is
-    linear and exact: its VJP gathers at the indices, its JVP scatters.
+    Parameters
+    ----------
+    x : Tensor or array_like, (N, H_in, W_in, C)
+        The pooled values, NHWC (``(N, C, H_in, W_in)`` with
+        ``input_layout="NCHW"``), float32 or float64.
+    indices : Tensor or array_like of ints, x's shape
+        Flat positions ``h*W + w`` in each (n, c) plane of the output, as
+        ``max_pool2d(..., return_indices=True)`` gives them; -1 (a window wholly
+        in padding) is skipped.  Not differentiated.
+    kernel_size, stride : int or (int, int)
+        The pooling's window; ``stride`` defaults to ``kernel_size``.  They only
+        set the default output size.
+    padding : int, (int, int) or (int, int, int, int)
+        ``p``, ``(p_h, p_w)`` or ``(top, bottom, left, right)``; only for the
+        default output size (the strings ``"SAME"``/``"VALID"`` are refused).
+    output_size : int, (int, int) or a 4-d shape, optional
+        The output's ``(H, W)`` (an int ``k`` means ``(k, k)``), or a full
+        shape in the input's layout, of which H and W are read.  By default
+        ``H = (H_in - 1) s_h - (p_t + p_b) + k_h`` and the same for W
+        (PyTorch's formula).
+    input_layout : {None, "NHWC", "NCHW"}
 
-    Raises ``ValueError`` naming ``indices`` for a wrong shape, a non-integer
-    dtype or an index outside ``[-1, H*W)``.
+    Returns
+    -------
+    Tensor, (N, H, W, C)
+        Zeros except at the indices; in the input's layout and dtype.
+
+    Raises
+    ------
+    TypeError
+        A non-float ``x``, a non-int geometry value (a padding string among them).
+    ValueError
+        A wrong rank, a bad layout, a pair of the wrong length, an output size
+        below 1; ``indices`` (named) with a non-integer dtype, a shape other than
+        ``x``'s or a value outside ``[-1, H*W)``.
+
+    Notes
+    -----
+    PyTorch's ``max_unpool2d``:
+
+    .. math::
+
+        y_{n,h,w,c} = \sum_{(i, j)\,:\; \mathrm{idx}_{n,i,j,c} = h W + w} x_{n,i,j,c}
+
+    Where an index repeats, the values are **summed** (PyTorch keeps one of
+    them, unspecified which), so the op is linear and exact: its VJP gathers
+    the cotangent at the indices, its JVP scatters the tangent (the same
+    gather/scatter pair as max pooling's derivatives).
+
+    Examples
+    --------
+    >>> import numpy as np, nabla as nb
+    >>> x = np.array([[1., 3., 2., 0.], [4., 2., 1., 5.], [0., 1., 3., 3.], [2., 2., 0., 1.]],
+    ...              np.float32).reshape(1, 4, 4, 1)
+    >>> y, idx = nb.max_pool2d(x, kernel_size=2, return_indices=True)
+    >>> nb.max_unpool2d(y, idx, kernel_size=2).numpy()[0, :, :, 0]   # (2 - 1)*2 + 2 = 4 rows
+    array([[0., 0., 0., 0.],
+           [4., 0., 0., 5.],
+           [0., 0., 3., 0.],
+           [2., 0., 0., 0.]], dtype=float32)
+    >>> v, i = np.ones((1, 1, 2, 1), np.float32), np.zeros((1, 1, 2, 1), np.int64)
+    >>> nb.max_unpool2d(v, i, kernel_size=2, output_size=(2, 2)).numpy()[0, :, :, 0]   # a repeated index adds
+    array([[2., 0.],
+           [0., 0.]], dtype=float32)
     """
     op = "max_unpool2d"
     x, nchw = _input(op, x, input_layout)
@@ -304,14 +361,59 @@ def _averaging_matrix(n: int, m: int, dtype) -> Tensor:
     return Tensor(a.astype(dtype))
 
 
-def adaptive_avg_pool2d(x, output_size, *, input_layout=None, _op="adaptive_avg_pool2d"):
-    """Average pooling to a fixed output size (PyTorch's ``adaptive_avg_pool2d``).
+def adaptive_avg_pool2d(x: ArrayLike, output_size: int | tuple[int | None, int | None], *,
+                        input_layout: str | None = None, _op: str = "adaptive_avg_pool2d") -> Tensor:
+    r"""Apply 2D average pooling to a fixed output size, over PyTorch's adaptive bins.
 
-    Output row ``i`` of ``H_out`` averages input rows ``floor(i*H/H_out)`` to
-    ``ceil((i+1)*H/H_out) - 1`` (bins may overlap and differ in size), and the
-    same for columns.  ``output_size``: an int or a pair; ``None`` in a pair keeps
-    that axis.  Linear: separable, ``y = A_h x A_w^T`` per (n, c) with constant
-    averaging matrices (through the average-pooling kernel when the sizes divide).
+    Parameters
+    ----------
+    x : Tensor or array_like, (N, H, W, C)
+        NHWC (``(N, C, H, W)`` with ``input_layout="NCHW"``), float32 or
+        float64; H and W at least 1.
+    output_size : int or (int or None, int or None)
+        ``(H_out, W_out)``, positive; an int ``k`` means ``(k, k)``; ``None`` in
+        a pair keeps that axis's size.
+    input_layout : {None, "NHWC", "NCHW"}
+
+    Returns
+    -------
+    Tensor, (N, H_out, W_out, C)
+        In the input's layout and dtype.
+
+    Raises
+    ------
+    TypeError
+        A non-float input, a non-int ``output_size`` entry.
+    ValueError
+        A wrong rank or layout, an empty spatial axis, an ``output_size`` that is
+        not an int or a pair, or below 1.
+
+    Notes
+    -----
+    PyTorch's bins (``adaptive_avg_pool2d``): output row :math:`i` of
+    :math:`H_{out}` averages input rows :math:`s_i` to :math:`e_i - 1`, and the
+    same for columns (:math:`t_j`, :math:`f_j` with :math:`W`, :math:`W_{out}`):
+
+    .. math::
+
+        y_{n,i,j,c} = \frac{1}{(e_i - s_i)(f_j - t_j)}
+            \sum_{h=s_i}^{e_i - 1} \sum_{w=t_j}^{f_j - 1} x_{n,h,w,c},
+        \qquad s_i = \left\lfloor \frac{i H}{H_{out}} \right\rfloor,\quad
+        e_i = \left\lceil \frac{(i + 1) H}{H_{out}} \right\rceil
+
+    Bins may overlap and differ in size.  The op is linear and separable,
+    ``y = A_h x A_w^T`` per (n, c) with constant averaging matrices; when the
+    sizes divide it is :func:`avg_pool2d` with ``kernel = stride = H / H_out``
+    (the average-pooling kernel).  Differentiable in both modes, to any order.
+
+    Examples
+    --------
+    >>> import numpy as np, nabla as nb
+    >>> x = np.arange(5, dtype=np.float32).reshape(1, 1, 5, 1)
+    >>> nb.adaptive_avg_pool2d(x, (1, 3)).numpy()[0, :, :, 0]   # bins [0, 2), [1, 4), [3, 5)
+    array([[0.5, 2. , 3.5]], dtype=float32)
+    >>> nb.adaptive_avg_pool2d(np.ones((2, 7, 9, 3), np.float32), (3, None)).shape
+    (2, 3, 9, 3)
     """
     op = _op
     x, nchw = _input(op, x, input_layout)
@@ -328,15 +430,61 @@ def adaptive_avg_pool2d(x, output_size, *, input_layout=None, _op="adaptive_avg_
     return _output(y, nchw)
 
 
-def adaptive_max_pool2d(x, output_size, return_indices=False, *, input_layout=None, _op="adaptive_max_pool2d"):
-    """Max pooling to a fixed output size (PyTorch's ``adaptive_max_pool2d``), with
-    the bins of :func:`adaptive_avg_pool2d` and the rules of :func:`max_pool2d`
-    (first maximum wins, NaN propagates, ``return_indices`` gives flat ``h*W + w``).
+def adaptive_max_pool2d(x: ArrayLike, output_size: int | tuple[int | None, int | None],
+                        return_indices: bool = False, *, input_layout: str | None = None,
+                        _op: str = "adaptive_max_pool2d"):
+    r"""Apply 2D max pooling to a fixed output size, over PyTorch's adaptive bins.
 
-    When the sizes divide, this is :func:`max_pool2d` with ``kernel = stride =
-    H / H_out``; otherwise it runs the ``adaptive_max_pool2d`` kernel (the
-    reference's on a backend that lacks it, with a one-time
-    :class:`~nabla.PerformanceWarning`).
+    Parameters
+    ----------
+    x : Tensor or array_like, (N, H, W, C)
+        NHWC (``(N, C, H, W)`` with ``input_layout="NCHW"``), float32 or
+        float64; H and W at least 1.
+    output_size : int or (int or None, int or None)
+        ``(H_out, W_out)``, positive; an int ``k`` means ``(k, k)``; ``None`` in
+        a pair keeps that axis's size.
+    return_indices : bool
+        Also return the int64 flat index ``h*W + w`` of each maximum within its
+        (n, c) plane, as :func:`max_pool2d` (for :func:`max_unpool2d`).
+    input_layout : {None, "NHWC", "NCHW"}
+
+    Returns
+    -------
+    Tensor, (N, H_out, W_out, C)
+        In the input's layout and dtype; with ``return_indices``,
+        ``(y, indices)``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`adaptive_avg_pool2d`.
+
+    Notes
+    -----
+    PyTorch's ``adaptive_max_pool2d``: the bins of :func:`adaptive_avg_pool2d`,
+    :math:`s_i = \lfloor i H / H_{out} \rfloor`,
+    :math:`e_i = \lceil (i + 1) H / H_{out} \rceil` (and :math:`t_j`,
+    :math:`f_j` for the columns), and the rules of :func:`max_pool2d`:
+
+    .. math::
+
+        y_{n,i,j,c} = \max_{s_i \le h < e_i,\; t_j \le w < f_j} x_{n,h,w,c}
+
+    The first maximum in row-major order wins (it gets the gradient) and a NaN
+    propagates.  When the sizes divide, this is :func:`max_pool2d` with
+    ``kernel = stride = H / H_out``; otherwise it runs the
+    ``adaptive_max_pool2d`` kernel (the reference's on a backend that lacks it,
+    with a one-time :class:`~nabla.PerformanceWarning`).
+
+    Examples
+    --------
+    >>> import numpy as np, nabla as nb
+    >>> x = np.array([1., 5., 2., 0., 3.], np.float32).reshape(1, 1, 5, 1)
+    >>> y, idx = nb.adaptive_max_pool2d(x, (1, 3), return_indices=True)   # bins [0, 2), [1, 4), [3, 5)
+    >>> y.numpy()[0, :, :, 0]
+    array([[5., 5., 3.]], dtype=float32)
+    >>> idx.numpy()[0, :, :, 0]
+    array([[1, 1, 4]])
     """
     op = _op
     x, nchw = _input(op, x, input_layout)
@@ -352,13 +500,94 @@ def adaptive_max_pool2d(x, output_size, return_indices=False, *, input_layout=No
     return _output(y, nchw), _output(Tensor(aux["argmax"]), nchw)
 
 
-def global_avg_pool2d(x, keepdims: bool = False, *, input_layout=None):
-    """The mean over H and W: (N, C), or (N, 1, 1, C) with ``keepdims``."""
+def global_avg_pool2d(x: ArrayLike, keepdims: bool = False, *, input_layout: str | None = None) -> Tensor:
+    r"""Average over H and W: one value per (n, c).
+
+    Parameters
+    ----------
+    x : Tensor or array_like, (N, H, W, C)
+        NHWC (``(N, C, H, W)`` with ``input_layout="NCHW"``), float32 or
+        float64; H and W at least 1.
+    keepdims : bool
+        Keep the spatial axes, of size 1.
+    input_layout : {None, "NHWC", "NCHW"}
+
+    Returns
+    -------
+    Tensor, (N, C)
+        Or ``(N, 1, 1, C)`` with ``keepdims`` (``(N, C, 1, 1)`` in NCHW); ``x``'s dtype.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`adaptive_avg_pool2d` (the message names ``global_avg_pool2d``).
+
+    Notes
+    -----
+    .. math::
+
+        y_{n,c} = \frac{1}{H W} \sum_{h < H,\, w < W} x_{n,h,w,c}
+
+    :func:`adaptive_avg_pool2d` to ``(1, 1)``, then reshaped to ``(N, C)``
+    unless ``keepdims``: the default is Keras's ``GlobalAveragePooling2D``,
+    ``keepdims=True`` PyTorch's ``AdaptiveAvgPool2d(1)``.  Linear.
+
+    Examples
+    --------
+    >>> import numpy as np, nabla as nb
+    >>> x = np.arange(8, dtype=np.float32).reshape(1, 2, 2, 2)   # channel 0: 0 2 4 6, channel 1: 1 3 5 7
+    >>> nb.global_avg_pool2d(x)
+    Tensor([[3., 4.]], dtype=float32)
+    >>> nb.global_avg_pool2d(x, keepdims=True).shape
+    (1, 1, 1, 2)
+    """
     y = adaptive_avg_pool2d(x, 1, input_layout=input_layout, _op="global_avg_pool2d")
     return y if keepdims else reshape(y, (y.shape[0], y.shape[1] * y.shape[2] * y.shape[3]))
 
 
-def global_max_pool2d(x, keepdims: bool = False, *, input_layout=None):
-    """The maximum over H and W (max pooling's rules): (N, C), or (N, 1, 1, C) with ``keepdims``."""
+def global_max_pool2d(x: ArrayLike, keepdims: bool = False, *, input_layout: str | None = None) -> Tensor:
+    r"""Take the maximum over H and W: one value per (n, c), with max pooling's rules.
+
+    Parameters
+    ----------
+    x : Tensor or array_like, (N, H, W, C)
+        NHWC (``(N, C, H, W)`` with ``input_layout="NCHW"``), float32 or
+        float64; H and W at least 1.
+    keepdims : bool
+        Keep the spatial axes, of size 1.
+    input_layout : {None, "NHWC", "NCHW"}
+
+    Returns
+    -------
+    Tensor, (N, C)
+        Or ``(N, 1, 1, C)`` with ``keepdims`` (``(N, C, 1, 1)`` in NCHW); ``x``'s dtype.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`adaptive_avg_pool2d` (the message names ``global_max_pool2d``).
+
+    Notes
+    -----
+    .. math::
+
+        y_{n,c} = \max_{h < H,\, w < W} x_{n,h,w,c}
+
+    :func:`adaptive_max_pool2d` to ``(1, 1)``, then reshaped to ``(N, C)``
+    unless ``keepdims``: the default is Keras's ``GlobalMaxPooling2D``,
+    ``keepdims=True`` PyTorch's ``AdaptiveMaxPool2d(1)``.  A NaN propagates;
+    the gradient goes to the **first** maximum in row-major order (PyTorch's
+    tie rule, as :func:`max_pool2d`).
+
+    Examples
+    --------
+    >>> import numpy as np, nabla as nb
+    >>> x = np.arange(8, dtype=np.float32).reshape(1, 2, 2, 2)
+    >>> nb.global_max_pool2d(x)
+    Tensor([[6., 7.]], dtype=float32)
+    >>> nb.grad(lambda x: nb.global_max_pool2d(x).sum())(np.ones((1, 2, 2, 1), np.float32))[0, :, :, 0]
+    Tensor([[1., 0.],
+            [0., 0.]], dtype=float32)
+    """
     y = adaptive_max_pool2d(x, 1, input_layout=input_layout, _op="global_max_pool2d")
     return y if keepdims else reshape(y, (y.shape[0], y.shape[1] * y.shape[2] * y.shape[3]))
