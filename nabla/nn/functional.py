@@ -14,6 +14,7 @@ import numpy as np
 
 from .._autodiff import stop_gradient
 from .._tensor import Tensor, asarray
+from .._typing import ArrayLike, OptionalArrayLike
 from ..ops import (adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, conv2d, conv2d_transpose,
                    global_avg_pool2d, global_max_pool2d, logsoftmax, max_pool2d, max_unpool2d, mean, pad,
                    reduce_sum, relu, sigmoid, softmax, sqrt, tanh, where)
@@ -34,11 +35,53 @@ def _labels(labels, what: str) -> np.ndarray:
     return arr
 
 
-def one_hot(labels, num_classes: int, dtype=np.float32) -> Tensor:
-    """``(..., num_classes)`` tensor with a 1 at each label's index, 0 elsewhere.
+def one_hot(labels: ArrayLike, num_classes: int, dtype: type | np.dtype | str = np.float32) -> Tensor:
+    """Encode integer class labels as one-hot vectors along a new last axis.
 
-    ``labels``: integers in ``[0, num_classes)``; a ``ValueError`` names the
-    first one outside.  Not differentiable (its input is discrete)."""
+    Parameters
+    ----------
+    labels : Tensor or array_like of int, any shape
+        Class indices in ``[0, num_classes)``.
+    num_classes : int
+        ``C``, the length of the new axis; positive.
+    dtype : dtype, optional
+        Of the result (float32 by default, ready to multiply logits).
+
+    Returns
+    -------
+    Tensor, labels.shape + (num_classes,)
+        1 at each label's index, 0 elsewhere.  A constant: the labels are
+        discrete, so nothing flows back to them.
+
+    Raises
+    ------
+    TypeError
+        If ``labels`` are not integers.
+    ValueError
+        If ``num_classes`` is not a positive int, or a label is outside
+        ``[0, num_classes)`` (the message shows the first one).
+
+    Notes
+    -----
+    PyTorch's ``torch.nn.functional.one_hot`` returns int64 and can infer
+    ``num_classes``; here it is required, and the result is a float tensor
+    by default.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nabla import nn
+    >>> nn.functional.one_hot([0, 2, 1], 3)
+    Tensor([[1., 0., 0.],
+            [0., 0., 1.],
+            [0., 1., 0.]], dtype=float32)
+    >>> nn.functional.one_hot(np.zeros((4, 5), np.int64), 10).shape
+    (4, 5, 10)
+    >>> nn.functional.one_hot([0, 3], 3)
+    Traceback (most recent call last):
+        ...
+    ValueError: one_hot: label 3 is outside [0, 3)
+    """
     arr = _labels(labels, "one_hot")
     if not isinstance(num_classes, numbers.Integral) or num_classes < 1:
         raise ValueError(f"one_hot: num_classes must be a positive int, got {num_classes!r}")
@@ -48,17 +91,75 @@ def one_hot(labels, num_classes: int, dtype=np.float32) -> Tensor:
     return Tensor(np.eye(num_classes, dtype=dtype)[arr])
 
 
-def cross_entropy_loss(logits, labels, reduction: str = "mean") -> Tensor:
-    """Softmax cross-entropy of ``logits`` (..., C) against ``labels``.
+def cross_entropy_loss(logits: ArrayLike, labels: ArrayLike, reduction: str = "mean") -> Tensor:
+    r"""Softmax cross-entropy of ``logits`` against class labels or probabilities.
 
-    ``labels`` are integer classes of shape ``logits.shape[:-1]``, or
-    probabilities (one-hot or soft) of the logits' shape.  Per example,
-    ``loss = -sum_c p_c * log_softmax(logits)_c``, with ``log_softmax``
-    computed through a shifted log-sum-exp, so logits of 1e4 give finite
-    losses and gradients.  ``reduction``: ``"mean"`` over the examples (the
-    default, as PyTorch's ``cross_entropy``), ``"sum"`` or ``"none"``.
+    Parameters
+    ----------
+    logits : Tensor or array_like, (..., C)
+        Unnormalised scores, the classes on the **last** axis; float32 or
+        float64.  The leading axes are examples: (N,) for a classifier,
+        (N, H, W) for a per-pixel one.
+    labels : Tensor or array_like
+        Integer classes in ``[0, C)`` of shape ``logits.shape[:-1]``, or
+        probabilities (one-hot or soft) of the logits' shape.
+    reduction : {"mean", "sum", "none"}, optional
+        The mean over the examples, their sum, or the per-example losses.
 
-    Raises ``ValueError`` for shapes that do not fit or labels out of range.
+    Returns
+    -------
+    Tensor
+        A scalar, or with ``reduction="none"`` the losses of shape
+        ``logits.shape[:-1]``; in the logits' dtype.
+
+    Raises
+    ------
+    TypeError
+        If ``logits`` are not a float tensor of at least one axis.
+    ValueError
+        For an unknown ``reduction``, labels whose shape does not fit, or an
+        integer label outside ``[0, C)``.
+
+    Notes
+    -----
+    For an example with logits :math:`z` and target probabilities :math:`p`
+    (one-hot for an integer label :math:`y`),
+
+    .. math::
+
+        \ell = -\sum_{c} p_c \log \mathrm{softmax}(z)_c
+              = -\sum_c p_c \Big(z_c - \log \sum_k e^{z_k}\Big),
+        \qquad \ell = \log \sum_k e^{z_k} - z_y \text{ for a label } y,
+
+    and its gradient is :math:`\partial \ell / \partial z = \mathrm{softmax}(z) - p`
+    (divided by the number of examples for ``"mean"``).  The log-softmax is
+    computed as :math:`(z - m) - \log \sum_k e^{z_k - m}` with :math:`m` the
+    largest logit, so logits of 1e4 give finite losses and gradients; an
+    integer label selects its log-probability, so a ``-inf`` logit at another
+    class gives a finite loss, as in PyTorch.  The gradient also flows into
+    probability labels given as tensors.
+
+    This is PyTorch's ``torch.nn.functional.cross_entropy``, with the class
+    axis last (PyTorch's is axis 1) and without ``weight``,
+    ``ignore_index`` and ``label_smoothing``.
+
+    Examples
+    --------
+    >>> import numpy as np, nabla as nb
+    >>> from nabla import nn
+    >>> F = nn.functional
+    >>> logits = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 3.0]], np.float32)
+    >>> F.cross_entropy_loss(logits, [0, 2])
+    Tensor(0.17545635, dtype=float32)
+    >>> F.cross_entropy_loss(logits, [0, 2], reduction="none")
+    Tensor([0.24131124, 0.10960147], dtype=float32)
+    >>> F.cross_entropy_loss(logits, F.one_hot([0, 2], 3))     # the same, as probabilities
+    Tensor(0.17545635, dtype=float32)
+    >>> g = nb.grad(lambda z: F.cross_entropy_loss(z, [0, 2]))(logits)
+    >>> bool(np.allclose(g.numpy(), (nb.softmax(logits).numpy() - np.eye(3)[[0, 2]]) / 2))
+    True
+    >>> F.cross_entropy_loss(np.array([[1e4, 0.0]], np.float32), [1])     # large logits stay finite
+    Tensor(10000., dtype=float32)
     """
     logits = asarray(logits)
     if logits.dtype.kind != "f" or logits.ndim < 1:
@@ -87,8 +188,46 @@ def cross_entropy_loss(logits, labels, reduction: str = "mean") -> Tensor:
     return mean(per_example) if reduction == "mean" else reduce_sum(per_example)
 
 
-def mse_loss(prediction, target, reduction: str = "mean") -> Tensor:
-    """``mean((prediction - target) ** 2)`` (``reduction="sum"``: the sum; ``"none"``: per element)."""
+def mse_loss(prediction: ArrayLike, target: ArrayLike, reduction: str = "mean") -> Tensor:
+    r"""Mean squared error: ``mean((prediction - target) ** 2)``.
+
+    Parameters
+    ----------
+    prediction : Tensor or array_like
+        Any shape.
+    target : Tensor or array_like
+        Broadcastable to ``prediction``'s shape (usually the same shape).
+    reduction : {"mean", "sum", "none"}, optional
+        The mean over all elements, their sum, or the squared errors
+        themselves.
+
+    Returns
+    -------
+    Tensor
+        A scalar, or with ``reduction="none"`` the squared errors, of the
+        broadcast shape.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``reduction``, or shapes that do not broadcast.
+
+    Notes
+    -----
+    :math:`\frac{1}{n} \sum_i (\hat y_i - y_i)^2`, differentiable in both
+    arguments.  PyTorch's ``torch.nn.functional.mse_loss``, except that
+    shapes are broadcast without a warning.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nabla import nn
+    >>> pred, target = np.array([1.0, 2.0, 3.0]), np.array([1.0, 0.0, 0.0])
+    >>> nn.functional.mse_loss(pred, target)              # (0 + 4 + 9) / 3
+    Tensor(4.33333333, dtype=float64)
+    >>> nn.functional.mse_loss(pred, target, reduction="none")
+    Tensor([0., 4., 9.], dtype=float64)
+    """
     d = asarray(prediction) - target
     sq = d * d
     if reduction == "none":
@@ -98,9 +237,44 @@ def mse_loss(prediction, target, reduction: str = "mean") -> Tensor:
     return mean(sq) if reduction == "mean" else reduce_sum(sq)
 
 
-def accuracy(logits, labels) -> float:
-    """Fraction of examples whose largest logit is at the label (integer or one-hot labels).
-    A plain float, not differentiable."""
+def accuracy(logits: ArrayLike, labels: ArrayLike) -> float:
+    """The fraction of examples whose largest logit is at their label.
+
+    Parameters
+    ----------
+    logits : Tensor or array_like, (..., C)
+        Scores, the classes on the last axis.
+    labels : Tensor or array_like
+        Integer classes of shape ``logits.shape[:-1]``, or one-hot (or soft)
+        labels of the logits' shape, whose largest entry is the class.
+
+    Returns
+    -------
+    float
+        In [0, 1]; NaN when there are no examples.  A plain Python float, not
+        differentiable.  A tie counts the first largest logit as the
+        prediction (``numpy.argmax``).
+
+    Raises
+    ------
+    ValueError
+        If the labels do not fit the logits' shape.
+
+    Notes
+    -----
+    Not part of ``torch.nn.functional``: the usual
+    ``(logits.argmax(-1) == labels).float().mean()``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nabla import nn
+    >>> logits = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 3.0]], np.float32)
+    >>> nn.functional.accuracy(logits, [0, 1])
+    0.5
+    >>> nn.functional.accuracy(logits, np.eye(3)[[0, 2]])
+    1.0
+    """
     pred = np.argmax(asarray(logits).numpy(), axis=-1)
     raw = labels.numpy() if isinstance(labels, Tensor) else np.asarray(labels)
     if raw.dtype.kind not in "iu":
@@ -110,11 +284,57 @@ def accuracy(logits, labels) -> float:
     return float(np.mean(pred == raw)) if pred.size else float("nan")
 
 
-def dropout(x, p: float = 0.5, training: bool = True, seed=None) -> Tensor:
-    """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``
-    (inverted dropout, as PyTorch), so the expectation is unchanged; the identity
-    when ``training`` is false or ``p == 0``.  ``seed``: an int, a
-    ``numpy.random.Generator`` or ``None`` (nabla's global generator)."""
+def dropout(x: ArrayLike, p: float = 0.5, training: bool = True,
+            seed: int | np.random.Generator | None = None) -> Tensor:
+    r"""Zero each element with probability ``p`` and scale the others by ``1 / (1 - p)``.
+
+    Parameters
+    ----------
+    x : Tensor or array_like
+        Any shape; float.
+    p : float, optional
+        The probability of zeroing an element, in [0, 1].
+    training : bool, optional
+        False: return ``x`` unchanged (evaluation).
+    seed : int, numpy.random.Generator or None, optional
+        The mask's generator: ``None`` is nabla's global generator
+        (:func:`nabla.seed`); a ``Generator`` is drawn from and advanced; an
+        int seeds a new generator at each call, so the same int gives the
+        same mask every time (:class:`~nabla.nn.Dropout` keeps a generator
+        instead).
+
+    Returns
+    -------
+    Tensor
+        ``x``'s shape and dtype; ``x`` itself (as a tensor) when
+        ``training`` is false or ``p == 0``, zeros when ``p == 1``.
+
+    Raises
+    ------
+    ValueError
+        If ``p`` is not a number in [0, 1].
+
+    Notes
+    -----
+    With a mask :math:`m_i \sim \mathrm{Bernoulli}(1 - p)`,
+    :math:`y_i = m_i x_i / (1 - p)`, so :math:`E[y_i] = x_i` (inverted
+    dropout: nothing changes at evaluation).  Srivastava et al., JMLR 2014;
+    PyTorch's ``torch.nn.functional.dropout`` (same distribution, not the
+    same numbers: the mask comes from NumPy's generator).  The gradient is
+    the mask, scaled.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nabla import nn
+    >>> x = np.ones((2, 5), np.float32)
+    >>> nn.functional.dropout(x, 0.5, seed=0)
+    Tensor([[2., 0., 0., 0., 2.],
+            [2., 2., 2., 2., 2.]], dtype=float32)
+    >>> nn.functional.dropout(x, 0.5, training=False)
+    Tensor([[1., 1., 1., 1., 1.],
+            [1., 1., 1., 1., 1.]], dtype=float32)
+    """
     if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout: p must be a probability in [0, 1], got {p!r}")
     x = asarray(x)
@@ -127,17 +347,66 @@ def dropout(x, p: float = 0.5, training: bool = True, seed=None) -> Tensor:
     return x * Tensor((keep / (1.0 - p)).astype(x.dtype))
 
 
-def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None, training: bool = False,
+def batch_norm(x: ArrayLike, running_mean: OptionalArrayLike = None, running_var: OptionalArrayLike = None,
+               weight: OptionalArrayLike = None, bias: OptionalArrayLike = None, training: bool = False,
                momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
-    """Batch normalisation over every axis but the last (channels, NHWC):
-    ``y = (x - mu) / sqrt(var + eps) * weight + bias``.
+    r"""Batch normalisation over every axis but the last (the channels, as in NHWC).
 
-    In training (or without running statistics) ``mu`` and ``var`` are the
-    batch's mean and biased variance, and gradients flow through them; in
-    evaluation they are ``running_mean``/``running_var``.  Ioffe & Szegedy 2015;
-    PyTorch's ``batch_norm``, except that nabla's tensors are immutable: this
-    function does not update the running statistics (``nn.BatchNorm2d`` does,
-    with ``momentum``; the argument is accepted for PyTorch's signature).
+    Parameters
+    ----------
+    x : Tensor or array_like, (..., C)
+        Float; (N, H, W, C) for images, (N, C) for features.
+    running_mean, running_var : Tensor or array_like, (C,), optional
+        The statistics to normalise with in evaluation mode (converted to
+        ``x``'s dtype).
+    weight, bias : Tensor or array_like, (C,), optional
+        The scale :math:`\gamma` and shift :math:`\beta` (``None``: 1 and 0).
+    training : bool, optional
+        True: use the batch's statistics.  False (the default, as PyTorch):
+        use ``running_mean`` and ``running_var``, or the batch's when either
+        is ``None``.
+    momentum : float, optional
+        Not used (see Notes); accepted for PyTorch's signature.
+    eps : float, optional
+        Added to the variance, for stability.
+
+    Returns
+    -------
+    Tensor
+        ``x``'s shape.
+
+    Raises
+    ------
+    ValueError
+        If the statistics, ``weight`` or ``bias`` do not broadcast against
+        ``x``.
+
+    Notes
+    -----
+    .. math::
+
+        y = \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}}\, \gamma + \beta
+
+    per channel, where with the batch's statistics :math:`\mu` and
+    :math:`\sigma^2` are the mean and biased variance over every axis but
+    the last, and the gradient flows through them.  Ioffe & Szegedy, ICML
+    2015; PyTorch's ``torch.nn.functional.batch_norm`` with the channels
+    last.  Unlike PyTorch's, it does not update ``running_mean`` and
+    ``running_var`` in training (nabla's tensors are immutable):
+    :class:`~nabla.nn.BatchNorm2d` keeps and updates them.
+
+    Examples
+    --------
+    >>> import numpy as np, nabla as nb
+    >>> from nabla import nn
+    >>> x = nb.randn((8, 3), mean=5.0, std=2.0, seed=0)
+    >>> y = nn.functional.batch_norm(x, training=True)
+    >>> bool(np.allclose(y.numpy().mean(axis=0), 0, atol=1e-5) and np.allclose(y.numpy().var(axis=0), 1, atol=1e-4))
+    True
+    >>> mean, var = np.full(3, 5.0, np.float32), np.full(3, 4.0, np.float32)
+    >>> z = nn.functional.batch_norm(x, mean, var)              # evaluation: the given statistics
+    >>> bool(np.allclose(z.numpy(), (x.numpy() - 5) / np.sqrt(4 + 1e-5)))
+    True
     """
     x = asarray(x)
     axes = tuple(range(x.ndim - 1))

@@ -21,6 +21,7 @@ global generator, see :func:`nabla.seed`).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -43,11 +44,43 @@ def _shape(shape) -> tuple:
     return (int(shape),) if np.isscalar(shape) else tuple(int(s) for s in shape)
 
 
-def calculate_fan_in_and_fan_out(shape) -> tuple[int, int]:
-    """``(fan_in, fan_out)`` of a weight of ``shape`` in nabla's layouts (table above).
+def calculate_fan_in_and_fan_out(shape: Sequence[int]) -> tuple[int, int]:
+    """The fan-in and fan-out of a weight of ``shape``, in nabla's layouts.
 
-    Raises ``ValueError`` for fewer than 2 dimensions (a bias has no fan-out; its
-    layer passes the weight's fan-in instead)."""
+    Parameters
+    ----------
+    shape : sequence of int
+        At least 2 dimensions, in nabla's layouts: the last axis is the
+        output, the one before it the input (see the module's table).
+
+    Returns
+    -------
+    (int, int)
+        ``(fan_in, fan_out) = (shape[-2] * r, shape[-1] * r)`` with ``r`` the
+        product of the other axes (the receptive field, ``K_h * K_w`` for a
+        filter): the table of the module's description.
+
+    Raises
+    ------
+    ValueError
+        For fewer than 2 dimensions (a bias has no fan-out: its layer uses
+        the weight's fan-in).
+
+    Notes
+    -----
+    PyTorch's ``torch.nn.init._calculate_fan_in_and_fan_out`` reads the
+    first axis as the output and the second as the input (``(out, in)``,
+    OIHW); the fans computed here for nabla's layouts are the ones PyTorch
+    computes for the same layer.
+
+    Examples
+    --------
+    >>> from nabla import nn
+    >>> nn.init.calculate_fan_in_and_fan_out((784, 10))          # Linear(784, 10)
+    (784, 10)
+    >>> nn.init.calculate_fan_in_and_fan_out((3, 3, 16, 32))     # Conv2d(16, 32, 3), HWIO
+    (144, 288)
+    """
     shape = _shape(shape)
     if len(shape) < 2:
         raise ValueError(f"calculate_fan_in_and_fan_out: a shape with at least 2 dimensions is needed, "
@@ -57,9 +90,49 @@ def calculate_fan_in_and_fan_out(shape) -> tuple[int, int]:
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
-    """The gain PyTorch recommends for ``nonlinearity``: 1 for linear/conv/sigmoid,
-    5/3 for tanh, sqrt(2) for relu, sqrt(2 / (1 + a^2)) for leaky_relu (slope ``a``,
-    default 0.01), 3/4 for selu."""
+    r"""The gain PyTorch recommends for ``nonlinearity`` (``torch.nn.init.calculate_gain``).
+
+    Parameters
+    ----------
+    nonlinearity : str
+        ``"linear"``, ``"conv1d"``, ``"conv2d"``, ``"conv3d"``,
+        ``"conv_transpose1d"``, ``"conv_transpose2d"``,
+        ``"conv_transpose3d"``, ``"sigmoid"``, ``"tanh"``, ``"relu"``,
+        ``"leaky_relu"`` or ``"selu"``.
+    param : float, optional
+        leaky_relu's negative slope :math:`a` (default 0.01); ignored for the
+        others.
+
+    Returns
+    -------
+    float
+        1 for the linear ones and sigmoid, 5/3 for tanh, :math:`\sqrt 2` for
+        relu, :math:`\sqrt{2 / (1 + a^2)}` for leaky_relu, 3/4 for selu.
+
+    Raises
+    ------
+    ValueError
+        For another ``nonlinearity``, or a slope that is not a number.
+
+    Notes
+    -----
+    The gain is the factor that keeps the variance of the activations
+    through a layer and its nonlinearity: the initialisers multiply their
+    standard deviation by it.  :math:`\sqrt 2` for relu is He et al. 2015's;
+    with ``a = sqrt(5)``, leaky_relu's gain is :math:`\sqrt{1/3}`, which
+    gives the layers' default bound :math:`1/\sqrt{\text{fan\_in}}`.
+
+    Examples
+    --------
+    >>> import math
+    >>> from nabla import nn
+    >>> nn.init.calculate_gain("relu") == math.sqrt(2)
+    True
+    >>> nn.init.calculate_gain("tanh")
+    1.6666666666666667
+    >>> round(nn.init.calculate_gain("leaky_relu", math.sqrt(5)) ** 2, 6)
+    0.333333
+    """
     linear = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
               "conv_transpose3d", "sigmoid")
     if nonlinearity in linear:
@@ -85,54 +158,369 @@ def _fan(shape, mode: str) -> int:
     return fan_in if mode == "fan_in" else fan_out
 
 
-def uniform(shape, low: float = 0.0, high: float = 1.0, dtype=np.float32, seed=None) -> Tensor:
-    """Values drawn from U(low, high)."""
+def uniform(shape: int | Sequence[int], low: float = 0.0, high: float = 1.0,
+            dtype: type | np.dtype | str = np.float32, seed: int | np.random.Generator | None = None) -> Tensor:
+    """Values drawn independently from the uniform distribution U(low, high).
+
+    PyTorch's ``torch.nn.init.uniform_(tensor, a=low, b=high)``, returning a
+    new tensor.
+
+    Parameters
+    ----------
+    shape : int or sequence of int
+        The shape of the result (an int ``n`` means ``(n,)``).
+    low, high : float, optional
+        The interval ``[low, high)``.
+    dtype : dtype, optional
+        Of the result.
+    seed : int, numpy.random.Generator or None, optional
+        An int for a reproducible draw, a ``Generator`` to draw from (it
+        advances), ``None`` for nabla's global generator.
+
+    Returns
+    -------
+    Tensor
+        Of ``shape`` and ``dtype`` (drawn in float64, then converted).
+
+    Examples
+    --------
+    >>> from nabla import nn
+    >>> w = nn.init.uniform((2, 3), -1.0, 1.0, seed=0)
+    >>> w.shape, w.dtype, bool(abs(w.numpy()).max() < 1)
+    ((2, 3), dtype('float32'), True)
+    """
     return Tensor(_rng(seed).uniform(low, high, _shape(shape)).astype(dtype))
 
 
-def normal(shape, mean: float = 0.0, std: float = 1.0, dtype=np.float32, seed=None) -> Tensor:
-    """Values drawn from N(mean, std^2)."""
+def normal(shape: int | Sequence[int], mean: float = 0.0, std: float = 1.0,
+           dtype: type | np.dtype | str = np.float32, seed: int | np.random.Generator | None = None) -> Tensor:
+    """Values drawn independently from the normal distribution N(mean, std ** 2).
+
+    PyTorch's ``torch.nn.init.normal_``, returning a new tensor.
+
+    Parameters
+    ----------
+    shape : int or sequence of int
+        The shape of the result (an int ``n`` means ``(n,)``).
+    mean : float, optional
+        The mean.
+    std : float, optional
+        The standard deviation (not the variance); non-negative.
+    dtype : dtype, optional
+        Of the result.
+    seed : int, numpy.random.Generator or None, optional
+        An int for a reproducible draw, a ``Generator`` to draw from (it
+        advances), ``None`` for nabla's global generator.
+
+    Returns
+    -------
+    Tensor
+        Of ``shape`` and ``dtype``.
+
+    Raises
+    ------
+    ValueError
+        For a negative ``std`` (NumPy's check).
+
+    Examples
+    --------
+    >>> from nabla import nn
+    >>> w = nn.init.normal((1000, 10), std=0.1, seed=0)
+    >>> round(float(w.numpy().std()), 2)
+    0.1
+    """
     return Tensor(_rng(seed).normal(mean, std, _shape(shape)).astype(dtype))
 
 
-def constant(shape, value: float, dtype=np.float32) -> Tensor:
+def constant(shape: int | Sequence[int], value: float, dtype: type | np.dtype | str = np.float32) -> Tensor:
+    """A tensor of ``shape`` filled with ``value`` (PyTorch's ``torch.nn.init.constant_``).
+
+    Parameters
+    ----------
+    shape : int or sequence of int
+        The shape of the result (an int ``n`` means ``(n,)``).
+    value : float
+    dtype : dtype, optional
+        Of the result.
+
+    Returns
+    -------
+    Tensor
+
+    Examples
+    --------
+    >>> from nabla import nn
+    >>> nn.init.constant((2, 2), 0.5)
+    Tensor([[0.5, 0.5],
+            [0.5, 0.5]], dtype=float32)
+    """
     return Tensor(np.full(_shape(shape), value, dtype=dtype))
 
 
-def zeros(shape, dtype=np.float32) -> Tensor:
+def zeros(shape: int | Sequence[int], dtype: type | np.dtype | str = np.float32) -> Tensor:
+    """A tensor of zeros (PyTorch's ``torch.nn.init.zeros_``): biases, BatchNorm's shift.
+
+    Parameters
+    ----------
+    shape : int or sequence of int
+        The shape of the result (an int ``n`` means ``(n,)``).
+    dtype : dtype, optional
+        Of the result.
+
+    Returns
+    -------
+    Tensor
+
+    Examples
+    --------
+    >>> from nabla import nn
+    >>> nn.init.zeros(3)
+    Tensor([0., 0., 0.], dtype=float32)
+    """
     return constant(shape, 0.0, dtype)
 
 
-def ones(shape, dtype=np.float32) -> Tensor:
+def ones(shape: int | Sequence[int], dtype: type | np.dtype | str = np.float32) -> Tensor:
+    """A tensor of ones (PyTorch's ``torch.nn.init.ones_``): BatchNorm's scale.
+
+    Parameters
+    ----------
+    shape : int or sequence of int
+        The shape of the result (an int ``n`` means ``(n,)``).
+    dtype : dtype, optional
+        Of the result.
+
+    Returns
+    -------
+    Tensor
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nabla import nn
+    >>> nn.init.ones((1, 2), np.float64)
+    Tensor([[1., 1.]], dtype=float64)
+    """
     return constant(shape, 1.0, dtype)
 
 
-def kaiming_uniform(shape, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
-                    dtype=np.float32, seed=None) -> Tensor:
-    """He initialisation, uniform: U(-bound, bound), ``bound = gain * sqrt(3 / fan)``,
-    gain from :func:`calculate_gain` (``a`` is leaky_relu's slope).  He et al. 2015,
-    "Delving deep into rectifiers"; PyTorch's ``kaiming_uniform_``.  With
-    ``a = sqrt(5)`` (PyTorch's layer default) the bound is ``1 / sqrt(fan_in)``."""
+def kaiming_uniform(shape: Sequence[int], a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
+                    dtype: type | np.dtype | str = np.float32,
+                    seed: int | np.random.Generator | None = None) -> Tensor:
+    r"""He (Kaiming) initialisation, uniform (PyTorch's ``torch.nn.init.kaiming_uniform_``).
+
+    Parameters
+    ----------
+    shape : sequence of int
+        At least 2 dimensions, in nabla's layouts: the last axis is the
+        output, the one before it the input (see the module's table).
+    a : float, optional
+        The negative slope of the leaky_relu that follows (see
+        :func:`calculate_gain`).
+    mode : {"fan_in", "fan_out"}, optional
+        ``"fan_in"`` keeps the variance of the activations in the forward
+        pass, ``"fan_out"`` that of the gradients in the backward pass.
+    nonlinearity : str, optional
+        The nonlinearity after the layer (``"relu"`` or ``"leaky_relu"`` are
+        the usual ones; any name :func:`calculate_gain` knows).
+    dtype : dtype, optional
+        Of the result.
+    seed : int, numpy.random.Generator or None, optional
+        An int for a reproducible draw, a ``Generator`` to draw from (it
+        advances), ``None`` for nabla's global generator.
+
+    Returns
+    -------
+    Tensor
+        Of ``shape``, drawn from :math:`U(-\text{bound}, \text{bound})`.
+
+    Raises
+    ------
+    ValueError
+        For a shape of fewer than 2 dimensions, an unknown ``mode`` or
+        ``nonlinearity``.
+
+    Notes
+    -----
+    .. math::
+
+        \text{bound} = \text{gain} \sqrt{\frac{3}{\text{fan}}},
+        \qquad \text{Var} = \frac{\text{bound}^2}{3} = \frac{\text{gain}^2}{\text{fan}}
+
+    with the gain of :func:`calculate_gain` and the fan of
+    :func:`calculate_fan_in_and_fan_out`.  He et al., "Delving deep into
+    rectifiers: surpassing human-level performance on ImageNet
+    classification" (ICCV 2015).  With ``a = sqrt(5)``, PyTorch's choice for
+    its layers (:class:`~nabla.nn.Linear`, :class:`~nabla.nn.Conv2d`), the
+    gain is :math:`\sqrt{1/3}` and the bound :math:`1/\sqrt{\text{fan\_in}}`.
+    The fans are read from nabla's layouts (``(in, out)``, HWIO), so a weight
+    gets the distribution PyTorch gives the same layer.
+
+    Examples
+    --------
+    >>> import math
+    >>> from nabla import nn
+    >>> w = nn.init.kaiming_uniform((3, 3, 16, 32), a=math.sqrt(5), seed=0)   # fan_in = 3*3*16
+    >>> w.shape, bool(abs(w.numpy()).max() <= 1 / math.sqrt(144))
+    ((3, 3, 16, 32), True)
+    >>> w = nn.init.kaiming_uniform((512, 256), nonlinearity="relu", seed=0)
+    >>> round(float(w.numpy().std() * math.sqrt(512 / 2)), 1)                   # std = sqrt(2 / fan_in)
+    1.0
+    """
     bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / _fan(shape, mode))
     return uniform(shape, -bound, bound, dtype, seed)
 
 
-def kaiming_normal(shape, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
-                   dtype=np.float32, seed=None) -> Tensor:
-    """He initialisation, normal: N(0, std^2), ``std = gain / sqrt(fan)``."""
+def kaiming_normal(shape: Sequence[int], a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
+                   dtype: type | np.dtype | str = np.float32,
+                   seed: int | np.random.Generator | None = None) -> Tensor:
+    r"""He (Kaiming) initialisation, normal (PyTorch's ``torch.nn.init.kaiming_normal_``).
+
+    Parameters
+    ----------
+    shape : sequence of int
+        At least 2 dimensions, in nabla's layouts: the last axis is the
+        output, the one before it the input (see the module's table).
+    a : float, optional
+        The negative slope of the leaky_relu that follows (see
+        :func:`calculate_gain`).
+    mode : {"fan_in", "fan_out"}, optional
+        ``"fan_in"`` keeps the variance of the activations in the forward
+        pass, ``"fan_out"`` that of the gradients in the backward pass.
+    nonlinearity : str, optional
+        The nonlinearity after the layer (``"relu"`` or ``"leaky_relu"`` are
+        the usual ones; any name :func:`calculate_gain` knows).
+    dtype : dtype, optional
+        Of the result.
+    seed : int, numpy.random.Generator or None, optional
+        An int for a reproducible draw, a ``Generator`` to draw from (it
+        advances), ``None`` for nabla's global generator.
+
+    Returns
+    -------
+    Tensor
+        Of ``shape``, drawn from :math:`N(0, \text{std}^2)`.
+
+    Raises
+    ------
+    ValueError
+        For a shape of fewer than 2 dimensions, an unknown ``mode`` or
+        ``nonlinearity``.
+
+    Notes
+    -----
+    .. math::
+
+        \text{std} = \frac{\text{gain}}{\sqrt{\text{fan}}}
+
+    the variance of :func:`kaiming_uniform`.  He et al. 2015, who derive
+    :math:`\text{std} = \sqrt{2 / \text{fan\_in}}` for relu (gain
+    :math:`\sqrt 2`).
+
+    Examples
+    --------
+    >>> import math
+    >>> from nabla import nn
+    >>> w = nn.init.kaiming_normal((512, 256), mode="fan_out", nonlinearity="relu", seed=0)
+    >>> round(float(w.numpy().std() * math.sqrt(256 / 2)), 1)      # std = sqrt(2 / fan_out)
+    1.0
+    """
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(shape, mode))
     return normal(shape, 0.0, std, dtype, seed)
 
 
-def xavier_uniform(shape, gain: float = 1.0, dtype=np.float32, seed=None) -> Tensor:
-    """Glorot initialisation, uniform: U(-a, a), ``a = gain * sqrt(6 / (fan_in + fan_out))``.
-    Glorot & Bengio 2010; PyTorch's ``xavier_uniform_``."""
+def xavier_uniform(shape: Sequence[int], gain: float = 1.0, dtype: type | np.dtype | str = np.float32,
+                   seed: int | np.random.Generator | None = None) -> Tensor:
+    r"""Glorot (Xavier) initialisation, uniform (PyTorch's ``torch.nn.init.xavier_uniform_``).
+
+    Parameters
+    ----------
+    shape : sequence of int
+        At least 2 dimensions, in nabla's layouts: the last axis is the
+        output, the one before it the input (see the module's table).
+    gain : float, optional
+        A factor, e.g. ``calculate_gain("tanh")``.
+    dtype : dtype, optional
+        Of the result.
+    seed : int, numpy.random.Generator or None, optional
+        An int for a reproducible draw, a ``Generator`` to draw from (it
+        advances), ``None`` for nabla's global generator.
+
+    Returns
+    -------
+    Tensor
+        Of ``shape``, drawn from :math:`U(-a, a)`.
+
+    Raises
+    ------
+    ValueError
+        For a shape of fewer than 2 dimensions.
+
+    Notes
+    -----
+    .. math::
+
+        a = \text{gain} \sqrt{\frac{6}{\text{fan\_in} + \text{fan\_out}}},
+        \qquad \text{Var} = \text{gain}^2 \frac{2}{\text{fan\_in} + \text{fan\_out}}
+
+    Glorot & Bengio, "Understanding the difficulty of training deep
+    feedforward neural networks" (AISTATS 2010).
+
+    Examples
+    --------
+    >>> import math
+    >>> from nabla import nn
+    >>> w = nn.init.xavier_uniform((100, 200), seed=0)
+    >>> bool(abs(w.numpy()).max() <= math.sqrt(6 / 300))
+    True
+    """
     fan_in, fan_out = calculate_fan_in_and_fan_out(shape)
     a = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform(shape, -a, a, dtype, seed)
 
 
-def xavier_normal(shape, gain: float = 1.0, dtype=np.float32, seed=None) -> Tensor:
-    """Glorot initialisation, normal: ``std = gain * sqrt(2 / (fan_in + fan_out))``."""
+def xavier_normal(shape: Sequence[int], gain: float = 1.0, dtype: type | np.dtype | str = np.float32,
+                  seed: int | np.random.Generator | None = None) -> Tensor:
+    r"""Glorot (Xavier) initialisation, normal (PyTorch's ``torch.nn.init.xavier_normal_``).
+
+    Parameters
+    ----------
+    shape : sequence of int
+        At least 2 dimensions, in nabla's layouts: the last axis is the
+        output, the one before it the input (see the module's table).
+    gain : float, optional
+        A factor, e.g. ``calculate_gain("tanh")``.
+    dtype : dtype, optional
+        Of the result.
+    seed : int, numpy.random.Generator or None, optional
+        An int for a reproducible draw, a ``Generator`` to draw from (it
+        advances), ``None`` for nabla's global generator.
+
+    Returns
+    -------
+    Tensor
+        Of ``shape``, drawn from :math:`N(0, \text{std}^2)`.
+
+    Raises
+    ------
+    ValueError
+        For a shape of fewer than 2 dimensions.
+
+    Notes
+    -----
+    .. math::
+
+        \text{std} = \text{gain} \sqrt{\frac{2}{\text{fan\_in} + \text{fan\_out}}}
+
+    the variance of :func:`xavier_uniform`.  Glorot & Bengio 2010.
+
+    Examples
+    --------
+    >>> import math
+    >>> from nabla import nn
+    >>> w = nn.init.xavier_normal((400, 200), seed=0)
+    >>> round(float(w.numpy().std() / math.sqrt(2 / 600)), 1)
+    1.0
+    """
     fan_in, fan_out = calculate_fan_in_and_fan_out(shape)
     return normal(shape, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), dtype, seed)

@@ -157,6 +157,13 @@ def sgd_init(params) -> dict:
     ------
     TypeError
         If a leaf of ``params`` is not a floating tensor (the message names its path).
+
+    Examples
+    --------
+    >>> import numpy as np, nabla as nb
+    >>> from nabla.nn import optim
+    >>> optim.sgd_init({"w": nb.zeros((2,))})
+    {'step': 0, 'momentum_buffer': None}
     """
     _param_leaves("sgd_init", params)
     return {"step": 0, "momentum_buffer": None}
@@ -206,6 +213,24 @@ def sgd_update(params, grads, state, *, lr=1e-3, momentum=0.0, dampening=0.0,
         from ``params`` (the message names the first differing path).
     TypeError
         If a parameter is not a floating tensor, or a gradient's dtype differs.
+
+    Examples
+    --------
+    >>> import numpy as np, nabla as nb
+    >>> from nabla.nn import optim
+    >>> params = {"w": nb.asarray(np.array([1.0, -2.0], np.float32))}
+    >>> grads = {"w": nb.asarray(np.array([0.5, 0.5], np.float32))}
+    >>> state = optim.sgd_init(params)
+    >>> new_params, state = optim.sgd_update(params, grads, state, lr=0.1, momentum=0.9)
+    >>> new_params["w"]                               # w - 0.1 * g (the first buffer is g)
+    Tensor([ 0.95, -2.05], dtype=float32)
+    >>> state["step"], state["momentum_buffer"]["w"]
+    (1, Tensor([0.5, 0.5], dtype=float32))
+    >>> new_params, state = optim.sgd_update(new_params, grads, state, lr=0.1, momentum=0.9)
+    >>> np.round(new_params["w"].numpy(), 4)          # buffer 0.9 * 0.5 + 0.5 = 0.95
+    array([ 0.855, -2.145], dtype=float32)
+    >>> params["w"]                                   # unchanged
+    Tensor([ 1., -2.], dtype=float32)
     """
     who = "sgd_update"
     _check_sgd(who, lr, momentum, dampening, weight_decay, nesterov)
@@ -247,6 +272,14 @@ def adam_init(params) -> dict:
     ------
     TypeError
         If a leaf of ``params`` is not a floating tensor (the message names its path).
+
+    Examples
+    --------
+    >>> import numpy as np, nabla as nb
+    >>> from nabla.nn import optim
+    >>> state = optim.adam_init({"w": nb.zeros((2,))})
+    >>> state["step"], state["exp_avg"]["w"].shape, state["exp_avg_sq"]["w"].shape
+    (0, (2,), (2,))
     """
     _param_leaves("adam_init", params)
     zeros = tree_map(zeros_like, params)
@@ -270,6 +303,13 @@ def adamw_init(params) -> dict:
     ------
     TypeError
         If a leaf of ``params`` is not a floating tensor (the message names its path).
+
+    Examples
+    --------
+    >>> import numpy as np, nabla as nb
+    >>> from nabla.nn import optim
+    >>> sorted(optim.adamw_init({"w": nb.zeros((2,))}))
+    ['exp_avg', 'exp_avg_sq', 'step']
     """
     _param_leaves("adamw_init", params)
     return adam_init(params)
@@ -346,6 +386,19 @@ def adam_update(params, grads, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, 
         names the first differing path).
     TypeError
         If a parameter is not a floating tensor, or a gradient's dtype differs.
+
+    Examples
+    --------
+    >>> import numpy as np, nabla as nb
+    >>> from nabla.nn import optim
+    >>> params = {"w": nb.asarray(np.array([1.0, -2.0], np.float32))}
+    >>> grads = {"w": nb.asarray(np.array([0.5, 0.5], np.float32))}
+    >>> state = optim.adam_init(params)
+    >>> new_params, state = optim.adam_update(params, grads, state, lr=0.1)
+    >>> np.round(new_params["w"].numpy(), 4)          # the first step moves each entry by about lr
+    array([ 0.9, -2.1], dtype=float32)
+    >>> state["step"]
+    1
     """
     return _adam("adam_update", params, grads, state, lr, betas, eps, weight_decay, decoupled=False)
 
@@ -394,6 +447,17 @@ def adamw_update(params, grads, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
         names the first differing path).
     TypeError
         If a parameter is not a floating tensor, or a gradient's dtype differs.
+
+    Examples
+    --------
+    >>> import numpy as np, nabla as nb
+    >>> from nabla.nn import optim
+    >>> params = {"w": nb.asarray(np.array([1.0, -2.0], np.float32))}
+    >>> grads = {"w": nb.asarray(np.array([0.5, 0.5], np.float32))}
+    >>> state = optim.adamw_init(params)
+    >>> new_params, state = optim.adamw_update(params, grads, state, lr=0.1, weight_decay=0.1)
+    >>> np.round(new_params["w"].numpy(), 4)          # w * (1 - 0.01), then the Adam step
+    array([ 0.89, -2.08], dtype=float32)
     """
     return _adam("adamw_update", params, grads, state, lr, betas, eps, weight_decay, decoupled=True)
 
@@ -427,6 +491,17 @@ class _Optimizer:
         ------
         ValueError, TypeError
             As the pure update function (structure, shape or dtype mismatch).
+
+        Examples
+        --------
+        >>> import numpy as np, nabla as nb
+        >>> from nabla.nn import optim
+        >>> w = nb.asarray(np.array([0.0]))
+        >>> opt = optim.SGD(w, lr=0.1)
+        >>> for _ in range(50):                        # minimise (w - 3)^2
+        ...     w = opt.step(nb.grad(lambda w: nb.reduce_sum((w - 3.0) ** 2))(w))
+        >>> np.round(w.numpy(), 3), opt.state["step"], opt.params is w
+        (array([3.]), 50, True)
         """
         self.params, self.state = type(self)._update(self.params, grads, self.state, **self.hyper)
         return self.params
@@ -472,6 +547,22 @@ class SGD(_Optimizer):
         without momentum or with dampening.
     TypeError
         If a parameter is not a floating tensor.
+
+    Examples
+    --------
+    >>> import numpy as np, nabla as nb
+    >>> from nabla import nn
+    >>> model = nn.Linear(3, 1, seed=0)
+    >>> opt = nn.optim.SGD(model, lr=0.1, momentum=0.9)
+    >>> opt
+    SGD(lr=0.1, momentum=0.9, dampening=0.0, weight_decay=0.0, nesterov=False)
+    >>> x, y = nb.randn((16, 3), seed=1), nb.randn((16, 1), seed=2)
+    >>> loss = lambda m: nn.functional.mse_loss(m(x), y)
+    >>> before = loss(model).item()
+    >>> for _ in range(20):
+    ...     model = opt.step(nb.grad(loss)(model))
+    >>> type(model).__name__, bool(loss(model).item() < before)
+    ('Linear', True)
     """
 
     _init, _update = staticmethod(sgd_init), staticmethod(sgd_update)
@@ -519,6 +610,21 @@ class Adam(_Optimizer):
         For ``lr``, ``eps`` or ``weight_decay`` < 0 or a beta outside [0, 1).
     TypeError
         If a parameter is not a floating tensor.
+
+    Examples
+    --------
+    >>> import numpy as np, nabla as nb
+    >>> from nabla import nn
+    >>> model = nn.Sequential(nn.Linear(3, 8, seed=0), nn.ReLU(), nn.Linear(8, 2, seed=1))
+    >>> opt = nn.optim.Adam(model, lr=1e-2)
+    >>> x, y = nb.randn((32, 3), seed=2), np.arange(32) % 2
+    >>> step = nb.value_and_grad(lambda m: nn.functional.cross_entropy_loss(m(x), y))
+    >>> first, grads = step(model)
+    >>> for _ in range(50):
+    ...     model = opt.step(grads)
+    ...     loss, grads = step(model)
+    >>> bool(loss.item() < first.item()), opt.state["step"]
+    (True, 50)
     """
 
     _init, _update = staticmethod(adam_init), staticmethod(adam_update)
@@ -565,6 +671,16 @@ class AdamW(_Optimizer):
         For ``lr``, ``eps`` or ``weight_decay`` < 0 or a beta outside [0, 1).
     TypeError
         If a parameter is not a floating tensor.
+
+    Examples
+    --------
+    >>> import numpy as np, nabla as nb
+    >>> from nabla import nn
+    >>> params = {"w": nb.asarray(np.array([1.0, -2.0], np.float32))}
+    >>> opt = nn.optim.AdamW(params, lr=0.1, weight_decay=0.1)
+    >>> new = opt.step({"w": nb.zeros((2,))})        # a zero gradient: only the decay acts
+    >>> new["w"]                                      # w * (1 - lr * weight_decay)
+    Tensor([ 0.99, -1.98], dtype=float32)
     """
 
     _init, _update = staticmethod(adamw_init), staticmethod(adamw_update)
@@ -603,6 +719,17 @@ def cosine_decay(init_value, decay_steps, alpha=0.0):
     ------
     ValueError
         If ``decay_steps`` is not positive.
+
+    Examples
+    --------
+    >>> from nabla.nn import optim
+    >>> lr = optim.cosine_decay(0.1, decay_steps=100, alpha=0.1)
+    >>> [round(lr(t), 4) for t in (0, 50, 100, 200)]
+    [0.1, 0.055, 0.01, 0.01]
+    >>> import nabla as nb
+    >>> opt = optim.SGD({"w": nb.ones((1,))}, lr=lr)     # the first step uses lr(0)
+    >>> opt.step({"w": nb.ones((1,))})["w"]
+    Tensor([0.9], dtype=float32)
     """
     if not decay_steps > 0:
         raise ValueError(f"cosine_decay: invalid decay_steps={decay_steps!r}; it must be > 0")
@@ -640,6 +767,13 @@ def step_decay(init_value, step_size, gamma=0.1):
     ------
     ValueError
         If ``step_size`` is not a positive integer.
+
+    Examples
+    --------
+    >>> from nabla.nn import optim
+    >>> lr = optim.step_decay(0.1, step_size=30)
+    >>> [round(lr(t), 6) for t in (0, 29, 30, 60)]
+    [0.1, 0.1, 0.01, 0.001]
     """
     if not (isinstance(step_size, numbers.Integral) and step_size > 0):
         raise ValueError(f"step_decay: invalid step_size={step_size!r}; it must be a positive integer")
