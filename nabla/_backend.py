@@ -81,7 +81,7 @@ avg_pool2d_transpose(g, in_hw, kernel_size, stride, padding, dilation) -> dx
 adaptive_max_pool2d(x, out_hw) -> (y, argmax)
     As max_pool2d, over PyTorch's adaptive bins: output (i, j) takes rows
     [floor(i*H/Ho), ceil((i+1)*H/Ho)) and columns [floor(j*W/Wo), ceil((j+1)*W/Wo)).
-    (Reference only so far: a backend without it falls back.)
+    (It landed in the reference backend first; the Cython kernel followed.)
 """
 from __future__ import annotations
 

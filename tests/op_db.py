@@ -549,11 +549,6 @@ _ADAPTIVE = [
     ("h1_input", (1, 1, 5, 2), dict(output_size=(3, 2)), 1),
 ]
 
-# The Cython backend has no adaptive_max_pool2d kernel (unequal bins): the reference
-# kernel runs instead, with a one-time PerformanceWarning.  Expected; not what these
-# samples test.
-_NO_CYTHON_ADAPTIVE_MAX = ("ignore:backend 'cython' has no kernel 'adaptive_max_pool2d'"
-                           ":nabla.PerformanceWarning")
 
 
 def sample_inputs_adaptive_avg_pool2d(dtype, rng):
@@ -563,7 +558,7 @@ def sample_inputs_adaptive_avg_pool2d(dtype, rng):
 
 def sample_inputs_adaptive_max_pool2d(dtype, rng):
     import pytest
-    marks = (pytest.mark.filterwarnings(_NO_CYTHON_ADAPTIVE_MAX),)
+    marks = ()
     for id_, xs, kw, order in _ADAPTIVE:
         yield SampleInput((_nchw_if(_distinct(rng, xs, dtype), kw),), dict(kw), id_, order=order, marks=marks)
 

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import nabla._kernels as K
+import nabla.reference as R
 
 # In a NABLA_DEBUG_BUILD=1 build an out-of-bounds access inside a noexcept
 # kernel is reported as an "unraisable" IndexError; make that fail the test.
@@ -328,11 +329,29 @@ def test_writable_inputs_and_keywords():
 
 
 def test_module_surface():
-    names = ["conv2d", "conv2d_transpose", "conv2d_filter_grad", "max_pool2d",
-             "max_pool2d_gather", "max_pool2d_scatter", "avg_pool2d", "avg_pool2d_transpose"]
+    from nabla._backend import kernel_names
+    names = list(kernel_names())          # every kernel the ops use: the Cython backend has them all
+    assert "adaptive_max_pool2d" in names
     assert K.NAME == "cython"
     assert all(callable(getattr(K, name)) for name in names)
     assert sorted(K.__all__) == sorted(names + ["NAME"])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("shape, out_hw", [((2, 7, 9, 3), (3, 4)), ((1, 5, 5, 2), (7, 7)), ((3, 9, 4, 5), (2, 3)),
+                                           ((1, 1, 6, 1), (1, 4)), ((0, 5, 5, 2), (3, 3)), ((1, 4, 4, 0), (2, 2)),
+                                           ((4, 50, 60, 40), (7, 9))],   # above PARALLEL_MIN_WORK: threaded
+                         ids=["7x9->3x4", "5->7", "9x4->2x3", "1x6->1x4", "batch0", "channels0", "threaded"])
+def test_adaptive_max_pool2d_matches_reference(shape, out_hw, dtype):
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal(shape).astype(dtype)
+    if x.size:
+        x[0, 0, 0, 0] = np.nan                 # a NaN wins its bins
+        x.reshape(-1)[-1] = x.reshape(-1)[-2]  # a tie: the first in row-major order wins
+    y, argmax = K.adaptive_max_pool2d(x, out_hw)
+    y_ref, argmax_ref = R.adaptive_max_pool2d(x, out_hw)
+    np.testing.assert_array_equal(y, y_ref)
+    np.testing.assert_array_equal(argmax, argmax_ref)
 
 
 # ------------------------------------------------ random geometry (hypothesis)

@@ -19,11 +19,6 @@ import nabla
 from tests import naive
 from tests.op_db import OPS, samples
 
-# The Cython backend has no adaptive_max_pool2d kernel (unequal bins): the reference
-# kernel runs instead, with a one-time PerformanceWarning.  Expected, and not what
-# this file tests.
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:backend 'cython' has no kernel 'adaptive_max_pool2d':nabla.PerformanceWarning")
 
 
 def _np(t):

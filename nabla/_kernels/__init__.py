@@ -7,6 +7,7 @@ float64 from ``conv.pyx`` and ``pool.pyx``.  Build with
 """
 from nabla._kernels.conv import conv2d, conv2d_filter_grad, conv2d_transpose
 from nabla._kernels.pool import (
+    adaptive_max_pool2d,
     avg_pool2d,
     avg_pool2d_transpose,
     max_pool2d,
@@ -20,5 +21,5 @@ __all__ = [
     "NAME",
     "conv2d", "conv2d_transpose", "conv2d_filter_grad",
     "max_pool2d", "max_pool2d_gather", "max_pool2d_scatter",
-    "avg_pool2d", "avg_pool2d_transpose",
+    "avg_pool2d", "avg_pool2d_transpose", "adaptive_max_pool2d",
 ]

@@ -20,3 +20,6 @@ def avg_pool2d_transpose(
     g: NDArray[_F], in_hw: tuple[int, int], kernel_size: tuple[int, int],
     stride: tuple[int, int], padding: tuple[int, int, int, int], dilation: tuple[int, int],
 ) -> NDArray[_F]: ...
+def adaptive_max_pool2d(
+    x: NDArray[_F], out_hw: tuple[int, int]
+) -> tuple[NDArray[_F], NDArray[np.int64]]: ...

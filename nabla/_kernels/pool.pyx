@@ -315,3 +315,60 @@ cdef inline void _avg_pool2d_transpose_row(const floating[:, :, :, ::1] g,
                     d_px[c] += g_px[c]
     for q in range(Wd * C):
         row[q] = scale * row[q]
+
+
+# ------------------------------------------------ adaptive_max_pool2d
+
+def adaptive_max_pool2d(const floating[:, :, :, ::1] x, out_hw):
+    """(y, argmax), both (N, Ho, Wo, C), over PyTorch's adaptive bins: output (i, j)
+    takes rows [floor(i*H/Ho), ceil((i+1)*H/Ho)) and columns alike, with
+    max_pool2d's rules (the first maximum in row-major order; a NaN wins)."""
+    shape = (x.shape[0], out_hw[0], out_hw[1], x.shape[3])
+    y = np.empty(shape, dtype=np.float32 if floating is float else np.float64)
+    argmax = np.empty(shape, dtype=np.int64)
+    cdef floating[:, :, :, ::1] y_view = y
+    cdef int64_t[:, :, :, ::1] argmax_view = argmax
+    cdef Py_ssize_t Ho = y_view.shape[1], row
+    # Bins overlap by at most one cell per axis: the work is about two visits per input cell.
+    cdef bint threads = 2 * x.shape[0] * x.shape[1] * x.shape[2] * x.shape[3] > PARALLEL_MIN_WORK
+    with nogil:
+        for row in prange(y_view.shape[0] * Ho, schedule="static", use_threads_if=threads):
+            _adaptive_max_row(x, y_view, argmax_view, row // Ho, row % Ho)
+    return y, argmax
+
+
+cdef inline void _adaptive_max_row(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] y,
+                                   int64_t[:, :, :, ::1] argmax, Py_ssize_t n, Py_ssize_t i) noexcept nogil:
+    # One output row (n, i): its bin of rows is [r_lo, r_hi); the op layer
+    # guarantees H, W >= 1, so every bin holds at least one cell.
+    cdef Py_ssize_t H = x.shape[1], W = x.shape[2], C = x.shape[3]
+    cdef Py_ssize_t Ho = y.shape[1], Wo = y.shape[2]
+    cdef Py_ssize_t r_lo = (i * H) // Ho, r_hi = ((i + 1) * H + Ho - 1) // Ho
+    cdef Py_ssize_t j, c_lo, c_hi, r, col, c
+    cdef int64_t flat
+    cdef floating v, cur
+    cdef bint take
+    cdef const floating* x_px
+    cdef floating* y_px
+    cdef int64_t* argmax_px
+    if C == 0:
+        return
+    for j in range(Wo):
+        c_lo = (j * W) // Wo
+        c_hi = ((j + 1) * W + Wo - 1) // Wo
+        y_px = &y[n, i, j, 0]
+        argmax_px = &argmax[n, i, j, 0]
+        x_px = &x[n, r_lo, c_lo, 0]
+        for c in range(C):                  # start from the bin's first cell
+            y_px[c] = x_px[c]
+            argmax_px[c] = r_lo * W + c_lo
+        for r in range(r_lo, r_hi):
+            for col in range(c_lo, c_hi):
+                flat = r * W + col
+                x_px = &x[n, r, col, 0]
+                for c in range(C):
+                    v = x_px[c]
+                    cur = y_px[c]
+                    take = (v > cur) | ((v != v) & (cur == cur))   # as max_pool2d's rule
+                    y_px[c] = v if take else cur
+                    argmax_px[c] = flat if take else argmax_px[c]

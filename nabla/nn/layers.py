@@ -856,10 +856,8 @@ class AdaptiveMaxPool2d(AdaptiveAvgPool2d):
     The bins are :class:`AdaptiveAvgPool2d`'s and the rules
     :class:`MaxPool2d`'s (the gradient goes to the first maximum of a bin).
     When the sizes divide it is :class:`MaxPool2d` with ``kernel_size =
-    stride = (H / H_out, W / W_out)``; otherwise a backend without an
-    ``adaptive_max_pool2d`` kernel runs the reference one, with a one-time
-    :class:`~nabla.PerformanceWarning`.  Differs from PyTorch only in the
-    NHWC layout.
+    stride = (H / H_out, W / W_out)``; otherwise the ``adaptive_max_pool2d``
+    kernel.  Differs from PyTorch only in the NHWC layout.
 
     Examples
     --------

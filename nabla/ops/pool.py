@@ -48,7 +48,7 @@ _avg_pool_t.deflinear(lambda g, g0, *, in_hw, **win: _avg_pool(g, out_hw=g0.shap
 
 
 # Adaptive max pooling with bins of unequal size: a kernel of its own (reference
-# first; a backend without it falls back to the reference with a PerformanceWarning).
+# first, its Cython kernel later: the path docs/contributing.rst describes).
 # Its argmax uses max pooling's convention, so gather/scatter serve as its rules.
 _adaptive_max = Primitive("adaptive_max_pool2d", kernel="adaptive_max_pool2d", aux=("argmax",))
 _adaptive_max.defvjp(lambda g, y, x, *, argmax, **p: _scatter(g, argmax=argmax, in_hw=x.shape[1:3]))
@@ -473,8 +473,8 @@ def adaptive_max_pool2d(x: ArrayLike, output_size: int | tuple[int | None, int |
     The first maximum in row-major order wins (it gets the gradient) and a NaN
     propagates.  When the sizes divide, this is :func:`max_pool2d` with
     ``kernel = stride = H / H_out``; otherwise it runs the
-    ``adaptive_max_pool2d`` kernel (the reference's on a backend that lacks it,
-    with a one-time :class:`~nabla.PerformanceWarning`).
+    ``adaptive_max_pool2d`` kernel (on a backend that lacked it, the reference's
+    would run, with a one-time :class:`~nabla.PerformanceWarning`).
 
     Examples
     --------

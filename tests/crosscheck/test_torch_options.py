@@ -40,9 +40,8 @@ N_CASES = 32  # random cases per family (each run on 2 backends x 2 dtypes)
 
 TO_NHWC, TO_NCHW, OIHW_TO_HWIO = (0, 2, 3, 1), (0, 3, 1, 2), (2, 3, 1, 0)
 
-# adaptive_max_pool2d with bins of unequal size runs the reference kernel on the cython
-# backend and says so with a (one-time) nabla.PerformanceWarning: expected here.
-IGNORE_PERF = pytest.mark.filterwarnings("ignore::nabla.PerformanceWarning")
+# Every kernel exists on both backends now: a PerformanceWarning (a fallback) fails a test.
+NO_FALLBACK = pytest.mark.filterwarnings("error::nabla.PerformanceWarning")
 pytestmark = [  # PyTorch's own notices, not about the results
     pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning"),
     pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths:UserWarning"),
@@ -660,7 +659,7 @@ def _adaptive_case(i, h, w, size):
 ADAPTIVE_CASES = [_adaptive_case(i, *a) for i, a in enumerate(ADAPTIVE)]
 
 
-@IGNORE_PERF
+@NO_FALLBACK
 @pytest.mark.parametrize("case", ADAPTIVE_CASES, ids=ids(ADAPTIVE_CASES))
 @pytest.mark.parametrize("kind", ["avg", "max"])
 def test_adaptive_pool2d(case, kind, backend, dtname):
@@ -679,7 +678,7 @@ def test_adaptive_pool2d(case, kind, backend, dtname):
         same_indices("adaptive_max_pool2d indices", idx if c["nchw"] else idx.numpy().transpose(TO_NCHW), tidx)
 
 
-@IGNORE_PERF
+@NO_FALLBACK
 @pytest.mark.parametrize("keepdims", [False, True])
 @pytest.mark.parametrize("nchw", [False, True])
 @pytest.mark.parametrize("kind", ["avg", "max"])
@@ -789,7 +788,7 @@ POOL_LAYERS = [  # (name, torch layer, nabla layer, outputs)
 ]
 
 
-@IGNORE_PERF
+@NO_FALLBACK
 @pytest.mark.parametrize("name, tmod, nmod, n_outputs", POOL_LAYERS, ids=[p[0] for p in POOL_LAYERS])
 def test_pool_layer_options(name, tmod, nmod, n_outputs, backend, dtname):
     x = np.random.default_rng(len(name)).standard_normal((2, 3, 9, 8))
