@@ -59,6 +59,9 @@ def float_tensors(op: str, **named):
 
 def _to_tensor(op, name, value) -> Tensor:
     """``nabla.asarray(value)``: arrays keep their dtype, Python floats become float32."""
+    if getattr(value, "requires_grad", False) is True:
+        raise TypeError(f"{op}: argument '{name}' is a {type(value).__name__} that requires grad (PyTorch); "
+                        "call .detach() on it first")
     try:
         t = asarray(value)
     except Exception as e:  # noqa: BLE001  (float16, complex, strings, objects ...)
@@ -213,6 +216,21 @@ def transpose_out_size(op: str, axis: str, n: int, k: int, s: int, d: int, p0: i
             f"({axis}_in {n} - 1) * stride {s} - padding ({p0} + {p1}) + dilation {d} * (kernel {k} - 1) "
             f"+ output_padding {op_} + 1")
     return out
+
+
+_MAX_WORK = 2**62   # products of sizes the kernels form (element counts, multiply-adds) stay below this
+
+
+def check_work(op: str, *factors: int) -> None:
+    """Refuse a call whose element count or work (the product of ``factors``)
+    would overflow the 64-bit sizes the kernels compute with: computed here, in
+    Python's exact integers, before any kernel runs."""
+    total = 1
+    for f in factors:
+        total *= int(f)
+    if total > _MAX_WORK:
+        raise ValueError(f"{op}: the call is too large: {' x '.join(str(int(f)) for f in factors)} = {total} "
+                         f"exceeds {_MAX_WORK} (2**62), the limit of the kernels' 64-bit size arithmetic")
 
 
 def positive_channels(op: str, name: str, c: int, shape):

@@ -233,12 +233,21 @@ class Primitive:
         return bind(self, [asarray(a) for a in args], params)[0]
 
 
+def _kernel_array(a: np.ndarray) -> np.ndarray:
+    """``a`` as kernels take it: C-contiguous, and aligned to its item size (a
+    buffer such as ``np.frombuffer(b, np.float32, offset=1)`` is copied: C code
+    must not load through a misaligned pointer)."""
+    a = np.ascontiguousarray(a)
+    return a if a.flags.aligned else a.copy()
+
+
 def _run(prim: Primitive, arrays, params):
     """The computation itself: the backend's kernel, or the shared NumPy impl."""
     if prim.kernel is None:
         result = prim.impl(*arrays, **params)
         return result if prim.has_aux else (result, {})
-    result = _backend.kernel(prim.kernel)(*[np.ascontiguousarray(a) for a in arrays], **params)
+    params = {k: _kernel_array(v) if isinstance(v, np.ndarray) else v for k, v in params.items()}
+    result = _backend.kernel(prim.kernel)(*[_kernel_array(a) for a in arrays], **params)
     if prim.aux:
         return result[0], dict(zip(prim.aux, result[1:]))
     return result, {}

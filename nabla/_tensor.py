@@ -329,6 +329,9 @@ def asarray(a: ArrayLike, dtype=None) -> Tensor:
         if dtype is None or np.dtype(dtype) == a.dtype:
             return a
         return _ops.astype(a, dtype)
+    if getattr(a, "requires_grad", False) is True:   # a PyTorch tensor in torch's autograd graph
+        raise TypeError(f"asarray: a {type(a).__module__}.{type(a).__name__} that requires grad cannot be read "
+                        "without leaving PyTorch's autograd; call .detach() on it first")
     if not isinstance(a, np.ndarray) and hasattr(a, "__dlpack__"):
         try:
             a = np.from_dlpack(a)

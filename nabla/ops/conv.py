@@ -107,6 +107,9 @@ def _geometry(op, x, filt, stride, dilation, padding, groups, transposed, output
     else:
         out_hw = (_args.window_out_size(op, "height", h, kh, stride[0], dilation[0], pt, pb),
                   _args.window_out_size(op, "width", w, kw, stride[1], dilation[1], pl, pr))
+    # Kernels form N * pixels * filter size (multiply-adds) and N * Ho * Wo * C_out (elements).
+    _args.check_work(op, n, max(out_hw[0] * out_hw[1], h * w), filt.size)
+    _args.check_work(op, n, out_hw[0], out_hw[1], c_out)
     geo = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
     return geo, out_hw, c_out
 

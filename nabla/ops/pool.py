@@ -89,6 +89,7 @@ def _window(op, x, kernel_size, stride, padding, dilation, ceil_mode=False):
         run = p
     out_hw = (_args.window_out_size(op, "height", hw[0], k[0], s[0], d[0], run[0], run[1]),
               _args.window_out_size(op, "width", hw[1], k[1], s[1], d[1], run[2], run[3]))
+    _args.check_work(op, x.shape[0], out_hw[0], out_hw[1], x.shape[3], k[0], k[1])  # window visits
     return dict(kernel_size=k, stride=s, padding=run, dilation=d), out_hw, p
 
 

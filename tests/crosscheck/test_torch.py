@@ -431,3 +431,12 @@ def test_tensors_from_torch_via_dlpack():
     assert back.dtype == torch.float64 and back.shape == (2, 3)
     y = nb.conv2d(nb.asarray(t), torch.ones(1, 1, 3, 2))
     assert y.shape == (1, 2, 2, 2)
+
+
+def test_a_torch_tensor_that_requires_grad_is_told_to_detach():
+    t = torch.ones(1, 4, 4, 2, dtype=torch.float64, requires_grad=True)
+    with pytest.raises(TypeError, match=r"max_pool2d: argument 'x' .*requires grad.*\.detach\(\)"):
+        nb.max_pool2d(t, kernel_size=2)
+    with pytest.raises(TypeError, match=r"conv2d: argument 'filter' .*requires grad.*\.detach\(\)"):
+        nb.conv2d(np.ones((1, 4, 4, 2)), t.reshape(2, 2, 2, 4)[..., :1].detach().requires_grad_())
+    assert nb.max_pool2d(t.detach(), kernel_size=2).shape == (1, 2, 2, 2)

@@ -1,0 +1,82 @@
+"""Inputs that must not reach C as they are (issue: "Unbreakable and exact").
+
+* misaligned buffers (``np.frombuffer(..., offset=1)``) are copied before any
+  kernel loads through them, for every array argument, and give the same
+  values and gradients as aligned copies, on both backends;
+* sizes whose products would overflow the kernels' 64-bit arithmetic are refused
+  with a ValueError naming the op, computed in Python before any kernel runs;
+* a PyTorch tensor that requires grad gets a TypeError saying to call
+  ``.detach()`` (duck-typed here; tests/crosscheck has the real thing).
+"""
+import numpy as np
+import pytest
+
+import nabla as nb
+
+
+def misaligned(a: np.ndarray) -> np.ndarray:
+    """A C-contiguous copy of ``a`` whose data starts one byte past an aligned address."""
+    buf = bytearray(a.nbytes + 1)
+    out = np.frombuffer(buf, a.dtype, count=a.size, offset=1).reshape(a.shape)
+    out[...] = a
+    assert not out.flags.aligned
+    return out
+
+
+RNG = np.random.default_rng(11)
+X = RNG.standard_normal((2, 7, 6, 3))
+W = RNG.standard_normal((3, 3, 3, 4))
+WT = RNG.standard_normal((3, 3, 2, 3))
+OPS = {
+    "conv2d": (lambda x, w: nb.conv2d(x, w, padding=1, stride=2), (X, W)),
+    "conv2d_transpose": (lambda x, w: nb.conv2d_transpose(x, w, stride=2, padding=1), (X, WT)),
+    "max_pool2d": (lambda x: nb.max_pool2d(x, kernel_size=3, stride=2, padding=1), (X,)),
+    "avg_pool2d": (lambda x: nb.avg_pool2d(x, kernel_size=2, ceil_mode=True, count_include_pad=False), (X,)),
+    "adaptive_max_pool2d": (lambda x: nb.adaptive_max_pool2d(x, (3, 4)), (X,)),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("name", list(OPS))
+def test_misaligned_buffers_give_the_aligned_results(name, dtype, backend):
+    f, args = OPS[name]
+    args = [a.astype(dtype) for a in args]
+    bad = [misaligned(a) for a in args]
+    y, pull = nb.vjp(f, *args)
+    y_bad, pull_bad = nb.vjp(f, *bad)
+    np.testing.assert_array_equal(y.numpy(), y_bad.numpy())
+    g = misaligned(np.ones(y.shape, dtype))                 # a misaligned cotangent too
+    for a, b in zip(pull(np.ones(y.shape, dtype)), pull_bad(g)):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_misaligned_indices_of_max_unpool2d():
+    y, idx = nb.max_pool2d(X, kernel_size=2, return_indices=True)
+    out = nb.max_unpool2d(y, misaligned(idx.numpy()), kernel_size=2, output_size=(7, 6))
+    np.testing.assert_array_equal(out.numpy(), nb.max_unpool2d(y, idx, kernel_size=2, output_size=(7, 6)).numpy())
+
+
+@pytest.mark.parametrize("call", [
+    lambda: nb.conv2d(np.ones((1, 1, 1, 1), np.float32), np.ones((1, 1, 1, 1), np.float32), padding=2**31 - 1),
+    lambda: nb.max_pool2d(np.ones((1, 1, 1, 1)), kernel_size=1, padding=2**30),
+    lambda: nb.avg_pool2d(np.ones((1, 1, 1, 1)), kernel_size=1, padding=(2**30, 2**30, 2**30, 2**30)),
+], ids=["conv2d", "max_pool2d", "avg_pool2d"])
+def test_sizes_that_overflow_64_bits_are_refused_before_any_kernel(call):
+    with pytest.raises(ValueError, match=r"too large: .* exceeds 4611686018427387904 \(2\*\*62\)"):
+        call()
+
+
+class _RequiresGrad:
+    """Looks like a torch tensor in an autograd graph."""
+    requires_grad = True
+    shape = (1, 2, 2, 1)
+
+    def __array__(self, dtype=None, copy=None):
+        raise RuntimeError("Can't call numpy() on Tensor that requires grad")
+
+
+def test_a_tensor_that_requires_grad_is_told_to_detach():
+    with pytest.raises(TypeError, match=r"max_pool2d: argument 'x' .*requires grad.*\.detach\(\)"):
+        nb.max_pool2d(_RequiresGrad(), kernel_size=1)
+    with pytest.raises(TypeError, match=r"asarray: .*requires grad.*\.detach\(\)"):
+        nb.asarray(_RequiresGrad())
