@@ -126,18 +126,30 @@ class Tensor:
 
     to_numpy = numpy
 
+    def _constant_value(self, how: str) -> np.ndarray:
+        """The values, for an implicit conversion: refused while a transform traces
+        this tensor, since the result would silently carry no derivative."""
+        if self._trace is not None:
+            raise TypeError(
+                f"{how} of a tensor traced by {self._trace!r} (inside grad, vjp or jvp) would drop its "
+                "derivative without a word; compute with nabla ops instead, or take the value as a "
+                "constant on purpose with t.numpy() or nabla.stop_gradient(t)")
+        return self._value
+
     def item(self):
-        return self._value.item()
+        """The value of a one-element tensor as a Python number (refused while traced)."""
+        return self._constant_value("item()").item()
 
     def __array__(self, dtype=None, copy=None):
         # Without a copy, NumPy gets a read-only view: writing through
         # ``np.asarray(t)`` must not change a tensor that autograd may have recorded.
+        value = self._constant_value("np.asarray(t)")
         if copy or (dtype is not None and np.dtype(dtype) != self.dtype):
-            return np.array(self._value, dtype=dtype, copy=True)
+            return np.array(value, dtype=dtype, copy=True)
         return self.numpy()
 
     def __dlpack__(self, *args, **kwargs):
-        return self._value.__dlpack__(*args, **kwargs)
+        return self._constant_value("DLPack export").__dlpack__(*args, **kwargs)
 
     def __dlpack_device__(self):
         return self._value.__dlpack_device__()
@@ -173,10 +185,10 @@ class Tensor:
         return bool(self._value)
 
     def __float__(self):
-        return float(self._value)
+        return float(self._constant_value("float(t)"))
 
     def __int__(self):
-        return int(self._value)
+        return int(self._constant_value("int(t)"))
 
     def __hash__(self):
         return id(self)
@@ -324,11 +336,21 @@ def asarray(a: ArrayLike, dtype=None) -> Tensor:
     dtype('float32')
     >>> nb.asarray(t) is t
     True
+
+    A list that holds tensors traced by a transform is stacked with nabla ops,
+    so its derivatives flow:
+
+    >>> nb.grad(lambda x: nb.sum(nb.asarray([x, 2 * x])))(np.float64(1.0))
+    Tensor(3., dtype=float64)
     """
     if isinstance(a, Tensor):
         if dtype is None or np.dtype(dtype) == a.dtype:
             return a
         return _ops.astype(a, dtype)
+    if isinstance(a, (list, tuple)):
+        traced = _first_traced(a)
+        if traced is not None:   # stack differentiably: np.asarray would drop the derivatives
+            return _stack_nested(a, np.dtype(dtype) if dtype is not None else traced.dtype)
     if getattr(a, "requires_grad", False) is True:   # a PyTorch tensor in torch's autograd graph
         raise TypeError(f"asarray: a {type(a).__module__}.{type(a).__name__} that requires grad cannot be read "
                         "without leaving PyTorch's autograd; call .detach() on it first")
@@ -346,6 +368,26 @@ def asarray(a: ArrayLike, dtype=None) -> Tensor:
         elif dtype is not None:
             arr = arr.astype(dtype)
     return Tensor(arr)
+
+
+def _first_traced(seq):
+    """The first tensor traced by a transform inside nested lists/tuples, or None."""
+    for item in seq:
+        if isinstance(item, Tensor) and item._trace is not None:
+            return item
+        if isinstance(item, (list, tuple)):
+            found = _first_traced(item)
+            if found is not None:
+                return found
+    return None
+
+
+def _stack_nested(seq, dtype) -> Tensor:
+    """Nested lists of tensors and numbers as one tensor of ``dtype``, built with
+    :func:`nabla.stack` so every traced element keeps its derivative."""
+    parts = [_stack_nested(item, dtype) if isinstance(item, (list, tuple)) else asarray(item, dtype=dtype)
+             for item in seq]
+    return _ops.stack(parts, axis=0)
 
 
 from . import ops as _ops  # noqa: E402  (operators need the ops; the ops need Tensor)

@@ -83,7 +83,7 @@ def check_grads(f, args, modes=("fwd", "rev"), order=2, eps=1e-6, rtol=1e-5, ato
 
     Example: a gradient severed by a detour through NumPy is caught::
 
-        >>> f = lambda x: nb.sum(nb.asarray(np.asarray(x) ** 2))
+        >>> f = lambda x: nb.sum(nb.asarray(x.numpy() ** 2))   # .numpy(): a constant
         >>> nb.testing.check_grads(f, (np.ones(3),), order=1)
         Traceback (most recent call last):
         ...

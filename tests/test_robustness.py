@@ -80,3 +80,77 @@ def test_a_tensor_that_requires_grad_is_told_to_detach():
         nb.max_pool2d(_RequiresGrad(), kernel_size=1)
     with pytest.raises(TypeError, match=r"asarray: .*requires grad.*\.detach\(\)"):
         nb.asarray(_RequiresGrad())
+
+
+# ---------------------------------------------- traced tensors never turn silently into constants
+FORMS = {
+    "tensor": lambda a: nb.asarray(a),
+    "ndarray": lambda a: a,
+    "nested_list": lambda a: a.tolist(),
+    "tuple": lambda a: tuple(tuple(row) for row in a.tolist()),
+}
+
+
+@pytest.mark.parametrize("form", list(FORMS))
+def test_every_input_form_gives_the_ndarray_gradient(form):
+    a = np.array([[1.0, -2.0], [0.5, 3.0]], np.float32)
+
+    def loss(x):   # x as given (a list stays a list: a pytree); asarray inside the function
+        return nb.sum(nb.asarray(x) ** 2)
+    want = 2 * a
+    g = nb.grad(loss)(FORMS[form](a))
+    got = np.array(nb.tree_leaves(g), np.float32).reshape(a.shape) if form in ("nested_list", "tuple") \
+        else g.numpy()
+    np.testing.assert_array_equal(got, want)
+    _, t = nb.jvp(loss, (FORMS[form](a),), (FORMS[form](np.ones_like(a)),))
+    assert t.item() == pytest.approx(float(np.sum(2 * a)))
+
+
+@pytest.mark.parametrize("scalar", [1.5, np.float64(1.5)], ids=["python", "numpy"])
+def test_scalar_primals(scalar):
+    assert nb.grad(lambda x: x * x)(scalar).item() == pytest.approx(3.0)
+    assert nb.grad(lambda x: nb.sum(nb.asarray([x, x, 1.0])))(scalar).item() == pytest.approx(2.0)
+
+
+def test_the_reported_case_no_longer_gives_zero():
+    # nb.grad(lambda x: nb.sum(nb.asarray(x)))([1.0]) returned [0.] before
+    (g,) = nb.grad(lambda x: nb.sum(nb.asarray(x)))([1.0])
+    assert g.item() == 1.0
+
+
+@pytest.mark.parametrize("convert", [
+    lambda t: np.asarray(t), lambda t: float(t), lambda t: int(t), lambda t: t.item(), lambda t: np.array([t]),
+], ids=["np.asarray", "float", "int", "item", "np.array_of_list"])
+def test_implicit_conversions_of_traced_tensors_raise(convert):
+    with pytest.raises(TypeError, match=r"traced by (vjp|jvp)#\d+ .*would drop its derivative"):
+        nb.grad(lambda x: nb.sum(x) * convert(nb.sum(x)))(np.ones(3))
+    with pytest.raises(TypeError, match="would drop its derivative"):
+        nb.jvp(lambda x: nb.sum(x) * convert(nb.sum(x)), (np.ones(3),), (np.ones(3),))
+
+
+def test_numpy_functions_refuse_tensors():
+    # Tensor opts out of NumPy's ufuncs (__array_ufunc__ = None): np.exp(t) is a TypeError, not a constant
+    with pytest.raises(TypeError):
+        nb.grad(lambda x: nb.sum(np.exp(x)))(np.ones(3))
+
+
+def test_explicit_constants_are_allowed():
+    # .numpy() and stop_gradient say "a constant" on purpose: d/dx [x * c] = c
+    g = nb.grad(lambda x: nb.sum(x * x.numpy()))(np.arange(3.0))
+    np.testing.assert_array_equal(g.numpy(), np.arange(3.0))
+    g = nb.grad(lambda x: nb.sum(x * nb.stop_gradient(x)))(np.arange(3.0))
+    np.testing.assert_array_equal(g.numpy(), np.arange(3.0))
+    assert float(nb.asarray(2.0)) == 2.0 and nb.asarray([3]).item() == 3   # untraced: fine
+
+
+def test_stack():
+    from nabla.testing import check_grads
+    a, b = RNG.standard_normal((2, 3)), RNG.standard_normal((2, 3))
+    np.testing.assert_array_equal(nb.stack([a, b], axis=-1).numpy(), np.stack([a, b], axis=-1))
+    check_grads(lambda x, y: nb.stack([x, y, x * y], axis=1), (a, b), order=2)
+    with pytest.raises(ValueError, match="tensor 1 has shape"):
+        nb.stack([a, b[0]])
+    with pytest.raises(TypeError, match="tensor 1 has dtype float32"):
+        nb.stack([a, b.astype(np.float32)])
+    with pytest.raises(ValueError, match="at least one"):
+        nb.stack([])

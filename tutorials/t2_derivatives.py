@@ -188,14 +188,16 @@ for order in (1, 2):
         print(f"check_grads(order={order}, modes={modes}): passed")
 
 # %%
-# It does catch mistakes.  Here a term takes a detour through NumPy, which
-# the tracer cannot see: the term's derivative is silently zero, and the
-# check names the argument and the worst entry of the output's tangent:
+# It does catch mistakes.  An implicit detour through NumPy (``np.asarray(t)``,
+# ``float(t)``) of a traced tensor is refused with a ``TypeError``; an explicit
+# one, ``t.numpy()``, takes the value as a constant on purpose.  Here a term
+# does that by mistake: its derivative is zero, and the check names the
+# argument and the worst entry of the output's tangent:
 
 
 def broken(x, w, b):
     h = small(x, w, b)
-    return h + nb.asarray(np.asarray(nb.conv2d(x, w)).sum())  # a value nabla cannot trace
+    return h + nb.asarray(nb.conv2d(x, w).numpy().sum())  # .numpy(): a constant to autodiff
 
 
 try:

@@ -20,7 +20,7 @@ __all__ = [
     "relu", "sigmoid", "maximum", "minimum", "where", "reduce_sum", "mean",
     "reduce_max", "reshape", "permute", "transpose", "flatten", "broadcast_to",
     "pad", "getitem", "softmax", "logsoftmax", "logsumexp", "astype", "squeeze",
-    "expand_dims", "abs",
+    "expand_dims", "abs", "stack",
 ]
 
 
@@ -586,6 +586,61 @@ _getitem = Primitive("getitem", lambda x, index: np.array(x[index]))
 _index_add = Primitive("index_add", _index_add_impl)
 _getitem.deflinear(lambda g, x, index: _index_add(g, index=index, shape=x.shape))
 _index_add.deflinear(lambda g, x, index, shape: _getitem(g, index=index))
+
+
+def stack(tensors, axis: int = 0) -> Tensor:
+    """Join tensors of one shape and dtype along a new axis (NumPy's ``np.stack``).
+
+    Parameters
+    ----------
+    tensors : sequence of Tensor or array_like
+        At least one; all of the same shape and dtype.
+    axis : int
+        Where the new axis goes in the result (negative counts from the end).
+
+    Returns
+    -------
+    Tensor
+        Shape ``shape[:axis] + (len(tensors),) + shape[axis:]``.
+
+    Raises
+    ------
+    ValueError
+        No tensors, or shapes that differ.
+    TypeError
+        Dtypes that differ (no implicit promotion).
+
+    Notes
+    -----
+    Linear: tensor ``i`` is placed in slot ``i`` of a zero result (``index_add``),
+    and the slots are summed, so the VJP hands each tensor its slice of the
+    cotangent and derivatives compose to any order.
+
+    Examples
+    --------
+    >>> import numpy as np, nabla as nb
+    >>> nb.stack([np.zeros(2), np.ones(2)], axis=1)
+    Tensor([[0., 1.],
+            [0., 1.]], dtype=float64)
+    """
+    ts = [asarray(t) for t in tensors]
+    if not ts:
+        raise ValueError("stack: needs at least one tensor")
+    shape, dtype = ts[0].shape, ts[0].dtype
+    for i, t in enumerate(ts):
+        if t.shape != shape:
+            raise ValueError(f"stack: tensor {i} has shape {t.shape}, tensor 0 has shape {shape}")
+        if t.dtype != dtype:
+            raise TypeError(f"stack: tensor {i} has dtype {t.dtype}, tensor 0 has dtype {dtype} "
+                            "(no implicit promotion)")
+    axis = _axes(axis, len(shape) + 1)[0]
+    out_shape = shape[:axis] + (len(ts),) + shape[axis:]
+    slot = (slice(None),) * axis
+    total = None
+    for i, t in enumerate(ts):
+        placed = _index_add(expand_dims(t, axis), index=slot + (slice(i, i + 1),), shape=out_shape)
+        total = placed if total is None else total + placed
+    return total
 
 
 def getitem(x, index) -> Tensor:
