@@ -158,14 +158,26 @@ def test_checked_mode_compares_argmax():
         nb.max_pool2d(X, kernel_size=2)
 
 
-@pytest.mark.filterwarnings("ignore:invalid value encountered in matmul")  # the reference's 0 * inf
-def test_checked_mode_ignores_the_documented_padded_nonfinite_filter_difference():
-    w = W.copy()
-    w[0, 0, 0, 0] = np.inf
-    with nb.checked():  # the reference gives NaN at the border (0 * inf), Cython a finite value
-        y = nb.conv2d(X, w, padding=1)
-    with nb.use_backend("cython"):
-        np.testing.assert_array_equal(y.numpy(), nb.conv2d(X, w, padding=1).numpy())
+@pytest.mark.parametrize("where", ["filter", "cotangent", "input_of_transpose"])
+def test_checked_mode_sees_the_backends_agree_on_nonfinite_values_at_padding(where):
+    # Padding meets inf: IEEE says 0 * inf = NaN at the padded taps, on both backends.
+    x, w = X.astype(np.float64), W.astype(np.float64)
+    if where == "filter":
+        w = w.copy(); w[0, 0, 0, 0] = np.inf
+        f = lambda x, w: nb.conv2d(x, w, padding=1)                       # noqa: E731
+    elif where == "cotangent":
+        f = lambda x, w: nb.conv2d(x, w, padding=1) * np.where(           # noqa: E731
+            np.arange(2 * 8 * 8 * 4).reshape(2, 8, 8, 4) == 5, np.inf, 1.0)
+    else:
+        x = x.copy(); x[0, 0, 0, 0] = np.nan
+        w = np.ones((3, 3, 4, 3))
+        f = lambda x, w: nb.conv2d_transpose(x, w, padding=1)             # noqa: E731
+    with nb.checked(), np.errstate(all="ignore"):
+        y, pullback = nb.vjp(f, x, w)
+        pullback(np.ones(y.shape))
+    with nb.use_backend("reference"), np.errstate(all="ignore"):
+        y_ref = f(x, w)
+    np.testing.assert_array_equal(y.numpy(), y_ref.numpy())   # NaN == NaN here
 
 
 def test_checked_backend_by_name_and_env():

@@ -154,3 +154,41 @@ def test_stack():
         nb.stack([a, b.astype(np.float32)])
     with pytest.raises(ValueError, match="at least one"):
         nb.stack([])
+
+
+# ---------------------------------------------- the same NaN/Inf positions on both backends
+def _geometries(rng, n):
+    out = []
+    while len(out) < n:
+        H, W = (int(v) for v in rng.integers(1, 7, 2))
+        kh, kw, sh, sw, dh, dw = (int(v) for v in rng.integers(1, 3, 6))
+        pad = tuple(int(v) for v in rng.integers(0, 3, 4))
+        span_h, span_w = H + pad[0] + pad[1] - dh * (kh - 1) - 1, W + pad[2] + pad[3] - dw * (kw - 1) - 1
+        if span_h >= 0 and span_w >= 0:
+            out.append((H, W, kh, kw, (sh, sw), (dh, dw), pad, (span_h // sh + 1, span_w // sw + 1)))
+    return out
+
+
+@pytest.mark.parametrize("kernel", ["conv2d", "conv2d_transpose", "conv2d_filter_grad"])
+def test_nonfinite_values_at_padding_give_the_same_positions_on_both_backends(kernel):
+    # One inf or NaN placed anywhere (border or interior) in the array that padding multiplies.
+    import nabla._kernels as K
+    import nabla.reference as R
+    rng = np.random.default_rng(17)
+    for H, W, kh, kw, stride, dilation, pad, (Ho, Wo) in _geometries(rng, 60):
+        x = rng.standard_normal((1, H, W, 2))
+        geo = dict(stride=stride, padding=pad, dilation=dilation, groups=1)
+        if kernel == "conv2d":
+            b = rng.standard_normal((kh, kw, 2, 3))
+            args, kw_ = (x, b), dict(out_hw=(Ho, Wo), **geo)
+        elif kernel == "conv2d_transpose":
+            b = rng.standard_normal((kh, kw, 2, 3))
+            args, kw_ = (rng.standard_normal((1, Ho, Wo, 3)), b), dict(out_hw=(H, W), **geo)
+        else:
+            b = rng.standard_normal((1, Ho, Wo, 3))
+            args, kw_ = (x, b), dict(kernel_hw=(kh, kw), **geo)
+        b[tuple(int(rng.integers(0, s)) for s in b.shape)] = np.inf if rng.random() < 0.5 else np.nan
+        with np.errstate(all="ignore"):
+            fast, ref = getattr(K, kernel)(*args, **kw_), getattr(R, kernel)(*args, **kw_)
+        np.testing.assert_array_equal(np.isnan(fast), np.isnan(ref), err_msg=f"{kernel} {H}x{W} {kw_}")
+        np.testing.assert_array_equal(np.isinf(fast), np.isinf(ref), err_msg=f"{kernel} {H}x{W} {kw_}")

@@ -5,7 +5,11 @@ documents their arguments, shapes and formulas), compiled for float32 and
 float64 from ``conv.pyx`` and ``pool.pyx``.  Build with
 ``python setup.py build_ext --inplace`` or ``pip install -e .``.
 """
-from nabla._kernels.conv import conv2d, conv2d_filter_grad, conv2d_transpose
+import inspect as _inspect
+
+import numpy as _np
+
+from nabla._kernels import conv as _conv
 from nabla._kernels.pool import (
     adaptive_max_pool2d,
     avg_pool2d,
@@ -16,6 +20,61 @@ from nabla._kernels.pool import (
 )
 
 NAME = "cython"
+
+
+def _all_finite(a) -> bool:
+    # One sum: finite iff every value is, unless finite values overflow the sum
+    # (near the dtype's max), and then the exact path is merely slower.
+    with _np.errstate(over="ignore", invalid="ignore"):
+        return bool(_np.isfinite(_np.sum(a)))
+
+
+def _meets_padding_finite(name, given) -> bool:
+    """True if no inf/NaN can meet a padded zero in this call.  The padding
+    multiplies the second array only: the filter of conv2d and conv2d_transpose
+    (small: scanned whole), and for the filter gradient the output gradient dy,
+    of which only the border rows and columns (those whose windows reach the
+    padding) are scanned."""
+    b = given["w"] if "w" in given else given["dy"]
+    if name != "conv2d_filter_grad":
+        return _all_finite(b)
+    H, W = given["x"].shape[1:3]
+    (kh, kw), (sh, sw), (pt, pb, pl, pr), (dh, dw) = (given["kernel_hw"], given["stride"], given["padding"],
+                                                      given["dilation"])
+    Ho, Wo = b.shape[1:3]
+    top = min(Ho, -(-pt // sh))                                    # rows i with i*sh - pt < 0
+    bottom = max(top, min(Ho, -(-(H + pt - (kh - 1) * dh) // sh)))   # rows reaching past H - 1
+    left = min(Wo, -(-pl // sw))
+    right = max(left, min(Wo, -(-(W + pl - (kw - 1) * dw) // sw)))
+    return all(_all_finite(part) for part in (b[:, :top], b[:, bottom:], b[:, top:bottom, :left],
+                                              b[:, top:bottom, right:]))
+
+
+def _exact_at_padding(name):
+    """The compiled convolution kernels skip taps that fall on padding, which is
+    exact for finite data.  Where padding meets an inf or NaN, IEEE arithmetic
+    says ``0 * inf = NaN`` at the padded taps: those calls take the reference
+    kernel, which multiplies by the padding's zeros, so both backends give the
+    same NaN/Inf positions for every input (:func:`_meets_padding_finite`
+    decides, at the cost of a scan of the filter or of dy's border)."""
+    fast = getattr(_conv, name)
+    names = list(_inspect.signature(fast).parameters)   # (x or dy, w or dy, size, stride, padding, ...)
+
+    def kernel(*args, **kwargs):
+        given = dict(zip(names, args), **kwargs)
+        if any(given["padding"]) and not _meets_padding_finite(name, given):
+            from nabla import reference
+            with _np.errstate(invalid="ignore", over="ignore"):   # the NaNs are the answer here
+                return getattr(reference, name)(*args, **kwargs)
+        return fast(*args, **kwargs)
+    kernel.__name__ = kernel.__qualname__ = name
+    kernel.__doc__ = fast.__doc__
+    return kernel
+
+
+conv2d = _exact_at_padding("conv2d")
+conv2d_transpose = _exact_at_padding("conv2d_transpose")
+conv2d_filter_grad = _exact_at_padding("conv2d_filter_grad")
 
 __all__ = [
     "NAME",
