@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import sys
 import threading
 import time
 from typing import Callable
@@ -53,14 +52,11 @@ _eval_hooks: list = []
 # rule is running (for events inside VJP/JVP rules), and ``event``, the
 # evaluation in progress (for the checked backend's messages).
 _local = threading.local()
-_NABLA_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
 def _user_site():
     """``(filename, lineno)`` of the innermost caller outside the nabla package."""
-    f = sys._getframe(1)
-    while f is not None and f.f_code.co_filename.startswith(_NABLA_DIR):
-        f = f.f_back
+    f, _ = _backend.user_frame()
     return None if f is None else (f.f_code.co_filename, f.f_lineno)
 
 

@@ -88,6 +88,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import sys
 import threading
 import warnings
 
@@ -149,19 +150,22 @@ def kernel(name: str):
         if (backend, name) not in _warned:
             _warned.add((backend, name))
             warnings.warn(f"backend {backend!r} has no kernel {name!r}; running the reference kernel instead",
-                          PerformanceWarning, stacklevel=_user_stacklevel())
+                          PerformanceWarning, stacklevel=user_frame()[1])
         fn = getattr(_load("reference"), name)
     return fn
 
 
-def _user_stacklevel() -> int:
-    """The ``stacklevel`` that makes a warning point at the first frame outside nabla."""
-    import sys
-    here = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_NABLA_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def user_frame():
+    """``(frame, level)``: the innermost frame outside the nabla package (None if
+    there is none) and how far up it is from the caller (1 is the caller: a
+    warning's ``stacklevel``).  Used to name the user's line in messages."""
     f, level = sys._getframe(1), 1
-    while f is not None and f.f_code.co_filename.startswith(here):
+    while f is not None and f.f_code.co_filename.startswith(_NABLA_DIR):
         f, level = f.f_back, level + 1
-    return level
+    return f, level
 
 
 def backend_info() -> dict:

@@ -28,8 +28,13 @@ __all__ = [
 log_softmax = logsoftmax  # PyTorch's spelling
 
 
+def _values(labels) -> np.ndarray:
+    """Labels as a plain array (a Tensor's values: labels are never differentiated)."""
+    return labels.numpy() if isinstance(labels, Tensor) else np.asarray(labels)
+
+
 def _labels(labels, what: str) -> np.ndarray:
-    arr = np.asarray(labels.numpy() if isinstance(labels, Tensor) else labels)
+    arr = _values(labels)
     if arr.dtype.kind not in "iu":
         raise TypeError(f"{what}: integer class labels are needed, got dtype {arr.dtype}")
     return arr
@@ -168,7 +173,7 @@ def cross_entropy_loss(logits: ArrayLike, labels: ArrayLike, reduction: str = "m
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"cross_entropy_loss: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
     c = logits.shape[-1]
-    raw = labels.numpy() if isinstance(labels, Tensor) else np.asarray(labels)
+    raw = _values(labels)
     if raw.dtype.kind in "iu":
         if raw.shape != logits.shape[:-1]:
             raise ValueError(f"cross_entropy_loss: integer labels must have shape {logits.shape[:-1]} "
@@ -276,7 +281,7 @@ def accuracy(logits: ArrayLike, labels: ArrayLike) -> float:
     1.0
     """
     pred = np.argmax(asarray(logits).numpy(), axis=-1)
-    raw = labels.numpy() if isinstance(labels, Tensor) else np.asarray(labels)
+    raw = _values(labels)
     if raw.dtype.kind not in "iu":
         raw = np.argmax(raw, axis=-1)
     if raw.shape != pred.shape:

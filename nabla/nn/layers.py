@@ -57,10 +57,9 @@ def _check_input(layer: Module, x, ndim: int, channels: int | None, layout: str)
     """The input as a tensor, after checking rank, channel count and dtype against the layer."""
     x = asarray(x)
     name = layer._name()
-    if x.ndim != ndim or (channels is not None and x.shape[-1] != channels):
-        raise ValueError(f"{name}: expected input of shape {layout} with {channels} channels last, "
-                         f"got shape {x.shape}" if channels is not None else
-                         f"{name}: expected input of shape {layout}, got shape {x.shape}")
+    rank_ok = x.ndim >= 1 if ndim is None else x.ndim == ndim   # None: any rank with a last axis
+    if not rank_ok or (channels is not None and x.shape[-1] != channels):
+        raise ValueError(f"{name}: expected input of shape {layout}, got shape {x.shape}")
     dtype = getattr(layer, "_dtype", None)
     if dtype is not None and x.dtype != dtype:
         raise TypeError(f"{name}: input dtype {x.dtype} does not match the layer's {dtype} parameters; "
@@ -216,7 +215,7 @@ class Conv2d(_Layer):
         -------
         Tensor, (N, H_out, W_out, out_channels)
         """
-        x = _check_input(self, x, 4, self.in_channels, "(N, H, W, C)")
+        x = _check_input(self, x, 4, self.in_channels, f"(N, H, W, {self.in_channels})")
         return F.conv2d(x, self.weight, stride=self.stride, dilation=self.dilation, padding=self.padding,
                         groups=self.groups, bias=self.bias, padding_mode=self.padding_mode)
 
@@ -359,7 +358,7 @@ class ConvTranspose2d(Conv2d):
         -------
         Tensor, (N, H_out, W_out, out_channels)
         """
-        x = _check_input(self, x, 4, self.in_channels, "(N, H, W, C)")
+        x = _check_input(self, x, 4, self.in_channels, f"(N, H, W, {self.in_channels})")
         return F.conv2d_transpose(x, self.weight, stride=self.stride, dilation=self.dilation,
                                   padding=self.padding, output_paddings=self.output_padding,
                                   groups=self.groups, bias=self.bias)
@@ -464,11 +463,7 @@ class Linear(_Layer):
         -------
         Tensor, (..., out_features)
         """
-        x = asarray(x)
-        if x.ndim < 1 or x.shape[-1] != self.in_features:
-            raise ValueError(f"{self._name()}: expected input of shape (..., {self.in_features}), got shape "
-                             f"{x.shape}")
-        x = _check_input(self, x, x.ndim, self.in_features, "(..., in_features)")
+        x = _check_input(self, x, None, self.in_features, f"(..., {self.in_features})")
         y = x @ self.weight
         return y if self.bias is None else y + self.bias
 
@@ -1301,7 +1296,7 @@ class BatchNorm2d(_Layer):
         -------
         Tensor, (N, H, W, num_features)
         """
-        x = _check_input(self, x, 4, self.num_features, "(N, H, W, C)")
+        x = _check_input(self, x, 4, self.num_features, f"(N, H, W, {self.num_features})")
         use_batch = self.training or not self.track_running_stats
         if use_batch and x.size // x.shape[-1] < 2:
             raise ValueError(f"{self._name()}: training needs more than 1 value per channel, got input shape "

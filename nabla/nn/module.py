@@ -482,12 +482,22 @@ class Module:
         {'0.weight': (3, 3, 1, 4), '0.bias': (4,), '1.weight': (4,), '1.bias': (4,),
          '1.running_mean': (4,), '1.running_var': (4,), '1.num_batches_tracked': ()}
         """
-        entries = []
+        return {k: np.array(t.numpy()) for k, (_, _, t) in self._state_slots().items()}
+
+    def _state_slots(self) -> dict:
+        """``{dotted name: (module, attribute, tensor)}`` for every parameter and
+        (non-None) buffer, in state_dict order: each module's parameters, then its
+        buffers, then its sub-modules'."""
+        slots = {}
         for prefix, m in self.named_modules():
             p = f"{prefix}." if prefix else ""
-            entries += [(f"{p}{n}", m.__dict__[n]) for n in m._children if isinstance(m.__dict__[n], Tensor)]
-            entries += [(f"{p}{n}", b) for n, b in m._buffers.items() if b is not None]
-        return {k: np.array(v.numpy()) for k, v in entries}
+            for n in m._children:
+                if isinstance(m.__dict__[n], Tensor):
+                    slots[f"{p}{n}"] = (m, n, m.__dict__[n])
+            for n, b in m._buffers.items():
+                if b is not None:
+                    slots[f"{p}{n}"] = (m, n, b)
+        return slots
 
     def load_state_dict(self, state_dict: Mapping[str, ArrayLike],
                         strict: bool = True) -> tuple[list[str], list[str]]:
@@ -546,15 +556,7 @@ class Module:
             ...
         ValueError: Linear.load_state_dict: entry 'weight' has shape (2, 3), the module's has shape (3, 2)
         """
-        slots = {}
-        for prefix, m in self.named_modules():
-            p = f"{prefix}." if prefix else ""
-            for n in m._children:
-                if isinstance(m.__dict__[n], Tensor):
-                    slots[f"{p}{n}"] = (m, n, m.__dict__[n])
-            for n, b in m._buffers.items():
-                if b is not None:
-                    slots[f"{p}{n}"] = (m, n, b)
+        slots = self._state_slots()
         keys = list(state_dict.keys())
         missing = [k for k in slots if k not in state_dict]
         unexpected = [k for k in keys if k not in slots]
