@@ -45,3 +45,59 @@ def test_eight_threads_mixed_backends_match_serial_bit_for_bit():
     for (op, s, backend), a, b in zip(jobs, serial, threaded):
         for x, y in zip(a, b):
             np.testing.assert_array_equal(x, y, err_msg=f"{op.name} {s.id} on {backend}")
+
+
+# Every Cython kernel on shapes big enough to go parallel (the conv threshold is set to 0),
+# in a fresh process per OpenMP thread count; each prints a hash of all its results.
+_KERNELS_SCRIPT = r"""
+import hashlib, sys
+import numpy as np
+import nabla._kernels as K
+import nabla.reference as R
+from nabla._kernels import conv
+conv._parallel_min_macs(0)
+rng = np.random.default_rng(0)
+digest = hashlib.sha256()
+for dtype in (np.float32, np.float64):
+    for N, H, C, O, k, s, p, d, groups in [(4, 12, 16, 32, 3, 1, 1, 1, 1), (2, 30, 3, 64, 7, 2, 3, 1, 1),
+                                           (8, 8, 64, 48, 3, 1, 1, 1, 1), (3, 9, 5, 7, 3, 2, 0, 1, 1),
+                                           (40, 20, 8, 40, 3, 1, 1, 2, 1), (4, 16, 32, 32, 3, 1, 1, 1, 4),
+                                           (4, 16, 32, 32, 3, 1, 1, 1, 32)]:
+        x = rng.standard_normal((N, H, H, C)).astype(dtype)
+        w = rng.standard_normal((k, k, C // groups, O)).astype(dtype)
+        Ho = (H + 2 * p - d * (k - 1) - 1) // s + 1
+        dy = rng.standard_normal((N, Ho, Ho, O)).astype(dtype)
+        geo = ((s, s), (p, p, p, p), (d, d))
+        results = [K.conv2d(x, w, (Ho, Ho), *geo, groups),
+                   K.conv2d_transpose(dy, w, (H, H), *geo, groups),
+                   K.conv2d_filter_grad(x, dy, (k, k), *geo, groups)]
+        want = R.conv2d_filter_grad(x, dy, (k, k), *geo, groups)
+        np.testing.assert_allclose(results[2], want, rtol=1e-3 if dtype == np.float32 else 1e-10,
+                                   atol=1e-2 if dtype == np.float32 else 1e-9)
+        y, argmax = K.max_pool2d(x, (Ho, Ho), (k, k), *geo)
+        dyc = np.ascontiguousarray(dy[..., :C]) if O >= C else None
+        if dyc is None or dyc.shape != y.shape:
+            dyc = rng.standard_normal(y.shape).astype(dtype)
+        results += [y, argmax, K.max_pool2d_scatter(dyc, argmax, (H, H)),
+                    K.avg_pool2d(x, (Ho, Ho), (k, k), *geo),
+                    K.avg_pool2d_transpose(dyc, (H, H), (k, k), *geo)]
+        for r in results:
+            digest.update(np.ascontiguousarray(r).tobytes())
+print(digest.hexdigest())
+"""
+
+
+def test_same_bits_on_any_number_of_openmp_threads():
+    """The documented guarantee: same inputs, same bits, whatever the thread count
+    (the filter gradient's partial sums are fixed by the shapes, not the threads)."""
+    import os
+    import subprocess
+    import sys
+    digests = {}
+    for threads in (1, 2, 3, 7):
+        env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+        run = subprocess.run([sys.executable, "-c", _KERNELS_SCRIPT], env=env,
+                             capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stderr
+        digests[threads] = run.stdout.strip()
+    assert len(set(digests.values())) == 1, digests

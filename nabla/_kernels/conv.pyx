@@ -18,14 +18,15 @@ at a time, from a filter copy packed for the micro-kernel (``_pack``; for column
 stride 1 the columns are packed flipped, so the kernels can merge column taps).
 float32 conv2d with one input channel, <= 8 outputs and column stride 1 runs
 ``nb_c1_row_f32`` (vectors along output pixels) instead.
-``_filter_grad_fast`` sums dw over blocks of output rows into per-thread
-buffers added up after the parallel region; with few input channels its tiles run
+``_filter_grad_fast`` sums dw over blocks of output rows into partial sums fixed
+by the shapes (not the thread count: same bits on any number of threads), added
+up in a fixed order after the parallel region; with few input channels its tiles run
 over the merged (column tap, channel) axis.  Every ``prange`` runs on one
 thread when the call has fewer than ``PARALLEL_MIN_MACS`` multiply-adds: tiny
 problems do not pay for waking OpenMP threads.
 """
 cimport openmp
-from cython.parallel cimport prange, threadid
+from cython.parallel cimport prange
 
 import numpy as np
 
@@ -84,6 +85,10 @@ cdef enum:
 cdef enum:
     CHANNEL_BLOCK = 64   # input channels per work unit of conv2d_filter_grad (grouped path)
     FG_PIXELS = 128      # output pixels per work unit of the fast filter gradient
+    FG_PART_PIXELS = 4096   # a partial sum of dw per this many output pixels ...
+    FG_MAX_PARTS = 64       # ... but at most this many partial sums (copies of dw),
+    FG_SMALL_PARTS = 8      # and at least this many (if there are that many pixel units)
+    FG_SMALL_BYTES = 262144 # when they fit in this many bytes together (small filters)
     FILTER_CACHE_BYTES = 1 << 20   # packed filter bytes a conv work unit sweeps with
 
 # Below this many multiply-adds a kernel runs on the calling thread only.  Measured
@@ -267,24 +272,39 @@ def conv2d_filter_grad(const floating[:, :, :, ::1] x, const floating[:, :, :, :
     cdef Py_ssize_t Kh = win.kh, Kw = win.kw, C = x.shape[3], O = dy.shape[3]
     cdef Py_ssize_t vb = NB_VB_F32 if floating is float else NB_VB_F64
     cdef bint threads = N * Ho * Wo * Kh * Kw * (C // groups) * O >= PARALLEL_MIN_MACS
-    cdef Py_ssize_t nthreads, rows_per_unit, units_per_image
+    cdef Py_ssize_t rows_per_unit, units_per_image, S, Q, T, slice_width
     cdef floating[:, :, :, :, ::1] parts
     cdef floating[:, :, :, ::1] dw_view
     cdef Py_ssize_t Cg, Og, per_tap, unit, tap
     if groups == 1 and min(N, Ho, Wo, x.shape[1], x.shape[2], C, O, Kh, Kw) > 0:
-        # Per-thread partial sums of dw over blocks of output rows, added up after
-        # the parallel region: threads never write to the same buffer.
+        # The partition of the sum over pixels is fixed by the shapes alone, never by
+        # the number of threads, so dw has the same bits on any thread count: the
+        # pixel units (about FG_PIXELS output pixels each) go, in order, to S chunks,
+        # each summed into its own copy of dw; the copies are then added in the order
+        # 0, 1, ..., S-1.  Q slices of the output channels (whole vectors) give the
+        # threads more units without more copies: a unit owns its slice outright.
         rows_per_unit = min(Ho, (FG_PIXELS + Wo - 1) // Wo)
         units_per_image = (Ho + rows_per_unit - 1) // rows_per_unit
-        # One buffer per thread that can get a unit (not more threads than units).
-        nthreads = min(openmp.omp_get_max_threads(), N * units_per_image) if threads else 1
-        parts_arr = np.zeros((nthreads, Kh, Kw, C, O), dtype=dtype)
+        # S grows with the pixels, and for a small dw (cheap copies) up to FG_SMALL_PARTS.
+        S = max(1, (N * Ho * Wo) // FG_PART_PIXELS, min(FG_SMALL_PARTS, FG_SMALL_BYTES // (
+            Kh * Kw * C * O * x.itemsize)))
+        S = min(S, N * units_per_image, FG_MAX_PARTS)
+        # Q changes which thread computes what, never what is computed, so it may follow
+        # the thread count T: the fewest slices that give every thread the same number
+        # of units, or at least 4 each (slicing makes the units re-read their x rows).
+        T = openmp.omp_get_max_threads() if threads else 1
+        Q = 1
+        while Q < (O + vb - 1) // vb and (S * Q) % T != 0 and S * Q < 4 * T:
+            Q += 1
+        slice_width = (((O + vb - 1) // vb + Q - 1) // Q) * vb
+        Q = (O + slice_width - 1) // slice_width
+        parts_arr = np.zeros((S, Kh, Kw, C, O), dtype=dtype)
         parts = parts_arr
         with nogil:
             _filter_grad_fast(&x[0, 0, 0, 0], &dy[0, 0, 0, 0], &parts[0, 0, 0, 0, 0],
                               N, x.shape[1], x.shape[2], C, Ho, Wo, O, win, vb,
-                              rows_per_unit, units_per_image, nthreads, threads)
-        return parts_arr.sum(axis=0) if nthreads > 1 else parts_arr[0]
+                              rows_per_unit, units_per_image, S, Q, slice_width, threads)
+        return parts_arr[0]
     dw = np.zeros((Kh, Kw, C // groups, O), dtype=dtype)
     dw_view = dw
     Cg = dw_view.shape[2]
@@ -569,19 +589,38 @@ cdef void _filter_grad_fast(const floating *x, const floating *dy, floating *par
                             Py_ssize_t N, Py_ssize_t H, Py_ssize_t W, Py_ssize_t C,
                             Py_ssize_t Ho, Py_ssize_t Wo, Py_ssize_t O, Window win,
                             Py_ssize_t vb, Py_ssize_t rows_per_unit,
-                            Py_ssize_t units_per_image, Py_ssize_t nthreads,
-                            bint threads) noexcept nogil:
-    """parts[t] (Kh, Kw, C, O) += the dw contributions of the work units thread t ran.
+                            Py_ssize_t units_per_image, Py_ssize_t S, Py_ssize_t Q,
+                            Py_ssize_t slice_width, bint threads) noexcept nogil:
+    """parts[0] (Kh, Kw, C, O) = dw, summed through the partial sums parts[0 .. S-1].
 
-    Work unit: rows [i0, i0 + rows_per_unit) of dy[n] (about FG_PIXELS pixels, which
-    stay in cache while every tap and channel tile sweeps over them).
+    Pixel unit: rows [i0, i0 + rows_per_unit) of dy[n] (about FG_PIXELS pixels, which
+    stay in cache while every tap and channel tile sweeps over them).  Work unit
+    (s, q): the pixel units of chunk s, in order, for the output channels of slice q,
+    into parts[s].  Which thread runs a work unit does not change what it computes.
     """
-    cdef Py_ssize_t u, size = win.kh * win.kw * C * O
-    for u in prange(N * units_per_image, schedule="static", num_threads=nthreads,
-                    use_threads_if=threads):
-        _filter_grad_fast_unit(x, dy, parts + threadid() * size, H, W, C, Ho, Wo, O, win,
-                               vb, u // units_per_image,
-                               (u % units_per_image) * rows_per_unit, rows_per_unit)
+    cdef Py_ssize_t u, p, s, o0, size = win.kh * win.kw * C * O
+    cdef Py_ssize_t units = N * units_per_image
+    for u in prange(S * Q, schedule="static", use_threads_if=threads):
+        s = u // Q
+        o0 = (u % Q) * slice_width
+        for p in range(s * units // S, (s + 1) * units // S):
+            _filter_grad_fast_unit(x, dy, parts + s * size, H, W, C, Ho, Wo, O, win, vb,
+                                   p // units_per_image,
+                                   (p % units_per_image) * rows_per_unit, rows_per_unit,
+                                   o0, min(O, o0 + slice_width))
+    if S > 1:
+        _sum_parts(parts, S, size, threads)
+
+
+cdef void _sum_parts(floating *parts, Py_ssize_t S, Py_ssize_t size,
+                     bint threads) noexcept nogil:
+    """parts[0][k] = ((parts[0][k] + parts[1][k]) + parts[2][k]) + ...: a fixed order."""
+    cdef Py_ssize_t blk, s, k, k1, nblk = (size + 4095) // 4096
+    for blk in prange(nblk, schedule="static", use_threads_if=threads and size >= 65536):
+        k1 = min(size, (blk + 1) * 4096)
+        for s in range(1, S):
+            for k in range(blk * 4096, k1):
+                parts[k] = parts[k] + parts[s * size + k]
 
 
 cdef inline void _fgrad_tile(const floating *x, Py_ssize_t xrs, Py_ssize_t xps,
@@ -604,8 +643,13 @@ cdef inline void _filter_grad_fast_unit(const floating *x, const floating *dy,
                                         floating *dw, Py_ssize_t H, Py_ssize_t W,
                                         Py_ssize_t C, Py_ssize_t Ho, Py_ssize_t Wo,
                                         Py_ssize_t O, Window win, Py_ssize_t vb, Py_ssize_t n,
-                                        Py_ssize_t i0, Py_ssize_t rows) noexcept nogil:
-    cdef Py_ssize_t i1 = min(Ho, i0 + rows), a, b, r0, c0, ia, ib, ja, jb
+                                        Py_ssize_t i0, Py_ssize_t rows, Py_ssize_t o0,
+                                        Py_ssize_t o1) noexcept nogil:
+    """dw[.., o0:o1] += the products of pixel rows [i0, i0 + rows) of image n."""
+    cdef Py_ssize_t i1 = min(Ho, i0 + rows), a, b, r0, c0, ia, ib, ja, jb, On = o1 - o0
+    # Output channels o0 .. o1-1 only: shift both pointers; O stays the row stride.
+    dy = dy + o0
+    dw = dw + o0
     # Up to one vector of output channels: half-width tiles (vb is the full width).
     cdef bint half = O <= vb // 2
     if half:
@@ -632,25 +676,26 @@ cdef inline void _filter_grad_fast_unit(const floating *x, const floating *dy,
         if merge:
             _fgrad_block(x + ((n * H + r0 + ia * win.sh) * W - win.pl + ma * win.sw) * C,
                          win.sh * W * C, win.sw * C, dy + ((n * Ho + ia) * Wo + ma) * O,
-                         Wo * O, O, ib - ia, mb - ma, dw + a * KC * O, KC, O, vb, half)
+                         Wo * O, O, ib - ia, mb - ma, dw + a * KC * O, KC, O, On, vb, half)
         for b in range(win.kw):
             c0 = b * win.dw - win.pl
             ja = first_tap(c0, win.sw)
             jb = end_tap(c0, win.sw, Wo, W)
             if merge:
                 # The pixels of tap b outside the merged range [ma, mb).
-                _fgrad_range(x, dy, dw, H, W, C, Ho, Wo, O, win, vb, half, n, a, b, r0, c0,
+                _fgrad_range(x, dy, dw, H, W, C, Ho, Wo, O, On, win, vb, half, n, a, b, r0, c0,
                              ia, ib, ja, min(jb, ma))
-                _fgrad_range(x, dy, dw, H, W, C, Ho, Wo, O, win, vb, half, n, a, b, r0, c0,
+                _fgrad_range(x, dy, dw, H, W, C, Ho, Wo, O, On, win, vb, half, n, a, b, r0, c0,
                              ia, ib, max(ja, mb), jb)
             else:
-                _fgrad_range(x, dy, dw, H, W, C, Ho, Wo, O, win, vb, half, n, a, b, r0, c0,
+                _fgrad_range(x, dy, dw, H, W, C, Ho, Wo, O, On, win, vb, half, n, a, b, r0, c0,
                              ia, ib, ja, jb)
 
 
 cdef inline void _fgrad_range(const floating *x, const floating *dy, floating *dw,
                               Py_ssize_t H, Py_ssize_t W, Py_ssize_t C, Py_ssize_t Ho,
-                              Py_ssize_t Wo, Py_ssize_t O, Window win, Py_ssize_t vb,
+                              Py_ssize_t Wo, Py_ssize_t O, Py_ssize_t On, Window win,
+                              Py_ssize_t vb,
                               bint half, Py_ssize_t n, Py_ssize_t a, Py_ssize_t b,
                               Py_ssize_t r0, Py_ssize_t c0, Py_ssize_t ia, Py_ssize_t ib,
                               Py_ssize_t ja, Py_ssize_t jb) noexcept nogil:
@@ -659,19 +704,20 @@ cdef inline void _fgrad_range(const floating *x, const floating *dy, floating *d
         return
     _fgrad_block(x + ((n * H + r0 + ia * win.sh) * W + c0 + ja * win.sw) * C,
                  win.sh * W * C, win.sw * C, dy + ((n * Ho + ia) * Wo + ja) * O, Wo * O, O,
-                 ib - ia, jb - ja, dw + (a * win.kw + b) * C * O, C, O, vb, half)
+                 ib - ia, jb - ja, dw + (a * win.kw + b) * C * O, C, O, On, vb, half)
 
 
 cdef inline void _fgrad_block(const floating *xb, Py_ssize_t xrs, Py_ssize_t xps,
                               const floating *db, Py_ssize_t dyrs, Py_ssize_t dyps,
                               Py_ssize_t nrows, Py_ssize_t npix, floating *dwb, Py_ssize_t C,
-                              Py_ssize_t O, Py_ssize_t vb, bint half) noexcept nogil:
-    """dwb[c, o] (C x O, rows O apart) += sum over the pixels of xb[.., c] * db[.., o]."""
+                              Py_ssize_t O, Py_ssize_t On, Py_ssize_t vb,
+                              bint half) noexcept nogil:
+    """dwb[c, o] (C x On, rows O apart) += sum over the pixels of xb[.., c] * db[.., o]."""
     cdef Py_ssize_t ob, cb
     # Output block outer: its dy panel (pixels x vb) stays in L1 while the
     # input-channel tiles stream the (narrower) x panel past it.
-    for ob in range((O + vb - 1) // vb):
+    for ob in range((On + vb - 1) // vb):
         for cb in range((C + NB_FG_C - 1) // NB_FG_C):
             _fgrad_tile(xb + cb * NB_FG_C, xrs, xps, db + ob * vb, dyrs, dyps, nrows, npix,
                         dwb + cb * NB_FG_C * O + ob * vb, O, min(NB_FG_C, C - cb * NB_FG_C),
-                        min(vb, O - ob * vb), half)
+                        min(vb, On - ob * vb), half)
