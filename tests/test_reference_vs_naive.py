@@ -260,30 +260,89 @@ def test_conv2d_transpose_unreached_rows_are_zero():
     assert dx[0, 2, 2, 0] == 4.0 and dx[0, 0, 0, 0] == 1.0
 
 
-def test_window_view_worked_example():
+def test_tap_slices_worked_example():
     """The example in _windows' docstring: H = 5, K = 3, stride 2, padding 1 -> Ho = 3."""
     x = np.arange(5.0).reshape(1, 5, 1, 1)
-    win = _windows.window_view(x, (3, 1), (3, 1), (2, 1), (1, 1, 0, 0), (1, 1), fill=-1.0)
-    assert win[0, :, 0, :, 0, 0].tolist() == [[-1, 0, 1], [1, 2, 3], [3, 4, -1]]
-    win = _windows.window_view(x, (3, 1), (3, 1), (1, 1), (1, 1, 0, 0), (2, 1), fill=-1.0)
-    assert win[0, :, 0, :, 0, 0].tolist() == [[-1, 1, 3], [0, 2, 4], [1, 3, -1]]
+    geometry = ((5, 1), (3, 1), (2, 1), (1, 1, 0, 0), (1, 1))
+    # tap a: (the windows whose tap a is inside, the rows they read)
+    for a, windows, rows in [(0, [1, 2], [1, 3]), (1, [0, 1, 2], [0, 2, 4]), (2, [0, 1], [1, 3])]:
+        w_index, c_index = _windows.tap_slices(a, 0, *geometry)
+        assert np.arange(3)[w_index[1]].tolist() == windows
+        assert x[c_index][0, :, 0, 0].tolist() == rows
+    # dilation 2, stride 1: window i reads rows i - 1, i + 1, i + 3
+    geometry = ((5, 1), (3, 1), (1, 1), (1, 1, 0, 0), (2, 1))
+    reads = {i: [] for i in range(3)}
+    for a in range(3):
+        w_index, c_index = _windows.tap_slices(a, 0, *geometry)
+        for i, row in zip(np.arange(3)[w_index[1]], x[c_index][0, :, 0, 0]):
+            reads[int(i)].append(int(row))
+    assert reads == {0: [1, 3], 1: [0, 2, 4], 2: [1, 3]}
 
 
 @case_params
-def test_window_view_tap_is_tap_slice(case):
-    """win[:, :, :, a, b, :] is the tap(a, b) slice of the padded input."""
-    rng = np.random.default_rng(8)
-    x = frozen(rng, (case.N, case.H, case.W, case.C_in), np.float64)
-    geometry = (case.out_hw, case.kernel, *case.geometry)
-    win = _windows.window_view(x, *geometry)
-    pt, _, pl, _ = case.padding
-    xpad = _windows.zeros_padded(case.N, (case.H, case.W), case.C_in, *geometry, np.float64)
-    xpad[:, pt:pt + case.H, pl:pl + case.W, :] = x
+def test_tap_slices_follow_the_index_formula(case):
+    """windows/cells of every tap are exactly the (i, j) whose h = i*sh + a*dh - pt and
+    v = j*sw + b*dw - pl are in bounds, paired in order; reads_padding is the rest."""
+    (H, W), (Ho, Wo) = (case.H, case.W), case.out_hw
+    (sh, sw), (pt, _, pl, _), (dh, dw) = case.stride, case.padding, case.dilation
+    rows = np.arange(H * W).reshape(1, H, W, 1)
     for a in range(case.kernel[0]):
         for b in range(case.kernel[1]):
-            sl = xpad[_windows.tap(a, b, case.out_hw, case.stride, case.dilation)]
-            np.testing.assert_array_equal(win[:, :, :, a, b, :], sl)
-    np.testing.assert_array_equal(_windows.crop(xpad, (case.H, case.W), case.padding), x)
+            windows, cells = _windows.tap_slices(a, b, (H, W), (Ho, Wo), case.stride,
+                                                 case.padding, case.dilation)
+            want = {(i, j): (i * sh + a * dh - pt) * W + j * sw + b * dw - pl
+                    for i in range(Ho) for j in range(Wo)
+                    if 0 <= i * sh + a * dh - pt < H and 0 <= j * sw + b * dw - pl < W}
+            ii, jj = np.meshgrid(np.arange(Ho)[windows[1]], np.arange(Wo)[windows[2]],
+                                 indexing="ij")
+            got = dict(zip(zip(ii.ravel().tolist(), jj.ravel().tolist()),
+                           rows[cells][0, :, :, 0].ravel().tolist()))
+            assert got == want
+            mask = _windows.reads_padding(windows, (Ho, Wo))
+            assert {(i, j) for i, j in zip(*np.nonzero(~mask))} == set(want)
+
+
+@pytest.mark.parametrize("kernel", ["conv2d", "conv2d_transpose", "conv2d_filter_grad",
+                                    "max_pool2d", "avg_pool2d", "avg_pool2d_transpose"])
+def test_memory_does_not_grow_with_padding(kernel):
+    """padding = stride = 2**30 on a 1x1 input gives a 3x3 output and costs nothing
+    (the padded copy this once made could not even be allocated)."""
+    p, s = 2 ** 30, (2 ** 30, 2 ** 30)
+    geometry = (s, (p, p, p, p), (1, 1))
+    x, w, dy = np.full((1, 1, 1, 1), 2.0), np.full((1, 1, 1, 1), 3.0), np.ones((1, 3, 3, 1))
+    run = {
+        "conv2d": lambda: R.conv2d(x, w, (3, 3), *geometry, 1),
+        "conv2d_transpose": lambda: R.conv2d_transpose(dy, w, (1, 1), *geometry, 1),
+        "conv2d_filter_grad": lambda: R.conv2d_filter_grad(x, dy, (1, 1), *geometry, 1),
+        "max_pool2d": lambda: R.max_pool2d(x, (3, 3), (1, 1), *geometry)[0],
+        "avg_pool2d": lambda: R.avg_pool2d(x, (3, 3), (1, 1), *geometry),
+        "avg_pool2d_transpose": lambda: R.avg_pool2d_transpose(dy, (1, 1), (1, 1), *geometry),
+    }[kernel]
+    out = run()
+    want = {"conv2d": [[0, 0, 0], [0, 6, 0], [0, 0, 0]], "conv2d_transpose": [[3]],
+            "conv2d_filter_grad": [[2]], "max_pool2d": [[-np.inf] * 3, [-np.inf, 2, -np.inf],
+                                                        [-np.inf] * 3],
+            "avg_pool2d": [[0, 0, 0], [0, 2, 0], [0, 0, 0]], "avg_pool2d_transpose": [[1]]}
+    np.testing.assert_array_equal(out[0, :, :, 0], want[kernel])
+
+
+def test_memory_is_bounded_by_the_output():
+    """Padding 1,000 around a 1x1 input with a 3x3 filter and stride 1,000: a 3x3 output.
+    Peak NumPy memory (tracemalloc sees NumPy's buffers) stays under 64 KiB for the
+    forward and both adjoints; the padded copies this replaced took about 256 MB each."""
+    import tracemalloc
+    x, w, dy = np.ones((1, 1, 1, 8)), np.ones((3, 3, 8, 8)), np.ones((1, 3, 3, 8))
+    geometry = ((1000, 1000), (1000,) * 4, (1, 1))
+    tracemalloc.start()
+    try:
+        R.conv2d(x, w, (3, 3), *geometry, 1)
+        R.conv2d_transpose(dy, w, (1, 1), *geometry, 1)
+        R.conv2d_filter_grad(x, dy, (3, 3), *geometry, 1)
+        R.avg_pool2d_transpose(dy, (1, 1), (3, 3), *geometry)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 * 1024
 
 
 def test_backend_names():

@@ -3,9 +3,11 @@
 For verification and teaching, not speed.  Switch to it and step through a
 kernel in a debugger: each function's docstring states its formula as the
 contract does, and the code follows that formula.  All window arithmetic lives
-in ``_windows.py``: forward kernels read one strided window view of the padded
-input; adjoints add into the same strided slices of a zero padded buffer, tap
-by tap, and crop.
+in ``_windows.py``: every kernel loops over the filter taps (a, b); for one tap,
+the windows whose tap lands inside the input and the input cells they read are
+two slices (``tap_slices``), so forward kernels accumulate ``y[windows] += ...
+x[cells]`` and adjoints add back ``dx[cells] += ... dy[windows]``.  Nothing is
+padded: memory follows the input and output sizes, never the padding.
 """
 from .conv import conv2d, conv2d_filter_grad, conv2d_transpose
 from .pool import (

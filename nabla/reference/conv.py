@@ -10,7 +10,7 @@ Groups are handled by splitting a channel axis into ``(G, Cg)`` or ``(G, Og)``
 """
 import numpy as np
 
-from ._windows import crop, tap, window_view, zeros_padded
+from ._windows import reads_padding, tap_slices
 
 
 def conv2d(x, w, out_hw, stride, padding, dilation, groups):
@@ -23,14 +23,22 @@ def conv2d(x, w, out_hw, stride, padding, dilation, groups):
     N, H, W, C_in = x.shape
     Kh, Kw, Cg, C_out = w.shape
     G, Og = groups, C_out // groups
+    geometry = ((H, W), out_hw, stride, padding, dilation)
 
-    # xwin[n, i, j, a, b, g, c] = x[n, i*sh + a*dh - pt, j*sw + b*dw - pl, g*Cg + c]
-    xwin = window_view(x, out_hw, (Kh, Kw), stride, padding, dilation, fill=0)
-    xwin = xwin.reshape(N, *out_hw, Kh, Kw, G, Cg)
+    xg = x.reshape(N, H, W, G, Cg)                    # xg[n, h, v, g, c] = x[n, h, v, g*Cg + c]
     wg = w.reshape(Kh, Kw, Cg, G, Og)                 # wg[a, b, c, g, k] = w[a, b, c, g*Og + k]
-
-    y = np.einsum("nijabgc,abcgk->nijgk", xwin, wg, optimize=True)
-    return np.ascontiguousarray(y.reshape(N, *out_hw, C_out))
+    y = np.zeros((N, *out_hw, G, Og), dtype=np.result_type(x, w))
+    for a in range(Kh):
+        for b in range(Kw):
+            windows, cells = tap_slices(a, b, *geometry)
+            # Windows whose tap (a, b) is inside: y[.., g, k] += sum_c xg[cell, g, c] * wg[a, b, c, g, k]
+            y[windows] += np.einsum("nijgc,cgk->nijgk", xg[cells], wg[a, b])
+            # The others read 0, and 0 * w[a, b, c, o] adds nothing, unless that w is inf
+            # or NaN: then IEEE arithmetic makes it NaN, and so does this.
+            padding_term = np.einsum("c,cgk->gk", np.zeros(Cg, y.dtype), wg[a, b])
+            if np.any(padding_term != 0):
+                y[:, reads_padding(windows, out_hw)] += padding_term
+    return y.reshape(N, *out_hw, C_out)
 
 
 def conv2d_transpose(dy, w, out_hw, stride, padding, dilation, groups):
@@ -42,26 +50,26 @@ def conv2d_transpose(dy, w, out_hw, stride, padding, dilation, groups):
 
     Rows/columns of dx that no (i, a) reaches are 0.
 
-    Read as a scatter: tap (a, b) of output (i, j) read x at (h, v), so it sends
-    ``dy[n, i, j, :] @ w[a, b].T`` (per group) back there.  For one tap and all
-    (i, j) at once, those cells are the strided slice ``tap(a, b)`` of the padded
-    buffer; add into it, then crop the padding away.
+    Read as a scatter: tap (a, b) of window (i, j) read x at (h, v), so it sends
+    ``dy[n, i, j, :] @ w[a, b].T`` (per group) back there.  For one tap, the
+    windows whose tap is inside the input and the cells they read are the two
+    slices of ``tap_slices``; what the other windows' tap sent into the padding
+    is dropped, as the cropped rows of the formula.
     """
     N, Ho, Wo, C_out = dy.shape
     Kh, Kw, Cg, _ = w.shape
     G, Og = groups, C_out // groups
-    C_in = G * Cg
+    geometry = (out_hw, (Ho, Wo), stride, padding, dilation)
 
     dyg = dy.reshape(N, Ho, Wo, G, Og)                # dyg[n, i, j, g, k] = dy[n, i, j, g*Og + k]
     wg = w.reshape(Kh, Kw, Cg, G, Og)
-    geometry = ((Ho, Wo), (Kh, Kw), stride, padding, dilation)
-    dxpad = zeros_padded(N, out_hw, C_in, *geometry, dtype=dy.dtype)
+    dx = np.zeros((N, *out_hw, G, Cg), dtype=np.result_type(dy, w))
     for a in range(Kh):
         for b in range(Kw):
-            # contribution[n, i, j, g, c] = sum_k dyg[n, i, j, g, k] * wg[a, b, c, g, k]
-            contribution = np.einsum("nijgk,cgk->nijgc", dyg, wg[a, b])
-            dxpad[tap(a, b, (Ho, Wo), stride, dilation)] += contribution.reshape(N, Ho, Wo, C_in)
-    return crop(dxpad, out_hw, padding)
+            windows, cells = tap_slices(a, b, *geometry)
+            # dx[cell, g, c] += sum_k dyg[window, g, k] * wg[a, b, c, g, k]
+            dx[cells] += np.einsum("nijgk,cgk->nijgc", dyg[windows], wg[a, b])
+    return dx.reshape(N, *out_hw, G * Cg)
 
 
 def conv2d_filter_grad(x, dy, kernel_hw, stride, padding, dilation, groups):
@@ -77,10 +85,17 @@ def conv2d_filter_grad(x, dy, kernel_hw, stride, padding, dilation, groups):
     Kh, Kw = kernel_hw
     G = groups
     Cg, Og = C_in // G, C_out // G
+    geometry = ((H, W), (Ho, Wo), stride, padding, dilation)
 
-    xwin = window_view(x, (Ho, Wo), kernel_hw, stride, padding, dilation, fill=0)
-    xwin = xwin.reshape(N, Ho, Wo, Kh, Kw, G, Cg)
+    xg = x.reshape(N, H, W, G, Cg)
     dyg = dy.reshape(N, Ho, Wo, G, Og)
-
-    dw = np.einsum("nijabgc,nijgk->abcgk", xwin, dyg, optimize=True)
-    return np.ascontiguousarray(dw.reshape(Kh, Kw, Cg, C_out))
+    dw = np.zeros((Kh, Kw, Cg, G, Og), dtype=np.result_type(x, dy))
+    for a in range(Kh):
+        for b in range(Kw):
+            windows, cells = tap_slices(a, b, *geometry)
+            # Windows whose tap (a, b) is inside: sum over them of xg[cell, g, c] * dyg[window, g, k]
+            dw[a, b] = np.einsum("nijgc,nijgk->cgk", xg[cells], dyg[windows])
+            # The others read 0: 0 * dy adds nothing, unless dy is inf or NaN there (IEEE: NaN).
+            padding_term = (0 * dyg[:, reads_padding(windows, (Ho, Wo))]).sum(axis=(0, 1))
+            dw[a, b] += padding_term                   # (G, Og), the same for every c
+    return dw.reshape(Kh, Kw, Cg, C_out)

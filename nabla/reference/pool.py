@@ -1,7 +1,8 @@
 """Reference pooling kernels: max pooling (with argmax, gather, scatter) and average pooling.
 
-Windows are those of ``_windows.window_view``: output (i, j) looks at the cells
-``(i*sh + a*dh - pt, j*sw + b*dw - pl)`` for ``a < kh``, ``b < kw``.  Max pooling
+Windows are those of ``_windows.tap_slices``: output (i, j) looks at the cells
+``(i*sh + a*dh - pt, j*sw + b*dw - pl)`` for ``a < kh``, ``b < kw``; each kernel
+loops over the taps (a, b), handling every window at once.  Max pooling
 records *where* each maximum came from as a flat index ``h*W + w`` into the
 unpadded input (``argmax``); its derivatives only ever move values along those
 indices (gather forward, scatter-add backward).
@@ -9,7 +10,7 @@ indices (gather forward, scatter-add backward).
 import numpy as np
 
 from .._args import adaptive_bins
-from ._windows import crop, tap, window_view, zeros_padded
+from ._windows import tap_slices
 
 
 def max_pool2d(x, out_hw, kernel_size, stride, padding, dilation):
@@ -27,28 +28,26 @@ def max_pool2d(x, out_hw, kernel_size, stride, padding, dilation):
     """
     N, H, W, C = x.shape
     kh, kw = kernel_size
-    Ho, Wo = out_hw
+    geometry = ((H, W), out_hw, stride, padding, dilation)
+    # cell[0, h, v, 0] = the flat index h*W + v of an input cell
+    cell = np.arange(H * W, dtype=np.int64).reshape(1, H, W, 1)
 
-    # xwin[n, i, j, a, b, c] = the cell's value            (-inf in padding)
-    # cell[0, i, j, a, b, 0] = the cell's flat index h*W + w (-1 in padding),
-    #                          so "in bounds" is simply cell >= 0
-    xwin = window_view(x, out_hw, kernel_size, stride, padding, dilation, fill=-np.inf)
-    flat_index = np.arange(H * W, dtype=np.int64).reshape(1, H, W, 1)
-    cell = window_view(flat_index, out_hw, kernel_size, stride, padding, dilation, fill=-1)
-
-    # (y, argmax) is the current pick of every window ("cur" in the contract).
-    y = np.full((N, Ho, Wo, C), -np.inf, dtype=x.dtype)
-    argmax = np.full((N, Ho, Wo, C), -1, dtype=np.int64)
+    # (y, argmax) is the current pick of every window ("cur" in the contract);
+    # argmax == -1 while a window has seen no in-bounds cell.
+    y = np.full((N, *out_hw, C), -np.inf, dtype=x.dtype)
+    argmax = np.full((N, *out_hw, C), -1, dtype=np.int64)
     for a in range(kh):
         for b in range(kw):
-            v, index = xwin[:, :, :, a, b, :], cell[:, :, :, a, b, :]
-            in_bounds = index >= 0
-            first = argmax == -1
-            better = (v > y) | (np.isnan(v) & ~np.isnan(y))
-            take = in_bounds & (first | better)
-            y = np.where(take, v, y)
-            argmax = np.where(take, index, argmax)
-    return np.ascontiguousarray(y), np.ascontiguousarray(argmax)
+            # Only windows whose tap (a, b) is in bounds take part: padding is never picked.
+            windows, cells = tap_slices(a, b, *geometry)
+            v, index = x[cells], cell[cells]
+            cur, cur_index = y[windows], argmax[windows]
+            first = cur_index == -1
+            better = (v > cur) | (np.isnan(v) & ~np.isnan(cur))
+            take = first | better
+            y[windows] = np.where(take, v, cur)
+            argmax[windows] = np.where(take, index, cur_index)
+    return y, argmax
 
 
 def max_pool2d_gather(t, argmax):
@@ -88,10 +87,15 @@ def avg_pool2d(x, out_hw, kernel_size, stride, padding, dilation):
 
     with x outside the input reading as 0 (padded cells count in the divisor).
     """
+    N, H, W, C = x.shape
     kh, kw = kernel_size
-    xwin = window_view(x, out_hw, kernel_size, stride, padding, dilation, fill=0)
-    y = xwin.sum(axis=(3, 4)) / (kh * kw)
-    return np.ascontiguousarray(y)
+    y = np.zeros((N, *out_hw, C), dtype=x.dtype)
+    for a in range(kh):
+        for b in range(kw):
+            # Windows whose tap (a, b) is inside add that cell; the others add a padded 0.
+            windows, cells = tap_slices(a, b, (H, W), out_hw, stride, padding, dilation)
+            y[windows] += x[cells]
+    return y / (kh * kw)
 
 
 def avg_pool2d_transpose(g, in_hw, kernel_size, stride, padding, dilation):
@@ -100,18 +104,17 @@ def avg_pool2d_transpose(g, in_hw, kernel_size, stride, padding, dilation):
         dx[n, h, v, c] = (1 / (kh*kw)) * sum over (i, a), (j, b) with
                          i*sh + a*dh - pt == h and j*sw + b*dw - pl == v of g[n, i, j, c]
 
-    Read as a scatter: each tap (a, b) sends g back to the cells it read,
-    which for all (i, j) at once is the strided slice ``tap(a, b)`` of the
-    padded buffer; add, crop the padding away, divide.
+    Read as a scatter: each tap (a, b) sends g back to the cells it read
+    (``tap_slices``: the windows whose tap is inside, and those cells); add, divide.
     """
     N, Ho, Wo, C = g.shape
     kh, kw = kernel_size
-    geometry = ((Ho, Wo), kernel_size, stride, padding, dilation)
-    dxpad = zeros_padded(N, in_hw, C, *geometry, dtype=g.dtype)
+    dx = np.zeros((N, *in_hw, C), dtype=g.dtype)
     for a in range(kh):
         for b in range(kw):
-            dxpad[tap(a, b, (Ho, Wo), stride, dilation)] += g
-    return crop(dxpad, in_hw, padding) / (kh * kw)
+            windows, cells = tap_slices(a, b, in_hw, (Ho, Wo), stride, padding, dilation)
+            dx[cells] += g[windows]            # what went to the padding is dropped
+    return dx / (kh * kw)
 
 
 def adaptive_max_pool2d(x, out_hw):
