@@ -26,7 +26,7 @@ pip = $(1) -m pip install --quiet 2> >(grep -v 'is ignored: it is neither a file
 BUILD_INPUTS := setup.py pyproject.toml requirements-dev.txt \
                 $(wildcard nabla/_kernels/*.pyx nabla/_kernels/*.pxd nabla/_kernels/*.h)
 
-.PHONY: venv test demo crosscheck docs bench clean
+.PHONY: venv test demo crosscheck docs bench fuzz sanitize clean
 
 venv: $(STAMP)
 
@@ -47,6 +47,33 @@ $(VENV)/.demo-installed: $(STAMP) requirements-demo.txt
 
 demo: $(VENV)/.demo-installed
 	$(PY) tutorials/t3_train_digits.py
+
+# The differential fuzzer (tests/fuzz.py): both backends against the naive loops on
+# random geometry, layouts, special values and invalid arguments, FUZZ_SECONDS long,
+# each batch in a child process (a crash is reported with its seed).
+FUZZ_SECONDS ?= 60
+fuzz: $(STAMP)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) $(PY) -m tests.fuzz
+
+# The extension built with ASan + UBSan and without -fwrapv (NABLA_SANITIZE=1 in
+# setup.py), in a copy of the sources under build/sanitize so the working build is left
+# alone; then the test suite and a bounded fuzz run against it.  Python itself is not
+# instrumented, so the sanitizer runtimes are preloaded, and leak checking (which
+# would report the interpreter's own allocations) is off.
+SANITIZE_DIR := build/sanitize
+SANITIZE_ENV := LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)" \
+                ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+                UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 PYTHONPATH=.
+sanitize: $(STAMP)
+	rm -rf $(SANITIZE_DIR) && mkdir -p $(SANITIZE_DIR)
+	cp -r nabla tests conftest.py pyproject.toml setup.py $(SANITIZE_DIR)/
+	rm -f $(SANITIZE_DIR)/nabla/_kernels/*.so $(SANITIZE_DIR)/nabla/_kernels/*.c
+	cd $(SANITIZE_DIR) && NABLA_SANITIZE=1 ../../$(PY) setup.py -q build_ext --inplace
+	cd $(SANITIZE_DIR) && $(SANITIZE_ENV) ../../$(PY) -c "import nabla._kernels.conv as c, os; \
+	    assert os.path.abspath(c.__file__).startswith(os.getcwd()), c.__file__"
+	cd $(SANITIZE_DIR) && $(SANITIZE_ENV) ../../$(PY) -m pytest tests nabla --doctest-modules \
+	    -q -n 2 -p no:cacheprovider --ignore=tests/crosscheck $(PYTEST_ARGS)
+	cd $(SANITIZE_DIR) && $(SANITIZE_ENV) FUZZ_SECONDS=$(FUZZ_SECONDS) ../../$(PY) -m tests.fuzz
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py

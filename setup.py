@@ -8,8 +8,11 @@ Every compiler flag and Cython directive of the build lives in this file, once:
 Release builds use ``-O3 -march=native -fopenmp`` with bounds checking,
 negative-index wraparound and initialisation checks off.  ``NABLA_DEBUG_BUILD=1``
 gives a checked build for tests: those three checks come back on and the C code
-is compiled with ``-O1 -g``.  Switching modes rebuilds everything (the generated
-C goes to a per-mode directory and build_ext recompiles when the mode changed).
+is compiled with ``-O1 -g``.  ``NABLA_SANITIZE=1`` (``make sanitize``) builds with
+AddressSanitizer and UndefinedBehaviorSanitizer, and with ``-fno-wrapv``: Python's
+own flags carry ``-fwrapv``, which would define away the signed overflow that
+UBSan is there to find.  Switching modes rebuilds everything (the generated C
+goes to a per-mode directory and build_ext recompiles when the mode changed).
 """
 import glob
 import os
@@ -20,7 +23,8 @@ from setuptools import Extension, find_packages, setup
 from setuptools.command.build_ext import build_ext as _build_ext
 
 DEBUG = os.environ.get("NABLA_DEBUG_BUILD", "") == "1"
-MODE = "debug" if DEBUG else "release"
+SANITIZE = os.environ.get("NABLA_SANITIZE", "") == "1"
+MODE = "sanitize" if SANITIZE else "debug" if DEBUG else "release"
 
 DIRECTIVES = {
     "language_level": 3,
@@ -29,8 +33,15 @@ DIRECTIVES = {
     "initializedcheck": DEBUG,
     "cdivision": True,  # kernels only divide non-negative indices by positive sizes
 }
-COMPILE_ARGS = (["-O1", "-g"] if DEBUG else ["-O3", "-march=native"]) + ["-fopenmp"]
-LINK_ARGS = ["-fopenmp"]
+SANITIZERS = ["-fsanitize=address,undefined", "-fno-sanitize-recover=undefined"]
+if SANITIZE:
+    # -fno-wrapv comes after Python's -fwrapv on the command line, so it wins.
+    COMPILE_ARGS = ["-O1", "-g", "-fno-omit-frame-pointer", "-fno-wrapv", "-march=native",
+                    *SANITIZERS, "-fopenmp"]
+    LINK_ARGS = [*SANITIZERS, "-fopenmp"]
+else:
+    COMPILE_ARGS = (["-O1", "-g"] if DEBUG else ["-O3", "-march=native"]) + ["-fopenmp"]
+    LINK_ARGS = ["-fopenmp"]
 
 EXTENSIONS = [
     Extension(
