@@ -289,6 +289,8 @@ def conv2d_filter_grad(const floating[:, :, :, ::1] x, const floating[:, :, :, :
         S = max(1, (N * Ho * Wo) // FG_PART_PIXELS, min(FG_SMALL_PARTS, FG_SMALL_BYTES // (
             Kh * Kw * C * O * x.itemsize)))
         S = min(S, N * units_per_image, FG_MAX_PARTS)
+        while S & (S - 1):     # a power of two: S units share out evenly on 2, 4, 8... threads
+            S = S & (S - 1)
         # Q changes which thread computes what, never what is computed, so it may follow
         # the thread count T: the fewest slices that give every thread the same number
         # of units, or at least 4 each (slicing makes the units re-read their x rows).
