@@ -9,15 +9,9 @@ import inspect as _inspect
 
 import numpy as _np
 
+from nabla import _threads
 from nabla._kernels import conv as _conv
-from nabla._kernels.pool import (
-    adaptive_max_pool2d,
-    avg_pool2d,
-    avg_pool2d_transpose,
-    max_pool2d,
-    max_pool2d_gather,
-    max_pool2d_scatter,
-)
+from nabla._kernels import pool as _pool
 
 NAME = "cython"
 
@@ -72,9 +66,23 @@ def _exact_at_padding(name):
     return kernel
 
 
-conv2d = _exact_at_padding("conv2d")
-conv2d_transpose = _exact_at_padding("conv2d_transpose")
-conv2d_filter_grad = _exact_at_padding("conv2d_filter_grad")
+def _teamed(module, kernel):
+    """Each call runs with its share of the threads (``nabla/_threads.py``)."""
+    call = _threads.team(module._set_team, kernel)
+    call.__name__ = call.__qualname__ = kernel.__name__
+    call.__doc__ = kernel.__doc__
+    return call
+
+
+conv2d = _teamed(_conv, _exact_at_padding("conv2d"))
+conv2d_transpose = _teamed(_conv, _exact_at_padding("conv2d_transpose"))
+conv2d_filter_grad = _teamed(_conv, _exact_at_padding("conv2d_filter_grad"))
+max_pool2d = _teamed(_pool, _pool.max_pool2d)
+max_pool2d_gather = _teamed(_pool, _pool.max_pool2d_gather)
+max_pool2d_scatter = _teamed(_pool, _pool.max_pool2d_scatter)
+avg_pool2d = _teamed(_pool, _pool.avg_pool2d)
+avg_pool2d_transpose = _teamed(_pool, _pool.avg_pool2d_transpose)
+adaptive_max_pool2d = _teamed(_pool, _pool.adaptive_max_pool2d)
 
 __all__ = [
     "NAME",

@@ -33,6 +33,31 @@ import numpy as np
 from nabla._kernels._geometry cimport Window, end_tap, first_tap, make_window, source_window
 from nabla._kernels._types cimport floating
 
+cdef extern from "_threads.h" nogil:
+    void nb_set_team(int n)
+    int nb_team_size()
+
+
+def _set_team(int n):
+    """Set how many threads this module's kernels use when called from this thread
+    (0: OpenMP's default); nabla/_threads.py calls it before each kernel."""
+    nb_set_team(n)
+
+
+def _omp_set_num_threads(int n):
+    """OpenMP's per-thread limit of the calling thread (nabla.set_num_threads raises it)."""
+    openmp.omp_set_num_threads(n)
+
+
+def _omp_get_max_threads():
+    """OpenMP's per-thread limit of the calling thread."""
+    return openmp.omp_get_max_threads()
+
+
+def _team_size():
+    """The num_threads this module's next parallel loop would use on this thread."""
+    return nb_team_size()
+
 cdef extern from "_microkernels.h" nogil:
     ctypedef struct nb_rowgeo:
         Py_ssize_t H, W, C
@@ -128,7 +153,7 @@ def conv2d(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] w,
                 and w.shape[3] <= 8:
             # One input channel, <= 8 outputs: vectors along the output pixels.
             with nogil:
-                for row in prange(N * Ho, schedule="static", use_threads_if=threads):
+                for row in prange(N * Ho, schedule="static", num_threads=nb_team_size(), use_threads_if=threads):
                     _c1_row(&x[0, 0, 0, 0], x.shape[1], x.shape[2], &w[0, 0, 0, 0],
                             w.shape[0], w.shape[1], &y_view[0, 0, 0, 0], Ho, Wo,
                             w.shape[3], win, row)
@@ -149,7 +174,7 @@ def conv2d(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] w,
     y_view = y
     with nogil:
         # Work unit: one output row y[n, i]; rows are disjoint, so no races.
-        for row in prange(N * Ho, schedule="static", use_threads_if=threads):
+        for row in prange(N * Ho, schedule="static", num_threads=nb_team_size(), use_threads_if=threads):
             _conv2d_row(x, w, y_view, win, groups, row // Ho, row % Ho)
     return y
 
@@ -221,7 +246,7 @@ def conv2d_transpose(const floating[:, :, :, ::1] dy, const floating[:, :, :, ::
     with nogil:
         # Gather form: work unit = one row dx[n, h], which sums everything that
         # conv2d would spread into it, so rows are disjoint and there are no races.
-        for row in prange(N * H, schedule="static", use_threads_if=threads):
+        for row in prange(N * H, schedule="static", num_threads=nb_team_size(), use_threads_if=threads):
             _conv2d_transpose_row(dy, w, dx_view, win, groups, row // H, row % H)
     return dx
 
@@ -294,7 +319,7 @@ def conv2d_filter_grad(const floating[:, :, :, ::1] x, const floating[:, :, :, :
         # Q changes which thread computes what, never what is computed, so it may follow
         # the thread count T: the fewest slices that give every thread the same number
         # of units, or at least 4 each (slicing makes the units re-read their x rows).
-        T = openmp.omp_get_max_threads() if threads else 1
+        T = nb_team_size() if threads else 1
         Q = 1
         while Q < (O + vb - 1) // vb and (S * Q) % T != 0 and S * Q < 4 * T:
             Q += 1
@@ -320,7 +345,7 @@ def conv2d_filter_grad(const floating[:, :, :, ::1] x, const floating[:, :, :, :
     else:
         per_tap = groups * ((Cg + CHANNEL_BLOCK - 1) // CHANNEL_BLOCK)
     with nogil:
-        for unit in prange(Kh * Kw * per_tap, schedule="static", use_threads_if=threads):
+        for unit in prange(Kh * Kw * per_tap, schedule="static", num_threads=nb_team_size(), use_threads_if=threads):
             tap = unit // per_tap
             _filter_grad_unit(x, dy, dw_view, win, groups, tap // Kw, tap % Kw,
                               unit % per_tap)
@@ -488,7 +513,7 @@ cdef void _direct_conv(const floating *x, Py_ssize_t N, Py_ssize_t H, Py_ssize_t
     while nob % ngroups:
         ngroups += 1
     cdef Py_ssize_t per_group = nob // ngroups
-    for u in prange(rows * ngroups, schedule="static", use_threads_if=threads):
+    for u in prange(rows * ngroups, schedule="static", num_threads=nb_team_size(), use_threads_if=threads):
         for ob in range((u // rows) * per_group, (u // rows + 1) * per_group):
             if transpose:
                 _transpose_unit(x, H, W, C, wp, Kh, Kw, vb, y, Ho, Wo, O, zeros, win,
@@ -602,7 +627,7 @@ cdef void _filter_grad_fast(const floating *x, const floating *dy, floating *par
     """
     cdef Py_ssize_t u, p, s, o0, size = win.kh * win.kw * C * O
     cdef Py_ssize_t units = N * units_per_image
-    for u in prange(S * Q, schedule="static", use_threads_if=threads):
+    for u in prange(S * Q, schedule="static", num_threads=nb_team_size(), use_threads_if=threads):
         s = u // Q
         o0 = (u % Q) * slice_width
         for p in range(s * units // S, (s + 1) * units // S):
@@ -618,7 +643,7 @@ cdef void _sum_parts(floating *parts, Py_ssize_t S, Py_ssize_t size,
                      bint threads) noexcept nogil:
     """parts[0][k] = ((parts[0][k] + parts[1][k]) + parts[2][k]) + ...: a fixed order."""
     cdef Py_ssize_t blk, s, k, k1, nblk = (size + 4095) // 4096
-    for blk in prange(nblk, schedule="static", use_threads_if=threads and size >= 65536):
+    for blk in prange(nblk, schedule="static", num_threads=nb_team_size(), use_threads_if=threads and size >= 65536):
         k1 = min(size, (blk + 1) * 4096)
         for s in range(1, S):
             for k in range(blk * 4096, k1):

@@ -17,6 +17,16 @@ import numpy as np
 from nabla._kernels._geometry cimport Window, end_tap, first_tap, make_window, source_window
 from nabla._kernels._types cimport floating
 
+cdef extern from "_threads.h" nogil:
+    void nb_set_team(int n)
+    int nb_team_size()
+
+
+def _set_team(int n):
+    """Set how many threads this module's kernels use when called from this thread
+    (0: OpenMP's default); nabla/_threads.py calls it before each kernel."""
+    nb_set_team(n)
+
 cdef enum:
     SCATTER_BLOCK = 64   # channels per work unit of max_pool2d_scatter
     # Below this many cell visits a call runs on one thread: starting a parallel
@@ -40,7 +50,7 @@ def max_pool2d(const floating[:, :, :, ::1] x, out_hw, kernel_size, stride, padd
     cdef Py_ssize_t Ho = y_view.shape[1], row
     cdef bint threads = y.size * win.kh * win.kw > PARALLEL_MIN_WORK
     with nogil:
-        for row in prange(y_view.shape[0] * Ho, schedule="static", use_threads_if=threads):
+        for row in prange(y_view.shape[0] * Ho, schedule="static", num_threads=nb_team_size(), use_threads_if=threads):
             _max_pool2d_row(x, y_view, argmax_view, win, row // Ho, row % Ho)
     return y, argmax
 
@@ -107,7 +117,7 @@ def max_pool2d_gather(const floating[:, :, :, ::1] t, const int64_t[:, :, :, ::1
     cdef Py_ssize_t Ho = argmax.shape[1], row
     cdef bint threads = out.size > PARALLEL_MIN_WORK
     with nogil:
-        for row in prange(argmax.shape[0] * Ho, schedule="static", use_threads_if=threads):
+        for row in prange(argmax.shape[0] * Ho, schedule="static", num_threads=nb_team_size(), use_threads_if=threads):
             _gather_row(t, argmax, out_view, row // Ho, row % Ho)
     return out
 
@@ -145,7 +155,7 @@ def max_pool2d_scatter(const floating[:, :, :, ::1] g, const int64_t[:, :, :, ::
     with nogil:
         # Work unit: one image and one block of channels; it writes only
         # dx[n, :, :, block], so units never collide.
-        for unit in prange(g.shape[0] * blocks, schedule="static", use_threads_if=threads):
+        for unit in prange(g.shape[0] * blocks, schedule="static", num_threads=nb_team_size(), use_threads_if=threads):
             _scatter_unit(g, argmax, dx_view, unit // blocks,
                           (unit % blocks) * SCATTER_BLOCK,
                           min((unit % blocks + 1) * SCATTER_BLOCK, C))
@@ -227,7 +237,7 @@ def avg_pool2d(const floating[:, :, :, ::1] x, out_hw, kernel_size, stride, padd
     cdef Py_ssize_t Ho = y_view.shape[1], row
     cdef bint threads = y.size * win.kh * win.kw > PARALLEL_MIN_WORK
     with nogil:
-        for row in prange(y_view.shape[0] * Ho, schedule="static", use_threads_if=threads):
+        for row in prange(y_view.shape[0] * Ho, schedule="static", num_threads=nb_team_size(), use_threads_if=threads):
             _avg_pool2d_row(x, y_view, win, row // Ho, row % Ho)
     return y
 
@@ -276,7 +286,7 @@ def avg_pool2d_transpose(const floating[:, :, :, ::1] g, in_hw, kernel_size, str
     cdef bint threads = max(g.size * win.kh * win.kw, dx.size) > PARALLEL_MIN_WORK
     with nogil:
         # Gather form, as conv2d_transpose: work unit = one row dx[n, h].
-        for row in prange(dx_view.shape[0] * H, schedule="static", use_threads_if=threads):
+        for row in prange(dx_view.shape[0] * H, schedule="static", num_threads=nb_team_size(), use_threads_if=threads):
             _avg_pool2d_transpose_row(g, dx_view, win, row // H, row % H)
     return dx
 
@@ -332,7 +342,7 @@ def adaptive_max_pool2d(const floating[:, :, :, ::1] x, out_hw):
     # Bins overlap by at most one cell per axis: the work is about two visits per input cell.
     cdef bint threads = 2 * x.shape[0] * x.shape[1] * x.shape[2] * x.shape[3] > PARALLEL_MIN_WORK
     with nogil:
-        for row in prange(y_view.shape[0] * Ho, schedule="static", use_threads_if=threads):
+        for row in prange(y_view.shape[0] * Ho, schedule="static", num_threads=nb_team_size(), use_threads_if=threads):
             _adaptive_max_row(x, y_view, argmax_view, row // Ho, row % Ho)
     return y, argmax
 
