@@ -26,14 +26,14 @@ pip = $(1) -m pip install --quiet 2> >(grep -v 'is ignored: it is neither a file
 BUILD_INPUTS := setup.py pyproject.toml requirements-dev.txt \
                 $(wildcard nabla/_kernels/*.pyx nabla/_kernels/*.pxd nabla/_kernels/*.h)
 
-.PHONY: venv test demo crosscheck docs bench fuzz sanitize clean
+.PHONY: venv test demo crosscheck docs bench fuzz sanitize wheel portable-check clean
 
 venv: $(STAMP)
 
 $(STAMP): $(BUILD_INPUTS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(call pip,$(PY)) -r requirements-dev.txt
-	$(call pip,$(PY)) --no-build-isolation -e .
+	NABLA_REQUIRE_EXTENSION=1 $(call pip,$(PY)) --no-build-isolation -e .
 	touch $@
 
 test: $(STAMP)
@@ -75,6 +75,30 @@ sanitize: $(STAMP)
 	    -q -n 2 -p no:cacheprovider --ignore=tests/crosscheck $(PYTEST_ARGS)
 	cd $(SANITIZE_DIR) && $(SANITIZE_ENV) FUZZ_SECONDS=$(FUZZ_SECONDS) ../../$(PY) -m tests.fuzz
 
+# A wheel that runs on any x86-64 CPU: the kernels compiled for AVX-512, AVX2 and the
+# baseline, chosen at import (setup.py, nabla/_kernels/__init__.py).
+wheel: $(STAMP)
+	rm -rf dist
+	NABLA_REQUIRE_EXTENSION=1 $(PY) -m pip wheel --quiet --no-build-isolation --no-deps -w dist .
+	@ls dist/*.whl
+
+# That wheel, installed in a fresh venv, checked (tests/portable_check.py: the four ops
+# and their gradients against the reference backend) on every variant this CPU runs,
+# forced with NABLA_ISA, then on emulated CPUs without AVX-512 (Haswell: AVX2) and
+# without AVX (Nehalem) under qemu-user (Debian: apt-get install qemu-user).
+PVENV := build/portable-venv
+QEMU ?= qemu-x86_64
+portable-check: wheel
+	rm -rf $(PVENV) && $(PYTHON) -m venv $(PVENV)
+	$(call pip,$(PVENV)/bin/python) dist/*.whl
+	cd build && for isa in $$(../$(PVENV)/bin/python -c "import nabla._kernels as K; print(*K.SUPPORTED)"); do \
+	    NABLA_ISA=$$isa ../$(PVENV)/bin/python ../tests/portable_check.py; done
+	# OPENBLAS_CORETYPE: NumPy's bundled OpenBLAS picks AVX kernels on qemu's emulated
+	# Nehalem (SIGILL inside "import numpy", before nabla loads); this names its CPU.
+	cd build && for cpu in Haswell Nehalem; do echo "qemu -cpu $$cpu:"; \
+	    OPENBLAS_CORETYPE=$$cpu $(QEMU) -cpu $$cpu ../$(PVENV)/bin/python ../tests/portable_check.py \
+	    2> >(grep -v "TCG doesn't support requested feature" >&2); done
+
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
 
@@ -84,7 +108,7 @@ $(XSTAMP): $(BUILD_INPUTS)
 	test -x $(XPY) || $(PYTHON) -m venv $(XVENV)
 	$(call pip,$(XPY)) "$(TORCH)"
 	$(call pip,$(XPY)) "$(TORCH)" -r requirements-dev.txt
-	$(call pip,$(XPY)) --no-build-isolation -e .
+	NABLA_REQUIRE_EXTENSION=1 $(call pip,$(XPY)) --no-build-isolation -e .
 	touch $@
 
 crosscheck: $(XSTAMP)
@@ -102,5 +126,6 @@ docs: $(VENV)/.docs-installed
 
 clean:
 	rm -rf $(VENV) $(XVENV) build docs/_build docs/_generated docs/generated docs/tutorials .pytest_cache .hypothesis *.egg-info
-	rm -f nabla/_kernels/*.so nabla/_kernels/*.c nabla/_kernels/*.html
+	rm -rf dist
+	rm -f nabla/_kernels/*.so nabla/_kernels/_*/*.so nabla/_kernels/*.c nabla/_kernels/*.html
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -20,6 +20,7 @@ from ._pytree import (PyTreeDef, register_pytree_node, tree_flatten, tree_leaves
                       tree_structure, tree_unflatten)
 from ._backend import PerformanceWarning, backend_info, get_backend, set_backend, use_backend
 from ._threads import get_num_threads, num_threads, set_num_threads
+from ._config import show_config
 from .ops import *  # noqa: F401,F403
 from .ops import __all__ as _ops_all
 from . import nn  # noqa: E402  (layers and optimizers: nabla.nn, as torch.nn)  # isort: skip
@@ -35,12 +36,12 @@ float32 = __import__("numpy").float32
 float64 = __import__("numpy").float64
 array = asarray  # Nabla's name for building a tensor from data
 
-from nabla._version import __version__
+from nabla._version import __version__ as __version__  # re-exported (PEP 484), for type checkers
 
 __all__ = [
     "Tensor", "asarray", "array", "grad", "value_and_grad", "vjp", "jvp", "stop_gradient",
     "tree_map", "tree_flatten", "tree_unflatten", "tree_leaves", "tree_structure",
     "register_pytree_node", "PyTreeDef", "nn", "debug", "testing", "checked", "detect_anomaly", "profile",
     "BackendMismatchError", "AnomalyError", "PerformanceWarning", "backend_info", "get_backend", "set_backend", "use_backend",
-    "set_num_threads", "get_num_threads", "num_threads", "float32", "float64", *_ops_all,
+    "set_num_threads", "get_num_threads", "num_threads", "show_config", "float32", "float64", *_ops_all,
 ]

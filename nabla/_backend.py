@@ -131,9 +131,22 @@ def _load(name: str):
     if module is None:
         module = BACKENDS[name]
         if isinstance(module, str):
-            module = importlib.import_module(module)
+            try:
+                module = importlib.import_module(module)
+            except ImportError as e:
+                if name != "cython":
+                    raise
+                raise ImportError(_cython_unavailable(e)) from e
         _loaded[name] = module
     return module
+
+
+def _cython_unavailable(e: ImportError) -> str:
+    return (f"nabla's Cython backend is unavailable: the compiled extension "
+            f"(nabla._kernels) cannot be imported ({type(e).__name__}: {e}). It is built "
+            f"when nabla is installed with a C compiler and OpenMP available (for example "
+            f"`pip install --force-reinstall --no-binary nabla .` after installing gcc); "
+            f"until then the 'reference' backend (pure NumPy, slower) is used.")
 
 
 _warned: set = set()
@@ -355,6 +368,15 @@ def kernels():
     """The kernel module of the backend in effect (ops use :func:`kernel`, which falls back)."""
     return _load(get_backend())
 
+
+# An install without a C compiler has no compiled extension (setup.py marks it
+# optional): say so once, at import, and default to the reference backend.
+try:
+    _load("cython")
+except ImportError as _e:
+    import warnings
+    warnings.warn(str(_e), RuntimeWarning, stacklevel=2)
+    _default = "reference"
 
 _env = os.environ.get("NABLA_BACKEND")
 if _env:

@@ -254,6 +254,24 @@ def check_case(case):
     return "ok"
 
 
+def _jvp(op, names, primals, tangents, kwargs):
+    """The naive J v of conv (bilinear in x and filter, linear in bias) or avg pooling
+    (linear): one naive call per argument, with that argument's tangent in its place
+    (the bias's place taken by zeros when it is not the one moving)."""
+    if op == "avg_pool2d":
+        return _naive(op, {"x": tangents[0]}, kwargs)
+    jv = 0
+    for i, n in enumerate(names):
+        parts = {m: (tangents[j] if j == i else primals[j]) for j, m in enumerate(names)}
+        if n == "bias":
+            parts = {m: (np.zeros_like(primals[j]) if m != "bias" else tangents[j])
+                     for j, m in enumerate(names)}
+        elif "bias" in parts:
+            parts["bias"] = np.zeros_like(primals[names.index("bias")])
+        jv = jv + _naive(op, parts, kwargs)
+    return jv
+
+
 def _check_derivatives(case, op, arrays, kwargs, dtype, eps):
     import nabla
     rng = np.random.default_rng(case["seed"] + 2)
@@ -266,25 +284,19 @@ def _check_derivatives(case, op, arrays, kwargs, dtype, eps):
 
     # The naive J v: conv is bilinear (bias linear), avg pooling linear, max pooling
     # moves the tangent's value at the naive argmax (the first maximum of each window).
-    if op.startswith("conv"):
-        jv = 0
-        for i, n in enumerate(names):
-            parts = {m: (tangents[j] if j == i else primals[j]) for j, m in enumerate(names)}
-            if n != "bias" and "bias" in parts and i != names.index("bias"):
-                parts["bias"] = np.zeros_like(primals[names.index("bias")])
-            if n == "bias":
-                parts = {m: (np.zeros_like(primals[j]) if m != "bias" else tangents[j])
-                         for j, m in enumerate(names)}
-            jv = jv + _naive(op, parts, kwargs)
-    elif op == "avg_pool2d":
-        jv = _naive(op, {"x": tangents[0]}, kwargs)
+    if op != "max_pool2d":
+        jv = _jvp(op, names, primals, tangents, kwargs)
     else:
         from tests import op_db
         _, idx = op_db.naive_max_pool2d(np.asarray(primals[0], np.float64), return_indices=True, **kwargs)
         t = tangents[0].reshape(tangents[0].shape[0], -1, tangents[0].shape[3])
         jv = np.where(idx >= 0, np.take_along_axis(t, np.maximum(idx, 0).reshape(idx.shape[0], -1, idx.shape[3]),
                                                    axis=1).reshape(idx.shape), 0.0)
+    # Rounding bound of J v: the same sums over absolute values (as for the value).
     mag = np.abs(jv) + 1.0
+    if op != "max_pool2d":
+        mag = mag + _jvp(op, names, [np.abs(p) for p in primals], [np.abs(t) for t in tangents],
+                         kwargs) * 16
     u = rng.standard_normal(np.shape(jv)).astype(dtype)
     for backend in ("cython", "reference"):
         with nabla.use_backend(backend):

@@ -128,10 +128,12 @@ def test_implicit_conversions_of_traced_tensors_raise(convert):
         nb.jvp(lambda x: nb.sum(x) * convert(nb.sum(x)), (np.ones(3),), (np.ones(3),))
 
 
-def test_numpy_functions_refuse_tensors():
-    # Tensor opts out of NumPy's ufuncs (__array_ufunc__ = None): np.exp(t) is a TypeError, not a constant
-    with pytest.raises(TypeError):
-        nb.grad(lambda x: nb.sum(np.exp(x)))(np.ones(3))
+def test_numpy_functions_on_traced_tensors_are_nabla_ops_or_refused():
+    # np.exp has a nabla op: it runs it (a derivative, not a constant); np.sin has none: a
+    # TypeError, never a silent conversion (tests/test_numpy_interop.py has the details)
+    assert nb.grad(lambda x: nb.sum(np.exp(x)))(np.zeros(3)).numpy().tolist() == [1.0, 1.0, 1.0]
+    with pytest.raises(TypeError, match=r"numpy\.sin is not supported on nabla Tensors; call \.numpy\(\)"):
+        nb.grad(lambda x: nb.sum(np.sin(x)))(np.ones(3))
 
 
 def test_explicit_constants_are_allowed():
@@ -192,3 +194,15 @@ def test_nonfinite_values_at_padding_give_the_same_positions_on_both_backends(ke
             fast, ref = getattr(K, kernel)(*args, **kw_), getattr(R, kernel)(*args, **kw_)
         np.testing.assert_array_equal(np.isnan(fast), np.isnan(ref), err_msg=f"{kernel} {H}x{W} {kw_}")
         np.testing.assert_array_equal(np.isinf(fast), np.isinf(ref), err_msg=f"{kernel} {H}x{W} {kw_}")
+
+
+@pytest.mark.parametrize("backend", ["cython", "reference"])
+def test_conv2d_transpose_without_padding_multiplies_no_border_zeros(backend):
+    # Found by make fuzz: the compiled transpose runs as a conv2d of dy over a border of
+    # (K - 1)*d zeros, and 0 * inf made NaN in every output whose window met it.  By the
+    # formula each output here has exactly one term, dy * w[h, v].
+    w = np.ones((3, 3, 1, 1))
+    w[0, 0] = np.inf
+    with nb.use_backend(backend), np.errstate(all="ignore"):
+        y = nb.conv2d_transpose(np.ones((1, 1, 1, 1)), w).numpy()
+    np.testing.assert_array_equal(y[0, :, :, 0], [[np.inf, 1, 1], [1, 1, 1], [1, 1, 1]])

@@ -4,16 +4,77 @@ Exposes exactly the kernels of the contract in ``nabla/_backend.py`` (which
 documents their arguments, shapes and formulas), compiled for float32 and
 float64 from ``conv.pyx`` and ``pool.pyx``.  Build with
 ``python setup.py build_ext --inplace`` or ``pip install -e .``.
+
+Runtime dispatch: ``setup.py`` compiles the two modules once per instruction set
+(``_avx512``, ``_avx2``, ``_generic``; or one ``_native``), and this package imports
+the best variant the running CPU supports (checked by the generic build, with the
+compiler's ``__builtin_cpu_supports``, which also asks whether the OS saves the wide
+registers).  ``NABLA_ISA=avx2`` (or any built variant) forces one, so the tests can
+run every path on one machine.  The chosen ``conv`` and ``pool`` modules are also
+registered as ``nabla._kernels.conv`` and ``nabla._kernels.pool``.
 """
+import importlib as _importlib
 import inspect as _inspect
+import os as _os
+import sys as _sys
 
 import numpy as _np
 
 from nabla import _threads
-from nabla._kernels import conv as _conv
-from nabla._kernels import pool as _pool
 
 NAME = "cython"
+ISAS = ("native", "avx512", "avx2", "generic")     # best first
+
+
+def _import_variant(isa):
+    conv = _importlib.import_module(f"nabla._kernels._{isa}.conv")
+    pool = _importlib.import_module(f"nabla._kernels._{isa}.pool")
+    return conv, pool
+
+
+def _built():
+    """The variants this install holds (``native`` alone, or the per-ISA set)."""
+    here = _os.path.dirname(__file__)
+    return [isa for isa in ISAS
+            if any(f.startswith("conv.") and not f.endswith((".pyx", ".pyi", ".c"))
+                   for f in _os.listdir(_os.path.join(here, "_" + isa)))]
+
+
+def _choose():
+    built = _built()
+    if not built:
+        raise ImportError("no compiled kernels in nabla/_kernels/_*/ (the extension was not built)")
+    if "native" in built:
+        supported = ["native"]
+    else:
+        checker, _ = _import_variant("generic")
+        supported = [isa for isa in built if checker._cpu_supports(isa)]
+    forced = _os.environ.get("NABLA_ISA", "").strip().lower()
+    if forced:
+        if forced not in built:
+            raise ImportError(f"NABLA_ISA={forced!r}: this build has the variants {built}")
+        if forced not in supported:
+            raise ImportError(f"NABLA_ISA={forced!r}: this CPU cannot run it "
+                              f"(it supports {supported})")
+        return forced, built, supported
+    return supported[0], built, supported
+
+
+ISA, BUILT, SUPPORTED = _choose()
+_conv, _pool = _import_variant(ISA)
+conv, pool = _conv, _pool
+_sys.modules[__name__ + ".conv"] = _conv
+_sys.modules[__name__ + ".pool"] = _pool
+
+
+def build_info() -> dict:
+    """The chosen instruction set, the others built and runnable here, the compiler
+    and the OpenMP version the kernels were built with."""
+    isa, compiler, openmp = _conv._build_info()
+    return {"isa": isa, "built": list(BUILT), "supported": list(SUPPORTED),
+            "compiler": compiler, "openmp": openmp}
+
+
 
 
 def _all_finite(a) -> bool:
@@ -56,7 +117,10 @@ def _exact_at_padding(name):
 
     def kernel(*args, **kwargs):
         given = dict(zip(names, args), **kwargs)
-        if any(given["padding"]) and not _meets_padding_finite(name, given):
+        # conv2d_transpose runs as a conv2d of dy over its implicit border of
+        # (K - 1)*d - p zeros, so it meets zeros even without padding.
+        if (any(given["padding"]) or name == "conv2d_transpose") \
+                and not _meets_padding_finite(name, given):
             from nabla import reference
             with _np.errstate(invalid="ignore", over="ignore"):   # the NaNs are the answer here
                 return getattr(reference, name)(*args, **kwargs)

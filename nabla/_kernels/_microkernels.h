@@ -4,7 +4,8 @@
  *
  * nb_conv_row: one output row of a direct NHWC x (packed) HWIO convolution for one
  *   block of VB output channels (VB = 32 floats or 16 doubles = two 512-bit vectors).
- *   The row is cut into tiles of NB_PX = 8 output pixels; a tile keeps its 8 x VB
+ *   The row is cut into tiles of NB_PX = 8 output pixels (6 with AVX2); a tile keeps its
+ *   NB_PX x VB
  *   partial sums in 16 vector registers, and for every filter tap and input channel c
  *   loads the packed filter row wblk[tap][c][0:VB] (two vectors) and broadcasts the 8
  *   input values x[pixel][c].  Taps whose input row is outside the image are skipped;
@@ -39,17 +40,24 @@
  *
  * nb_c1_row_f32 (AVX-512 only, NB_HAVE_C1): one input channel, vectors along pixels.
  *
- * With AVX-512F (gcc -march=native on an AVX-512 host) the kernels use intrinsics;
- * without it the same loops are written in plain C (auto-vectorised), with the same
- * results up to the order of floating-point sums.
+ * One dialect for every instruction set: the kernels are written once, as macros over
+ * a small table of vector operations (LANES, SET1, FMADD, SETZERO, LOADU, STOREU, and
+ * MASKN / MLOADU / MSTOREU for the channel tails), instantiated for AVX-512 (16 floats
+ * per vector, bit masks) and for AVX2 + FMA (8 floats, vector masks), whichever the
+ * compiler targets (setup.py builds one variant per instruction set; the package picks
+ * one at run time).  Without either, the same loops are written in plain C (the
+ * compiler vectorises them for its baseline, SSE2 on x86-64, NEON on aarch64), and the
+ * dot-form kernel runs on a table of one-lane "vectors".  The paths agree up to the
+ * order of floating-point sums.
  */
 #ifndef NABLA_MICROKERNELS_H
 #define NABLA_MICROKERNELS_H
 
 #include <stddef.h>
 #include <string.h>
-#ifdef __AVX512F__
+#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
 #include <immintrin.h>
+#define NB_SIMD 1            /* the vector-table kernels below; else the plain C ones */
 #endif
 
 typedef ptrdiff_t nb_idx;
@@ -62,9 +70,22 @@ typedef struct {
     nb_idx npix, y_pix, nch;
 } nb_rowgeo;
 
+/* Output pixels per tile: 8 x 2 vectors = 16 accumulators fit AVX-512's 32 registers;
+ * AVX2 has 16, so 6 x 2 = 12 accumulators plus the two filter vectors and a broadcast. */
+#if defined(__AVX512F__) || !defined(NB_SIMD)
 #define NB_PX 8
+#else
+#define NB_PX 6
+#endif
+/* A block of output channels is two vectors: 32 floats / 16 doubles with AVX-512 (and
+ * in the plain C kernels), 16 / 8 with AVX2. */
+#if defined(__AVX512F__) || !defined(NB_SIMD)
 #define NB_VB_F32 32
 #define NB_VB_F64 16
+#else
+#define NB_VB_F32 16
+#define NB_VB_F64 8
+#endif
 #define NB_FG_C 8                    /* input channels per filter-gradient tile */
 #define NB_DOT_PX 4
 #define NB_DOT_MAXCH 6
@@ -132,7 +153,7 @@ typedef struct {
     V a##t##_0 = SETZERO_(), a##t##_1 = SETZERO_(), a##t##_2 = SETZERO_();          \
     V a##t##_3 = SETZERO_(), a##t##_4 = SETZERO_(), a##t##_5 = SETZERO_();
 
-#define NB_DEFINE_DOT_ROW(NAME, T, V, LANES_, MASK_, SETZERO_, MLOAD_, FMA_, HSUM_)   \
+#define NB_DEFINE_DOT_ROW(NAME, T, V, LANES_, MASK_, MASKN_, SETZERO_, MLOAD_, FMA_, HSUM_) \
 static inline __attribute__((always_inline)) void NAME##_n(                         \
     const T *x, const T *wblk, T *y, const T *zeros, const nb_rowgeo *g, const int NO) \
 {                                                                                   \
@@ -152,13 +173,13 @@ static inline __attribute__((always_inline)) void NAME##_n(                     
                 && g->col0 + q0 * g->col_pix >= 0                                   \
                 && g->col0 + (q0 + NB_DOT_PX - 1) * g->col_pix + g->nb - 1 < g->W;  \
             const nb_idx nl = merged ? 1 : g->nb, steps = merged ? g->nb * C : C;   \
-            const MASK_ mr = (MASK_)((1ull << (steps % LANES_)) - 1);               \
+            const MASK_ mr = MASKN_(steps % LANES_), mfull = MASKN_(LANES_);       \
             for (nb_idx l = 0; l < nl; l++) {                                       \
                 const T *p[NB_DOT_PX];                                              \
                 NB_TILE_POINTERS_N(NB_DOT_PX, p, xrow, g, q0, np, l, zeros);        \
                 const T *wp = wblk + (wa * NO * g->Kw + g->wb0 + l * g->wb_step) * C; \
                 for (nb_idx c = 0; c < steps; c += LANES_) {                        \
-                    const MASK_ m = c + LANES_ <= steps ? (MASK_)-1 : mr;           \
+                    const MASK_ m = c + LANES_ <= steps ? mfull : mr;               \
                     const V x0 = MLOAD_(m, p[0] + c), x1 = MLOAD_(m, p[1] + c);     \
                     const V x2 = MLOAD_(m, p[2] + c), x3 = MLOAD_(m, p[3] + c);     \
                     NB_DOT_ACC(0, V, MLOAD_, FMA_); NB_DOT_ACC(1, V, MLOAD_, FMA_); NB_DOT_ACC(2, V, MLOAD_, FMA_);                    \
@@ -193,14 +214,17 @@ static inline void NAME(const T *x, const T *wblk, T *y, const T *zeros,        
         }                                                                           \
     } while (0)
 
-#ifdef __AVX512F__
+#ifdef NB_SIMD
 
-/* ---------------------------------------------------------------- AVX-512 */
+/* ------------------------------------------- the vector kernels (AVX-512, AVX2) */
 
+/* Tile rows t >= NB_PX (AVX2's 6-pixel tiles) compile away. */
 #define NB_FMA2(V, t) do {                                                          \
-        V xb_ = SET1(p[t][c]);                                                      \
-        acc##t##0 = FMADD(xb_, w0, acc##t##0);                                      \
-        acc##t##1 = FMADD(xb_, w1, acc##t##1);                                      \
+        if ((t) < NB_PX) {                                                          \
+            V xb_ = SET1(p[(t) % NB_PX][c]);                                        \
+            acc##t##0 = FMADD(xb_, w0, acc##t##0);                                  \
+            acc##t##1 = FMADD(xb_, w1, acc##t##1);                                  \
+        }                                                                           \
     } while (0)
 
 #define NB_STORE2(t) do {                                                           \
@@ -265,7 +289,7 @@ static inline void NAME(const T_ *x, const T_ *wblk, T_ *y, const T_ *zeros,    
     const int full = g->nch >= VB;                                                  \
     const nb_idx n0 = g->nch < LANES_ ? g->nch : LANES_;                            \
     const nb_idx n1 = g->nch - LANES_ > 0 ? g->nch - LANES_ : 0;                    \
-    const MASK_ m0 = (MASK_)((1ull << n0) - 1), m1 = (MASK_)((1ull << n1) - 1);     \
+    const MASK_ m0 = MASKN(n0), m1 = MASKN(n1);     \
     (void)m0; (void)m1;                                                             \
     const int merge_ok = g->col_tap == 1 && g->wb_step == 1;                        \
     T tmp_[NB_PX][NB_MERGE_MAX];                                                    \
@@ -285,7 +309,7 @@ static inline void NAME(const T_ *x, const T_ *wblk, T_ *y, const T_ *zeros,    
  * with 16 or fewer output channels (8 for double), which a 2-vector tile would
  * half waste. */
 #define NB_FMA1(V, t) do {                                                          \
-        acc##t##0 = FMADD(SET1(p[t][c]), w0, acc##t##0);                           \
+        if ((t) < NB_PX) acc##t##0 = FMADD(SET1(p[(t) % NB_PX][c]), w0, acc##t##0);  \
     } while (0)
 #define NB_STORE1(t) do {                                                           \
         if (t < np) {                                                               \
@@ -302,7 +326,7 @@ static inline void NAME(const T_ *x, const T_ *wblk, T_ *y, const T_ *zeros,    
     const nb_idx C = g->C, VB = LANES_;                                              \
     const int full = g->nch >= VB;                                                  \
     const nb_idx n0 = g->nch < LANES_ ? g->nch : LANES_;                            \
-    const MASK_ m0 = (MASK_)((1ull << n0) - 1);                                     \
+    const MASK_ m0 = MASKN(n0);                                     \
     (void)m0;                                                                       \
     const int merge_ok = g->col_tap == 1 && g->wb_step == 1;                        \
     T tmp_[NB_PX][NB_MERGE_MAX];                                                    \
@@ -340,7 +364,7 @@ static inline void NAME(const T_ *x, nb_idx xrs, nb_idx xps, const T_ *dy, nb_id
     typedef T_ T;                                                                   \
     const nb_idx n0 = no < LANES_ ? no : LANES_;                                    \
     const nb_idx n1 = no - LANES_ > 0 ? no - LANES_ : 0;                            \
-    const MASK_ m0 = (MASK_)((1ull << n0) - 1), m1 = (MASK_)((1ull << n1) - 1);     \
+    const MASK_ m0 = MASKN(n0), m1 = MASKN(n1);     \
     /* channels k >= nc repeat channel nc-1 (valid memory); they are not stored */  \
     const nb_idx off0 = 0, off1 = 1 < nc ? 1 : nc - 1, off2 = 2 < nc ? 2 : nc - 1; \
     const nb_idx off3 = 3 < nc ? 3 : nc - 1, off4 = 4 < nc ? 4 : nc - 1;            \
@@ -378,7 +402,7 @@ static inline void NAME(const T_ *x, nb_idx xrs, nb_idx xps, const T_ *dy, nb_id
 {                                                                                   \
     typedef T_ T;                                                                   \
     const nb_idx n0 = no < LANES_ ? no : LANES_;                                    \
-    const MASK_ m0 = (MASK_)((1ull << n0) - 1);                                     \
+    const MASK_ m0 = MASKN(n0);                                     \
     /* channels k >= nc repeat channel nc-1 (valid memory); they are not stored */  \
     const nb_idx off0 = 0, off1 = 1 < nc ? 1 : nc - 1, off2 = 2 < nc ? 2 : nc - 1; \
     const nb_idx off3 = 3 < nc ? 3 : nc - 1, off4 = 4 < nc ? 4 : nc - 1;            \
@@ -401,6 +425,8 @@ static inline void NAME(const T_ *x, nb_idx xrs, nb_idx xps, const T_ *dy, nb_id
     NB_FG_STORE1(4); NB_FG_STORE1(5); NB_FG_STORE1(6); NB_FG_STORE1(7);             \
 }
 
+#if defined(__AVX512F__)
+/* AVX-512: 16 floats / 8 doubles per vector; masks are bit masks. */
 #define LANES 16
 #define SET1 _mm512_set1_ps
 #define FMADD _mm512_fmadd_ps
@@ -409,10 +435,13 @@ static inline void NAME(const T_ *x, nb_idx xrs, nb_idx xps, const T_ *dy, nb_id
 #define STOREU _mm512_storeu_ps
 #define MSTOREU _mm512_mask_storeu_ps
 #define MLOADU _mm512_maskz_loadu_ps
+#define MASKN(n) ((__mmask16)((1ull << (n)) - 1))
 NB_DEFINE_CONV_ROW(nb_conv_row_f32, float, __m512, 16, __mmask16)
 NB_DEFINE_CONV_ROW_HALF(nb_conv_half_f32, float, __m512, 16, __mmask16)
 NB_DEFINE_FGRAD_TILE(nb_fgrad_tile_f32, float, __m512, 16, __mmask16)
 NB_DEFINE_FGRAD_HALF(nb_fgrad_half_f32, float, __m512, 16, __mmask16)
+NB_DEFINE_DOT_ROW(nb_dot_row_f32, float, __m512, 16, __mmask16, MASKN, SETZERO, MLOADU, FMADD,
+                  _mm512_reduce_add_ps)
 #undef LANES
 #undef SET1
 #undef FMADD
@@ -421,6 +450,7 @@ NB_DEFINE_FGRAD_HALF(nb_fgrad_half_f32, float, __m512, 16, __mmask16)
 #undef STOREU
 #undef MSTOREU
 #undef MLOADU
+#undef MASKN
 
 #define LANES 8
 #define SET1 _mm512_set1_pd
@@ -430,10 +460,13 @@ NB_DEFINE_FGRAD_HALF(nb_fgrad_half_f32, float, __m512, 16, __mmask16)
 #define STOREU _mm512_storeu_pd
 #define MSTOREU _mm512_mask_storeu_pd
 #define MLOADU _mm512_maskz_loadu_pd
+#define MASKN(n) ((__mmask8)((1ull << (n)) - 1))
 NB_DEFINE_CONV_ROW(nb_conv_row_f64, double, __m512d, 8, __mmask8)
 NB_DEFINE_CONV_ROW_HALF(nb_conv_half_f64, double, __m512d, 8, __mmask8)
 NB_DEFINE_FGRAD_TILE(nb_fgrad_tile_f64, double, __m512d, 8, __mmask8)
 NB_DEFINE_FGRAD_HALF(nb_fgrad_half_f64, double, __m512d, 8, __mmask8)
+NB_DEFINE_DOT_ROW(nb_dot_row_f64, double, __m512d, 8, __mmask8, MASKN, SETZERO, MLOADU, FMADD,
+                  _mm512_reduce_add_pd)
 #undef LANES
 #undef SET1
 #undef FMADD
@@ -442,7 +475,76 @@ NB_DEFINE_FGRAD_HALF(nb_fgrad_half_f64, double, __m512d, 8, __mmask8)
 #undef STOREU
 #undef MSTOREU
 #undef MLOADU
+#undef MASKN
 
+#else  /* AVX2 + FMA */
+/* AVX2: 8 floats / 4 doubles per vector; masks are vectors of all-ones lanes
+ * (vmaskmov loads and stores, which never touch the masked-off lanes' memory). */
+static inline float nb_hsum_f32x8(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
+static inline double nb_hsum_f64x4(__m256d v)
+{
+    __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+}
+#define LANES 8
+#define SET1 _mm256_set1_ps
+#define FMADD _mm256_fmadd_ps
+#define SETZERO _mm256_setzero_ps
+#define LOADU _mm256_loadu_ps
+#define STOREU _mm256_storeu_ps
+#define MSTOREU(p, m, v) _mm256_maskstore_ps((p), (m), (v))
+#define MLOADU(m, p) _mm256_maskload_ps((p), (m))
+#define MASKN(n) _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n)),                    \
+                                    _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
+NB_DEFINE_CONV_ROW(nb_conv_row_f32, float, __m256, 8, __m256i)
+NB_DEFINE_CONV_ROW_HALF(nb_conv_half_f32, float, __m256, 8, __m256i)
+NB_DEFINE_FGRAD_TILE(nb_fgrad_tile_f32, float, __m256, 8, __m256i)
+NB_DEFINE_FGRAD_HALF(nb_fgrad_half_f32, float, __m256, 8, __m256i)
+NB_DEFINE_DOT_ROW(nb_dot_row_f32, float, __m256, 8, __m256i, MASKN, SETZERO, MLOADU, FMADD,
+                  nb_hsum_f32x8)
+#undef LANES
+#undef SET1
+#undef FMADD
+#undef SETZERO
+#undef LOADU
+#undef STOREU
+#undef MSTOREU
+#undef MLOADU
+#undef MASKN
+
+#define LANES 4
+#define SET1 _mm256_set1_pd
+#define FMADD _mm256_fmadd_pd
+#define SETZERO _mm256_setzero_pd
+#define LOADU _mm256_loadu_pd
+#define STOREU _mm256_storeu_pd
+#define MSTOREU(p, m, v) _mm256_maskstore_pd((p), (m), (v))
+#define MLOADU(m, p) _mm256_maskload_pd((p), (m))
+#define MASKN(n) _mm256_cmpgt_epi64(_mm256_set1_epi64x((long long)(n)),             \
+                                    _mm256_setr_epi64x(0, 1, 2, 3))
+NB_DEFINE_CONV_ROW(nb_conv_row_f64, double, __m256d, 4, __m256i)
+NB_DEFINE_CONV_ROW_HALF(nb_conv_half_f64, double, __m256d, 4, __m256i)
+NB_DEFINE_FGRAD_TILE(nb_fgrad_tile_f64, double, __m256d, 4, __m256i)
+NB_DEFINE_FGRAD_HALF(nb_fgrad_half_f64, double, __m256d, 4, __m256i)
+NB_DEFINE_DOT_ROW(nb_dot_row_f64, double, __m256d, 4, __m256i, MASKN, SETZERO, MLOADU, FMADD,
+                  nb_hsum_f64x4)
+#undef LANES
+#undef SET1
+#undef FMADD
+#undef SETZERO
+#undef LOADU
+#undef STOREU
+#undef MSTOREU
+#undef MLOADU
+#undef MASKN
+#endif  /* AVX-512 / AVX2 tables */
+
+#if defined(__AVX512F__)
 /* nb_c1_row_f32: conv2d with ONE input channel, column stride 1 (col_pix == 1) and
  * at most 8 outputs: the input row is then contiguous along the output pixels, so
  * vectors run along 16 output pixels (one masked load per tap: zero for padding and
@@ -500,12 +602,9 @@ static inline void nb_c1_row_f32(const float *x, const float *w, float *y, const
     }
 }
 
-NB_DEFINE_DOT_ROW(nb_dot_row_f32, float, __m512, 16, __mmask16, _mm512_setzero_ps,
-                  _mm512_maskz_loadu_ps, _mm512_fmadd_ps, _mm512_reduce_add_ps)
-NB_DEFINE_DOT_ROW(nb_dot_row_f64, double, __m512d, 8, __mmask8, _mm512_setzero_pd,
-                  _mm512_maskz_loadu_pd, _mm512_fmadd_pd, _mm512_reduce_add_pd)
+#endif  /* __AVX512F__: nb_c1_row_f32 */
 
-#else  /* !__AVX512F__ */
+#else  /* !NB_SIMD */
 
 /* ------------------------------------------------- portable fallback (plain C) */
 
@@ -575,12 +674,13 @@ NB_DEFINE_FGRAD_TILE(nb_fgrad_half_f64, double, NB_VB_F64 / 2)
 #define NB_S_MLOAD(m, ptr) ((m) ? *(ptr) : 0)
 #define NB_S_FMA(a, b, c) ((a) * (b) + (c))
 #define NB_S_HSUM(a) (a)
-NB_DEFINE_DOT_ROW(nb_dot_row_f32, float, float, 1, unsigned, NB_S_ZERO, NB_S_MLOAD,
+#define NB_S_MASKN(n) ((unsigned)((n) > 0))
+NB_DEFINE_DOT_ROW(nb_dot_row_f32, float, float, 1, unsigned, NB_S_MASKN, NB_S_ZERO, NB_S_MLOAD,
                   NB_S_FMA, NB_S_HSUM)
-NB_DEFINE_DOT_ROW(nb_dot_row_f64, double, double, 1, unsigned, NB_S_ZERO, NB_S_MLOAD,
+NB_DEFINE_DOT_ROW(nb_dot_row_f64, double, double, 1, unsigned, NB_S_MASKN, NB_S_ZERO, NB_S_MLOAD,
                   NB_S_FMA, NB_S_HSUM)
 
-#endif  /* __AVX512F__ */
+#endif  /* NB_SIMD */
 
 #ifndef NB_HAVE_C1
 #define NB_HAVE_C1 0

@@ -33,6 +33,61 @@ import numpy as np
 from nabla._kernels._geometry cimport Window, end_tap, first_tap, make_window, source_window
 from nabla._kernels._types cimport floating
 
+cdef extern from *:
+    """
+    #include <string.h>
+    #ifndef NB_ISA
+    #define NB_ISA "unknown"
+    #endif
+    #if defined(__clang__)
+    #define NB_COMPILER "clang " __clang_version__
+    #elif defined(__GNUC__)
+    #define NB_COMPILER "gcc " __VERSION__
+    #else
+    #define NB_COMPILER "unknown"
+    #endif
+    #ifdef _OPENMP
+    #define NB_OPENMP _OPENMP
+    #else
+    #define NB_OPENMP 0
+    #endif
+    /* Can this CPU (and its OS, which must save the wide registers) run a variant? */
+    static int nb_cpu_supports(const char *isa) {
+    #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+        __builtin_cpu_init();
+    #if !defined(__clang__) && __GNUC__ >= 12      /* the levels the variants are built for */
+        if (!strcmp(isa, "avx512")) return __builtin_cpu_supports("x86-64-v4") > 0;
+        if (!strcmp(isa, "avx2")) return __builtin_cpu_supports("x86-64-v3") > 0;
+    #else
+        if (!strcmp(isa, "avx512"))
+            return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+                && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")
+                && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
+                && __builtin_cpu_supports("bmi2");
+        if (!strcmp(isa, "avx2"))
+            return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
+                && __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2");
+    #endif
+    #endif
+        return !strcmp(isa, "generic") || !strcmp(isa, "native");
+    }
+    """
+    const char *NB_ISA
+    const char *NB_COMPILER
+    int NB_OPENMP
+    int nb_cpu_supports(const char *isa)
+
+
+def _cpu_supports(str isa):
+    """Whether this CPU can run the kernels built for ``isa`` (call it on the generic build)."""
+    return bool(nb_cpu_supports(isa.encode()))
+
+
+def _build_info():
+    """(instruction set, compiler, OpenMP version yyyymm) this module was built with."""
+    return NB_ISA.decode(), NB_COMPILER.decode(), NB_OPENMP
+
+
 cdef extern from "_threads.h" nogil:
     void nb_set_team(int n)
     int nb_team_size()

@@ -1,0 +1,95 @@
+"""Runtime CPU dispatch: every instruction-set variant of the kernels that this CPU can
+run agrees with the reference backend (and so with the others, to rounding);
+NABLA_ISA forces a variant; nabla.show_config reports the choice."""
+import importlib
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import nabla as nb
+import nabla._kernels as K
+import nabla.reference as R
+
+VARIANTS = [isa for isa in K.BUILT if isa in K.SUPPORTED]
+GEOMETRIES = [  # (N, H, C_in, C_out, k, stride, pad, dilation, groups)
+    (2, 9, 6, 16, 3, 1, 1, 1, 1), (2, 11, 5, 7, 3, 2, 2, 2, 1), (1, 8, 6, 9, 3, 1, 1, 1, 3),
+    (2, 9, 8, 8, 5, 1, 2, 1, 8), (3, 6, 32, 40, 1, 1, 0, 1, 1), (2, 7, 1, 6, 5, 1, 2, 1, 1),
+    (2, 12, 40, 33, 3, 2, 1, 1, 1),
+]
+
+
+def _kernels(isa):
+    return (importlib.import_module(f"nabla._kernels._{isa}.conv"),
+            importlib.import_module(f"nabla._kernels._{isa}.pool"))
+
+
+def test_the_best_supported_variant_is_chosen():
+    assert K.ISA in VARIANTS
+    if not os.environ.get("NABLA_ISA"):
+        assert K.ISA == VARIANTS[0]       # K.BUILT is best first
+    assert sys.modules["nabla._kernels.conv"] is K.conv
+    assert K.conv.__name__ == f"nabla._kernels._{K.ISA}.conv"
+
+
+@pytest.mark.parametrize("isa", VARIANTS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_every_variant_matches_the_reference(isa, dtype):
+    conv, pool = _kernels(isa)
+    rng = np.random.default_rng(0)
+    tol = dict(rtol=2e-5, atol=2e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
+    for N, H, C, O, k, s, p, d, g in GEOMETRIES:
+        x = rng.standard_normal((N, H, H, C)).astype(dtype)
+        w = rng.standard_normal((k, k, C // g, O)).astype(dtype)
+        Ho = (H + 2 * p - d * (k - 1) - 1) // s + 1
+        dy = rng.standard_normal((N, Ho, Ho, O)).astype(dtype)
+        geo = ((s, s), (p, p, p, p), (d, d))
+        np.testing.assert_allclose(conv.conv2d(x, w, (Ho, Ho), *geo, g),
+                                   R.conv2d(x, w, (Ho, Ho), *geo, g), **tol)
+        np.testing.assert_allclose(conv.conv2d_transpose(dy, w, (H, H), *geo, g),
+                                   R.conv2d_transpose(dy, w, (H, H), *geo, g), **tol)
+        np.testing.assert_allclose(conv.conv2d_filter_grad(x, dy, (k, k), *geo, g),
+                                   R.conv2d_filter_grad(x, dy, (k, k), *geo, g),
+                                   rtol=tol["rtol"] * 10, atol=tol["atol"] * 10 * N * Ho * Ho)
+        if 2 * p <= k:
+            y, argmax = pool.max_pool2d(x, (Ho, Ho), (k, k), *geo)
+            y_ref, argmax_ref = R.max_pool2d(x, (Ho, Ho), (k, k), *geo)
+            np.testing.assert_array_equal(y, y_ref)
+            np.testing.assert_array_equal(argmax, argmax_ref)
+            g_out = np.ascontiguousarray(rng.standard_normal(y.shape).astype(dtype))
+            np.testing.assert_allclose(pool.max_pool2d_scatter(g_out, argmax, (H, H)),
+                                       R.max_pool2d_scatter(g_out, argmax, (H, H)), **tol)
+            np.testing.assert_allclose(pool.avg_pool2d(x, (Ho, Ho), (k, k), *geo),
+                                       R.avg_pool2d(x, (Ho, Ho), (k, k), *geo), **tol)
+            np.testing.assert_allclose(pool.avg_pool2d_transpose(g_out, (H, H), (k, k), *geo),
+                                       R.avg_pool2d_transpose(g_out, (H, H), (k, k), *geo), **tol)
+
+
+def _fresh(code, **env):
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, **env}, timeout=120)
+
+
+@pytest.mark.parametrize("isa", VARIANTS)
+def test_nabla_isa_forces_a_variant(isa):
+    run = _fresh("import nabla._kernels as K; print(K.ISA, K.conv.__name__)", NABLA_ISA=isa)
+    assert run.stdout.split() == [isa, f"nabla._kernels._{isa}.conv"], run.stderr
+
+
+def test_an_unknown_nabla_isa_is_named_and_nabla_falls_back_to_the_reference_backend():
+    code = ("import warnings; warnings.simplefilter('error', RuntimeWarning)\n"
+            "try:\n    import nabla\nexcept RuntimeWarning as w:\n    print(w)")
+    run = _fresh(code, NABLA_ISA="sse1")
+    assert "NABLA_ISA='sse1'" in run.stdout and "this build has the variants" in run.stdout
+
+
+def test_show_config(capsys):
+    nb.show_config()
+    out = capsys.readouterr().out
+    assert f"kernels:  {K.ISA}" in out and "OpenMP" in out and "threads:" in out
+    info = nb.show_config(mode="dicts")
+    assert info["isa"] == K.ISA and info["threads"] == nb.get_num_threads()
+    with pytest.raises(ValueError, match="mode must be"):
+        nb.show_config(mode="json")
