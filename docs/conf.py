@@ -78,8 +78,10 @@ _write_numpy_inventory(os.path.join(os.path.dirname(os.path.abspath(__file__)), 
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"   # type hints in the signature; the Parameters sections give shapes
 autodoc_type_aliases = {"ArrayLike": "ArrayLike", "IntPair": "IntPair", "OptionalArrayLike": "OptionalArrayLike",
-                        "OptionalIntPair": "OptionalIntPair",
-                        "Padding": "Padding"}  # shown by name (nabla/_typing.py defines them)
+                        "OptionalIntPair": "OptionalIntPair", "Padding": "Padding", "DTypeLike": "DTypeLike",
+                        "OptionalDTypeLike": "OptionalDTypeLike",
+                        "Axis": "Axis", "ShapeLike": "ShapeLike",  # shown by name (nabla/_typing.py defines them)
+                        "LearningRate": "LearningRate"}  # (nabla/nn/optim.py)
 
 # Examples in the pages run with these names defined.
 doctest_global_setup = """
@@ -147,7 +149,14 @@ def _split_top_level(params: str) -> list:
 
 def _hide_private_parameters(app, what, name, obj, options, signature, return_annotation):
     """Signatures show no private keyword (``_op``: the name an error message uses
-    when one public op calls another)."""
+    when one public op calls another), and a type alias inside another type by its
+    name (Sphinx writes ``Sequence[TypeAliasForwardRef('ArrayLike')]``)."""
+    import re
+    alias = re.compile(r"TypeAliasForwardRef\('(\w+)'\)")
+    if signature and alias.search(signature):
+        signature = alias.sub(r"\1", signature)
+        if "_" not in signature:
+            return signature, return_annotation
     if not signature or "_" not in signature:
         return None
     parts = [p for p in _split_top_level(signature[1:-1]) if not p.lstrip("*").startswith("_")]

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numbers
 import operator
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -33,11 +35,12 @@ FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _OPTIONAL = ("bias",)  # the tensor arguments that may be None
 
 
-def float_tensors(op: str, **named):
+def float_tensors(op: str, **named: Any) -> list[Any]:
     """Convert the named arguments to Tensors and check they are float32/float64
     and all of one dtype.  Returns them in order.  ``None`` passes through for
     an optional argument (``bias``) and is a ``TypeError`` for a required one."""
-    out, first = [], None
+    out: list[Tensor | None] = []
+    first: tuple[str, np.dtype[Any]] | None = None
     for name, value in named.items():
         if value is None:
             if name not in _OPTIONAL:
@@ -57,7 +60,7 @@ def float_tensors(op: str, **named):
     return out
 
 
-def _to_tensor(op, name, value) -> Tensor:
+def _to_tensor(op: str, name: str, value: Any) -> Tensor:
     """``nabla.asarray(value)``: arrays keep their dtype, Python floats become float32."""
     if getattr(value, "requires_grad", False) is True:
         raise TypeError(f"{op}: argument '{name}' is a {type(value).__name__} that requires grad (PyTorch); "
@@ -77,12 +80,12 @@ def _to_tensor(op, name, value) -> Tensor:
     return t
 
 
-def check_rank(op: str, name: str, t: Tensor, rank: int, layout: str):
+def check_rank(op: str, name: str, t: Tensor, rank: int, layout: str) -> None:
     if t.ndim != rank:
         raise ValueError(f"{op}: argument '{name}' must have rank {rank} ({layout}), got shape {t.shape}")
 
 
-def _int(op, name, value, minimum):
+def _int(op: str, name: str, value: Any, minimum: int) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{op}: argument '{name}' must contain ints, got {value!r} "
                         f"of type {type(value).__name__}")
@@ -95,16 +98,17 @@ def _int(op, name, value, minimum):
     return v
 
 
-def pair(op: str, name: str, value, minimum: int = 1) -> tuple:
+def pair(op: str, name: str, value: Any, minimum: int = 1) -> tuple[int, int]:
     """An int ``k`` -> ``(k, k)``; a pair ``(h, w)`` as is.  Each must be >= minimum."""
     if isinstance(value, (tuple, list)):
         if len(value) != 2:
             raise ValueError(f"{op}: argument '{name}' must be an int or a pair (h, w), got {value!r}")
-        return tuple(_int(op, name, v, minimum) for v in value)
-    return (_int(op, name, value, minimum),) * 2
+        return (_int(op, name, value[0], minimum), _int(op, name, value[1], minimum))
+    v = _int(op, name, value, minimum)
+    return (v, v)
 
 
-def padding4(op: str, value) -> tuple:
+def padding4(op: str, value: Any) -> tuple[int, int, int, int]:
     """int ``p`` -> (p, p, p, p); ``(ph, pw)`` -> (ph, ph, pw, pw); a 4-tuple is
     (top, bottom, left, right).  Each >= 0."""
     if isinstance(value, (tuple, list)):
@@ -112,13 +116,15 @@ def padding4(op: str, value) -> tuple:
             ph, pw = (_int(op, "padding", v, 0) for v in value)
             return (ph, ph, pw, pw)
         if len(value) == 4:
-            return tuple(_int(op, "padding", v, 0) for v in value)
+            t, b, l, r = (_int(op, "padding", v, 0) for v in value)
+            return (t, b, l, r)
         raise ValueError(f"{op}: argument 'padding' must be an int, a pair (pad_h, pad_w) or a 4-tuple "
                          f"(top, bottom, left, right), got {value!r}")
-    return (_int(op, "padding", value, 0),) * 4
+    p = _int(op, "padding", value, 0)
+    return (p, p, p, p)
 
 
-def padding_string(op: str, value) -> str | None:
+def padding_string(op: str, value: Any) -> str | None:
     """``"SAME"``/``"VALID"`` in any case -> the upper-case name; a non-string -> None."""
     if not isinstance(value, str):
         return None
@@ -128,7 +134,7 @@ def padding_string(op: str, value) -> str | None:
     return value.upper()
 
 
-def same_padding(n: int, k: int, s: int, d: int) -> tuple:
+def same_padding(n: int, k: int, s: int, d: int) -> tuple[int, int]:
     """TensorFlow's SAME rule along one axis: the output is ``ceil(n / s)``, the total
     padding ``max((ceil(n/s) - 1)*s + d*(k - 1) + 1 - n, 0)``, the odd cell at the
     bottom/right.  E.g. n = 5, k = 2, s = 2: output 3, total 2*2 + 2 - 5 = 1 -> (0, 1);
@@ -138,7 +144,8 @@ def same_padding(n: int, k: int, s: int, d: int) -> tuple:
     return total // 2, total - total // 2
 
 
-def window_padding(op: str, value, in_hw, kernel_hw, stride, dilation) -> tuple:
+def window_padding(op: str, value: Any, in_hw: Sequence[int], kernel_hw: Sequence[int], stride: Sequence[int],
+                   dilation: Sequence[int]) -> tuple[int, int, int, int]:
     """(top, bottom, left, right) for a window op (conv2d, the pools): a number or
     tuple as :func:`padding4` reads it, ``"VALID"`` (none), or ``"SAME"`` (:func:`same_padding`)."""
     mode = padding_string(op, value)
@@ -150,7 +157,7 @@ def window_padding(op: str, value, in_hw, kernel_hw, stride, dilation) -> tuple:
             + same_padding(in_hw[1], kernel_hw[1], stride[1], dilation[1]))
 
 
-def transpose_string_padding(k: int, s: int, d: int, mode: str) -> tuple:
+def transpose_string_padding(k: int, s: int, d: int, mode: str) -> tuple[int, int, int]:
     """``(lo, hi, output_padding)`` of conv2d_transpose along one axis for "SAME"
     (output ``n * s``, the adjoint of a SAME conv2d from ``n * s`` cells) or "VALID"
     (no padding; output ``n * s + max(k' - s, 0)`` with ``k' = d*(k - 1) + 1``, as
@@ -179,14 +186,14 @@ def ceil_mode_extra(n: int, k: int, s: int, d: int, p0: int, p1: int) -> int:
     return max((out - 1) * s + d * (k - 1) + 1 - (n + p0 + p1), 0)
 
 
-def adaptive_bins(n: int, m: int) -> list:
+def adaptive_bins(n: int, m: int) -> list[tuple[int, int]]:
     """PyTorch's adaptive pooling bins along one axis: bin ``i`` of ``m`` covers
     ``[floor(i*n/m), ceil((i+1)*n/m))``.  E.g. n = 7, m = 3: [0, 3), [2, 5), [4, 7)
     (overlapping); n = 5, m = 7: [0, 1), [0, 2), [1, 3), [2, 3), [2, 4), [3, 5), [4, 5)."""
     return [(i * n // m, -(-(i + 1) * n // m)) for i in range(m)]
 
 
-def layout(op: str, name: str, value, accepted: tuple) -> str:
+def layout(op: str, name: str, value: Any, accepted: tuple[str, ...]) -> str:
     """None -> the default ``accepted[0]``; otherwise one of ``accepted``."""
     if value is None:
         return accepted[0]
@@ -233,6 +240,6 @@ def check_work(op: str, *factors: int) -> None:
                          f"exceeds {_MAX_WORK} (2**62), the limit of the kernels' 64-bit size arithmetic")
 
 
-def positive_channels(op: str, name: str, c: int, shape):
+def positive_channels(op: str, name: str, c: int, shape: tuple[int, ...]) -> None:
     if c < 1:
         raise ValueError(f"{op}: argument '{name}' has {c} channels (shape {shape}); expected at least 1")

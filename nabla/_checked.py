@@ -22,7 +22,9 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -43,7 +45,7 @@ class BackendMismatchError(AssertionError):
     (the saved reproduction, or None).
     """
 
-    def __init__(self, message, **info):
+    def __init__(self, message: str, **info: Any):
         super().__init__(message)
         self.__dict__.update(info)
 
@@ -61,14 +63,15 @@ _local = threading.local()
 
 def _config() -> _Config:
     stack = getattr(_local, "stack", None)
-    return stack[-1] if stack else _Config()
+    config: _Config = stack[-1] if stack else _Config()
+    return config
 
 
 # ------------------------------------------------------------------ the observer
 _observers = [0]
 
 
-def _keep_descriptions(event):  # a no-op hook: its presence turns descriptions on
+def _keep_descriptions(event: Any) -> None:  # a no-op hook: its presence turns descriptions on
     pass
 
 
@@ -84,7 +87,7 @@ def observe(delta: int) -> None:
 
 @contextlib.contextmanager
 def checked(fast: str = "cython", reference: str = "reference", save_to: str | None = None,
-            rtol: float | None = None):
+            rtol: float | None = None) -> Iterator[None]:
     """Run a block in checked mode: every kernel on both backends, compared.
 
     ``with nabla.checked():`` is ``with nabla.use_backend("checked"):`` with
@@ -111,7 +114,8 @@ def checked(fast: str = "cython", reference: str = "reference", save_to: str | N
 
 
 # ------------------------------------------------------------------ comparison
-def compare(kernel: str, fast_out, ref_out, args, kwargs, rtol=None):
+def compare(kernel: str, fast_out: Any, ref_out: Any, args: Any, kwargs: Any,
+            rtol: float | None = None) -> dict[str, Any] | None:
     """``None`` if the outputs agree, else a dict describing the worst difference."""
     fast_outs = fast_out if isinstance(fast_out, tuple) else (fast_out,)
     ref_outs = ref_out if isinstance(ref_out, tuple) else (ref_out,)
@@ -138,8 +142,8 @@ def compare(kernel: str, fast_out, ref_out, args, kwargs, rtol=None):
         bad = special_bad | (diff > tol * max(scale, np.finfo(f.dtype).tiny))
         if bad.any():
             score = np.where(special_bad, np.inf, diff)
-            idx = np.unravel_index(int(np.argmax(score)), f.shape)
-            idx = tuple(int(i) for i in idx)
+            flat = np.unravel_index(int(np.argmax(score)), f.shape)
+            idx = tuple(int(i) for i in flat)
             abs_diff = float(score[idx])
             return dict(what=what, detail=f"{int(bad.sum())} of {bad.size} entries beyond tolerance", index=idx,
                         fast=f[idx].item(), ref=r[idx].item(), abs_diff=abs_diff,
@@ -147,7 +151,7 @@ def compare(kernel: str, fast_out, ref_out, args, kwargs, rtol=None):
     return None
 
 
-def _run(kernel: str, *args, **kwargs):
+def _run(kernel: str, *args: Any, **kwargs: Any) -> Any:
     cfg = _config()
     fast = getattr(_load(cfg.fast), kernel, None) or getattr(_load("reference"), kernel)
     fast_out = fast(*args, **kwargs)
@@ -159,7 +163,8 @@ def _run(kernel: str, *args, **kwargs):
     return fast_out
 
 
-def _error(kernel, bad, cfg, args, kwargs, event, path):
+def _error(kernel: str, bad: dict[str, Any], cfg: _Config, args: Any, kwargs: dict[str, Any], event: Any,
+           path: str | None) -> BackendMismatchError:
     if event is not None:
         role = ("forward" if event.kind == "forward" else f"the {event.kind.upper()} of {event.of}")
         where = event.where
@@ -185,8 +190,8 @@ def _error(kernel, bad, cfg, args, kwargs, event, path):
 
 
 # ------------------------------------------------------------------ reproduction
-def _save(path, kernel, cfg, args, kwargs):
-    arrays = {f"arg{i}": a for i, a in enumerate(args) if isinstance(a, np.ndarray)}
+def _save(path: str, kernel: str, cfg: _Config, args: Any, kwargs: dict[str, Any]) -> str:
+    arrays: dict[str, Any] = {f"arg{i}": a for i, a in enumerate(args) if isinstance(a, np.ndarray)}
     arrays.update({f"kw_{k}": v for k, v in kwargs.items() if isinstance(v, np.ndarray)})  # e.g. argmax
     values = {i: a for i, a in enumerate(args) if not isinstance(a, np.ndarray)}  # sizes such as out_hw
     plain = {k: v for k, v in kwargs.items() if not isinstance(v, np.ndarray)}
@@ -197,11 +202,11 @@ def _save(path, kernel, cfg, args, kwargs):
     return str(path)
 
 
-def _untuple(v):
+def _untuple(v: Any) -> Any:
     return tuple(v) if isinstance(v, list) else v
 
 
-def replay(path: str, fast: str | None = None, reference: str | None = None):
+def replay(path: str, fast: str | None = None, reference: str | None = None) -> None:
     """Run the kernel saved by ``nabla.checked(save_to=path)`` on both backends again.
 
     Raises :class:`BackendMismatchError` if they still disagree (with the same
@@ -222,15 +227,15 @@ def replay(path: str, fast: str | None = None, reference: str | None = None):
         _local.stack.pop()
 
 
-def _make(kernel):
-    def run(*args, **kwargs):
+def _make(kernel: str) -> Callable[..., Any]:
+    def run(*args: Any, **kwargs: Any) -> Any:
         return _run(kernel, *args, **kwargs)
     run.__name__ = run.__qualname__ = kernel
     run.__doc__ = f"``{kernel}`` on the fast and the reference backend, compared (checked mode)."
     return run
 
 
-def __getattr__(name):  # PEP 562: a checked wrapper for every kernel the reference has
+def __getattr__(name: str) -> Callable[..., Any]:  # PEP 562: a checked wrapper for every kernel the reference has
     if name.startswith("_") or not callable(getattr(_load("reference"), name, None)):
         raise AttributeError(name)
     fn = _make(name)

@@ -27,8 +27,8 @@ def _config() -> dict[str, Any]:
     }
     try:
         cpus = len(os.sched_getaffinity(0))
-    except AttributeError:
-        cpus = os.cpu_count()
+    except AttributeError:            # not on Linux
+        cpus = os.cpu_count() or 1
     config["cpus usable"] = cpus
     try:
         kernels = _backend._load("cython")

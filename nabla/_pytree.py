@@ -19,7 +19,8 @@ have the same node types, keys and auxiliary data at every position.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, NamedTuple
 
 __all__ = [
     "PyTreeDef", "register_pytree_node", "tree_flatten", "tree_unflatten", "tree_leaves",
@@ -28,20 +29,21 @@ __all__ = [
 
 
 class _NodeType(NamedTuple):
-    flatten: Callable[[Any], tuple]      # node -> (children, aux_data)
-    unflatten: Callable[[Any, list], Any]  # (aux_data, children) -> node
-    keys: Callable[[Any, Any], list]      # (node, aux_data) -> one path entry per child
+    flatten: Callable[[Any], tuple[Iterable[Any], Any]]   # node -> (children, aux_data)
+    unflatten: Callable[[Any, list[Any]], Any]            # (aux_data, children) -> node
+    keys: Callable[[Any, Any], list[str]]                 # (node, aux_data) -> one path entry per child
 
 
-def _index_keys(node, aux):
+def _index_keys(node: Any, aux: Any) -> list[str]:
     return [f"[{i}]" for i in range(len(node))]
 
 
 _registry: dict[type, _NodeType] = {}
 
 
-def register_pytree_node(nodetype: type, flatten_func: Callable, unflatten_func: Callable, *,
-                         keys_func: Callable | None = None) -> None:
+def register_pytree_node(nodetype: type, flatten_func: Callable[[Any], tuple[Iterable[Any], Any]],
+                         unflatten_func: Callable[[Any, list[Any]], Any], *,
+                         keys_func: Callable[[Any, Any], list[str]] | None = None) -> None:
     """Make the instances of a class pytree nodes, so that transforms and ``tree_map`` see inside them.
 
     Parameters
@@ -99,19 +101,19 @@ def register_pytree_node(nodetype: type, flatten_func: Callable, unflatten_func:
         raise ValueError(f"register_pytree_node: {nodetype.__qualname__} is already registered")
     if keys_func is None:
         # Count the children from a flatten: a registered class need not support len().
-        def keys_func(node, aux):
+        def keys_func(node: Any, aux: Any) -> list[str]:
             return [f"[{i}]" for i in range(len(list(flatten_func(node)[0])))]
     _registry[nodetype] = _NodeType(flatten_func, unflatten_func, keys_func)
 
 
-def _sorted_keys(d: dict) -> list:
+def _sorted_keys(d: dict[Any, Any]) -> list[Any]:
     try:
         return sorted(d)
     except TypeError:  # keys of mixed types: keep insertion order
         return list(d)
 
 
-def _dict_flatten(d):
+def _dict_flatten(d: dict[Any, Any]) -> tuple[list[Any], tuple[Any, ...]]:
     keys = _sorted_keys(d)
     return [d[k] for k in keys], tuple(keys)
 
@@ -123,7 +125,7 @@ register_pytree_node(dict, _dict_flatten, lambda keys, ch: dict(zip(keys, ch)),
 register_pytree_node(type(None), lambda n: ((), None), lambda aux, ch: None, keys_func=lambda n, a: [])
 
 
-def _node_type(x) -> _NodeType | None:
+def _node_type(x: Any) -> _NodeType | None:
     """How to take ``x`` apart, or ``None`` if ``x`` is a leaf."""
     t = type(x)
     nt = _registry.get(t)
@@ -136,7 +138,7 @@ def _node_type(x) -> _NodeType | None:
     return None
 
 
-def _namedtuple_flatten(x):
+def _namedtuple_flatten(x: Any) -> tuple[list[Any], type]:
     return list(x), type(x)
 
 
@@ -144,17 +146,17 @@ _NAMEDTUPLE = _NodeType(_namedtuple_flatten, lambda cls, ch: cls(*ch),
                         lambda node, cls: [f".{f}" for f in cls._fields])
 
 
-def _dataclass_flatten(x):
+def _dataclass_flatten(x: Any) -> tuple[list[Any], tuple[type, tuple[str, ...]]]:
     names = tuple(f.name for f in dataclasses.fields(x))
     return [getattr(x, n) for n in names], (type(x), names)
 
 
-def _dataclass_unflatten(aux, children):
+def _dataclass_unflatten(aux: tuple[type, tuple[str, ...]], children: list[Any]) -> Any:
     # Built field by field, bypassing __init__ and __post_init__ (which may
     # validate or convert, and must not run on tracers or gradients), and
     # frozen dataclasses' __setattr__.
     cls, names = aux
-    obj = object.__new__(cls)
+    obj: Any = object.__new__(cls)
     for n, v in zip(names, children):
         object.__setattr__(obj, n, v)
     return obj
@@ -197,11 +199,16 @@ class PyTreeDef:
 
     __slots__ = ("node", "aux", "children", "num_leaves")
 
-    def __init__(self, node: _NodeType | None, aux, children: tuple):
+    node: _NodeType | None
+    aux: Any
+    children: tuple[PyTreeDef, ...]
+    num_leaves: int
+
+    def __init__(self, node: _NodeType | None, aux: Any, children: tuple[PyTreeDef, ...]):
         self.node, self.aux, self.children = node, aux, children
         self.num_leaves = 1 if node is None else sum(c.num_leaves for c in children)
 
-    def unflatten(self, leaves):
+    def unflatten(self, leaves: Iterable[Any]) -> Any:
         """Rebuild the tree from ``leaves`` (in ``tree_leaves`` order)."""
         leaves = list(leaves)
         if len(leaves) != self.num_leaves:
@@ -210,22 +217,22 @@ class PyTreeDef:
         it = iter(leaves)
         return self._build(it)
 
-    def _build(self, it):
+    def _build(self, it: Iterator[Any]) -> Any:
         if self.node is None:
             return next(it)
         return self.node.unflatten(self.aux, [c._build(it) for c in self.children])
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         if not isinstance(other, PyTreeDef):
             return NotImplemented
         return (self.node is other.node and len(self.children) == len(other.children)
                 and _aux_equal(self.aux, other.aux)
                 and all(a == b for a, b in zip(self.children, other.children)))
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return hash((id(self.node), len(self.children), self.num_leaves))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"PyTreeDef({self._describe()})"
 
     def _describe(self) -> str:
@@ -237,25 +244,25 @@ class PyTreeDef:
                 "NoneType": "None"}.get(name, f"{name}({inner})")
 
 
-def _node_name(node, aux) -> str:
+def _node_name(node: _NodeType, aux: Any) -> str:
     for t, nt in _registry.items():
         if nt is node:
             return t.__name__
     if node is _NAMEDTUPLE:
-        return aux.__name__
+        return str(aux.__name__)
     if node is _DATACLASS:
-        return aux[0].__name__
+        return str(aux[0].__name__)
     return "node"
 
 
-def _aux_equal(a, b) -> bool:
+def _aux_equal(a: Any, b: Any) -> bool:
     try:
         return bool(a == b)
     except Exception:  # e.g. arrays in aux data: fall back to identity
         return a is b
 
 
-def tree_flatten(tree: Any) -> tuple[list, PyTreeDef]:
+def tree_flatten(tree: Any) -> tuple[list[Any], PyTreeDef]:
     """Split a pytree into its leaves, in a fixed order, and its structure.
 
     Parameters
@@ -286,11 +293,11 @@ def tree_flatten(tree: Any) -> tuple[list, PyTreeDef]:
     >>> treedef
     PyTreeDef(dict((*, None), [*, *]))
     """
-    leaves: list = []
+    leaves: list[Any] = []
     return leaves, _flatten_into(tree, leaves)
 
 
-def _flatten_into(tree, leaves: list) -> PyTreeDef:
+def _flatten_into(tree: Any, leaves: list[Any]) -> PyTreeDef:
     nt = _node_type(tree)
     if nt is None:
         leaves.append(tree)
@@ -299,7 +306,7 @@ def _flatten_into(tree, leaves: list) -> PyTreeDef:
     return PyTreeDef(nt, aux, tuple(_flatten_into(c, leaves) for c in children))
 
 
-def tree_unflatten(treedef: PyTreeDef, leaves) -> Any:
+def tree_unflatten(treedef: PyTreeDef, leaves: Iterable[Any]) -> Any:
     """Build the tree of structure ``treedef`` holding ``leaves``.
 
     Parameters
@@ -333,7 +340,7 @@ def tree_unflatten(treedef: PyTreeDef, leaves) -> Any:
     return treedef.unflatten(leaves)
 
 
-def tree_leaves(tree: Any) -> list:
+def tree_leaves(tree: Any) -> list[Any]:
     """Return the leaves of a pytree, in flattening order.
 
     Parameters
@@ -385,12 +392,12 @@ def tree_structure(tree: Any) -> PyTreeDef:
     return tree_flatten(tree)[1]
 
 
-def tree_flatten_with_path(tree) -> tuple[list, PyTreeDef]:
+def tree_flatten_with_path(tree: Any) -> tuple[list[tuple[tuple[str, ...], Any]], PyTreeDef]:
     """``([(path, leaf), ...], treedef)`` where ``path`` is a tuple of key strings
     such as ``("[0]", ".weight")``; ``keystr(path)`` joins them."""
-    out: list = []
+    out: list[tuple[tuple[str, ...], Any]] = []
 
-    def walk(t, path):
+    def walk(t: Any, path: tuple[str, ...]) -> None:
         nt = _node_type(t)
         if nt is None:
             out.append((path, t))
@@ -404,20 +411,20 @@ def tree_flatten_with_path(tree) -> tuple[list, PyTreeDef]:
     return out, tree_structure(tree)
 
 
-def keystr(path) -> str:
+def keystr(path: Iterable[str]) -> str:
     """``("[0]", ".weight")`` -> ``"[0].weight"``; the empty path is ``"<root>"``."""
     return "".join(path) or "<root>"
 
 
-def first_difference(a, b) -> str | None:
+def first_difference(a: Any, b: Any) -> str | None:
     """Where two trees' structures first differ, as ``"path: what"``, or ``None``."""
-    def walk(x, y, path):
+    def walk(x: Any, y: Any, path: tuple[str, ...]) -> str | None:
         nx, ny = _node_type(x), _node_type(y)
         if nx is None and ny is None:
             return None
         where = keystr(path)
         if nx is None or ny is None:
-            def kind(n, v):
+            def kind(n: _NodeType | None, v: Any) -> str:
                 return "a leaf" if n is None else "None" if v is None else f"a {_node_name(n, n.flatten(v)[1])} node"
             return f"{where}: {kind(nx, x)} in one tree, {kind(ny, y)} in the other"
         cx, ax = nx.flatten(x)
@@ -436,7 +443,7 @@ def first_difference(a, b) -> str | None:
     return walk(a, b, ())
 
 
-def tree_map(f: Callable, tree: Any, *rest: Any) -> Any:
+def tree_map(f: Callable[..., Any], tree: Any, *rest: Any) -> Any:
     """Apply ``f`` leaf by leaf to one pytree, or to several of the same structure.
 
     Parameters

@@ -22,7 +22,10 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+_R = TypeVar("_R")
 
 __all__ = ["set_num_threads", "get_num_threads", "num_threads"]
 
@@ -84,10 +87,10 @@ def num_threads(n: int) -> Iterator[None]:
         set_num_threads(previous)
 
 
-def team(set_team, kernel):
+def team(set_team: Callable[[int], None], kernel: Callable[..., _R]) -> Callable[..., _R]:
     """``kernel`` wrapped so that each call runs with its share of the threads:
     ``set_team(k)`` (the kernel module's thread-local setting) before it runs."""
-    def call(*args, **kwargs):
+    def call(*args: Any, **kwargs: Any) -> _R:
         global _active
         with _lock:
             _active += 1

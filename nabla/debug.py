@@ -23,8 +23,12 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import os
 import time
 from collections import defaultdict
+from collections.abc import Callable, Iterator
+from types import ModuleType
+from typing import Any, cast
 
 import numpy as np
 
@@ -40,15 +44,16 @@ __all__ = [
 ]
 
 
-def backend_kernels(name: str):
+def backend_kernels(name: str) -> ModuleType:
     """The kernel module of backend ``name`` (its kernels, named by :func:`kernel_names`):
     to call a kernel directly, or to wrap one in a backend of your own."""
     from ._backend import _check_name
-    return _load(_check_name(name))
+    module: ModuleType = _load(_check_name(name))
+    return module
 
 
 # ------------------------------------------------------------------ the seat
-def add_hook(fn) -> None:
+def add_hook(fn: Callable[[OpEvent], object]) -> None:
     """Call ``fn(event)`` after every primitive evaluation (an :class:`OpEvent`),
     in every thread, until :func:`remove_hook`.  ``fn`` may raise to stop the
     computation; it must not modify ``event.output``."""
@@ -57,7 +62,7 @@ def add_hook(fn) -> None:
     _autodiff._eval_hooks.append(fn)
 
 
-def remove_hook(fn) -> None:
+def remove_hook(fn: Callable[[OpEvent], object]) -> None:
     """Stop calling ``fn``; ``ValueError`` if it was not added."""
     try:
         _autodiff._eval_hooks.remove(fn)
@@ -66,7 +71,7 @@ def remove_hook(fn) -> None:
 
 
 @contextlib.contextmanager
-def hook(fn):
+def hook(fn: Callable[[OpEvent], object]) -> Iterator[Callable[[OpEvent], object]]:
     """``with nabla.debug.hook(fn):`` -- :func:`add_hook` for the block."""
     add_hook(fn)
     try:
@@ -80,13 +85,13 @@ class AnomalyError(FloatingPointError):
     """Raised by :func:`detect_anomaly`.  Attributes: ``event`` (the
     :class:`OpEvent`), ``index`` (of the first bad value), ``value``."""
 
-    def __init__(self, message, event, index, value):
+    def __init__(self, message: str, event: OpEvent, index: tuple[int, ...], value: float):
         super().__init__(message)
         self.event, self.index, self.value = event, index, value
 
 
 def _check_finite(event: OpEvent) -> None:
-    out = event.output
+    out = cast("np.ndarray[Any, Any]", event.output)
     if out.dtype.kind != "f" or np.all(np.isfinite(out)):
         return
     bad = ~np.isfinite(out)
@@ -103,7 +108,7 @@ def _check_finite(event: OpEvent) -> None:
 
 
 @contextlib.contextmanager
-def detect_anomaly():
+def detect_anomaly() -> Iterator[None]:
     """Raise :class:`AnomalyError` (a ``FloatingPointError``) at the first op whose
     output holds NaN or Inf, inside the block.
 
@@ -122,17 +127,18 @@ class Profile:
     """The calls :func:`profile` recorded.  ``print(prof)`` shows a table sorted
     by total time; :meth:`to_dict` and :meth:`to_csv` give the calls to tools."""
 
-    def __init__(self):
-        self._raw: list[tuple] = []
+    def __init__(self) -> None:
+        self._raw: list[tuple[Any, ...]] = []
         self.wall_seconds = 0.0
 
-    def _record(self, e: OpEvent):
+    def _record(self, e: OpEvent) -> None:
         # Kept raw while profiling (cheap, and no array is held); dicts when asked for.
         shapes = tuple(getattr(a, "shape", None) for a in e.inputs)
-        self._raw.append((e.op, e.kind, e.of, e.backend, shapes, e.output.dtype, e.seconds, e.site))
+        output = cast("np.ndarray[Any, Any]", e.output)
+        self._raw.append((e.op, e.kind, e.of, e.backend, shapes, output.dtype, e.seconds, e.site))
 
     @property
-    def calls(self) -> list[dict]:
+    def calls(self) -> list[dict[str, Any]]:
         """One dict per call: op, kind, of, backend, shapes, dtype, seconds, where."""
         return [{"op": op, "kind": kind, "of": of or "", "backend": backend,
                  "shapes": " ".join("-" if shape is None else "x".join(map(str, shape)) for shape in shapes),
@@ -143,11 +149,12 @@ class Profile:
     @property
     def total_seconds(self) -> float:
         """Time inside kernels (the sum over calls)."""
-        return sum(r[6] for r in self._raw)
+        total: float = sum(r[6] for r in self._raw)
+        return total
 
-    def summary(self) -> list[dict]:
+    def summary(self) -> list[dict[str, Any]]:
         """One row per (op, role): calls, total and mean seconds, share of kernel time."""
-        rows = defaultdict(lambda: {"calls": 0, "seconds": 0.0})
+        rows: defaultdict[tuple[str, str], dict[str, Any]] = defaultdict(lambda: {"calls": 0, "seconds": 0.0})
         for op, kind, of, _, _, _, seconds, _ in self._raw:
             r = rows[(op, "forward" if kind == "forward" else f"{kind} of {of}")]
             r["calls"] += 1
@@ -158,18 +165,18 @@ class Profile:
                for (op, role), r in rows.items()]
         return sorted(out, key=lambda r: -r["seconds"])
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"wall_seconds": self.wall_seconds, "kernel_seconds": self.total_seconds,
                 "summary": self.summary(), "calls": self.calls}
 
-    def to_csv(self, path) -> None:
+    def to_csv(self, path: str | os.PathLike[str]) -> None:
         """One row per call: op, kind, of, backend, shapes, dtype, seconds, where."""
         with open(path, "w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=["op", "kind", "of", "backend", "shapes", "dtype", "seconds", "where"])
             w.writeheader()
             w.writerows(self.calls)
 
-    def __str__(self):
+    def __str__(self) -> str:
         rows = self.summary()
         head = f"{'op':<22} {'role':<26} {'calls':>6} {'total ms':>9} {'share':>6} {'mean us':>9}"
         lines = [head, "-" * len(head)]
@@ -186,7 +193,7 @@ class Profile:
 
 
 @contextlib.contextmanager
-def profile():
+def profile() -> Iterator[Profile]:
     """Record every primitive evaluation in the block: ``with nabla.profile() as prof:``.
 
     Each call's op, role (forward, or the VJP/JVP of which op), backend, input

@@ -17,6 +17,9 @@ on both backends and compares them.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import Any
+
 import numpy as np
 
 from ._autodiff import _flatten, jvp, vjp
@@ -27,24 +30,25 @@ from ._tensor import Tensor, asarray
 __all__ = ["check_grads", "check_backends", "numerical_jvp"]
 
 
-def _vdot(a, b) -> float:
+def _vdot(a: Any, b: Any) -> float:
     la, _ = _flatten(a)
     lb, _ = _flatten(b)
     return float(sum(np.vdot(np.asarray(x, np.float64), np.asarray(y, np.float64)) for x, y in zip(la, lb)))
 
 
-def _random_like(tree, rng):
+def _random_like(tree: Any, rng: np.random.Generator) -> Any:
     leaves, rebuild = _flatten(tree)
     return rebuild([Tensor(rng.standard_normal(leaf.shape).astype(leaf.dtype)) for leaf in leaves])
 
 
-def _axpy(alpha, v, x):
+def _axpy(alpha: float, v: Any, x: Any) -> Any:
     lx, rebuild = _flatten(x)
     lv, _ = _flatten(v)
     return rebuild([Tensor(a._value + alpha * b._value) for a, b in zip(lx, lv)])
 
 
-def numerical_jvp(f, args, directions, eps=1e-6):
+def numerical_jvp(f: Callable[..., Any], args: Sequence[Any], directions: Sequence[Any],
+                  eps: float = 1e-6) -> Any:
     """Central difference of ``f`` at ``args`` along ``directions`` (same structure)."""
     plus = f(*_axpy(eps, directions, args))
     minus = f(*_axpy(-eps, directions, args))
@@ -54,7 +58,8 @@ def numerical_jvp(f, args, directions, eps=1e-6):
                     for p, m in zip(lp, lm)])
 
 
-def check_grads(f, args, modes=("fwd", "rev"), order=2, eps=1e-6, rtol=1e-5, atol=1e-7, seed=0):
+def check_grads(f: Callable[..., Any], args: Sequence[Any], modes: Sequence[str] = ("fwd", "rev"), order: int = 2,
+                eps: float = 1e-6, rtol: float = 1e-5, atol: float = 1e-7, seed: int = 0) -> None:
     """Check ``f``'s derivatives at ``args`` against central finite differences, up to ``order``.
 
     Parameters
@@ -90,18 +95,19 @@ def check_grads(f, args, modes=("fwd", "rev"), order=2, eps=1e-6, rtol=1e-5, ato
         AssertionError: check_grads: forward mode, order 1: ...
     """
     rng = np.random.default_rng(seed)
-    args = tuple(tree_map(asarray, a) for a in args)
-    _check(f, args, modes, order, eps, rtol, atol, rng, depth=1)
+    targs = tuple(tree_map(asarray, a) for a in args)
+    _check(f, targs, modes, order, eps, rtol, atol, rng, depth=1)
 
 
-def _close(got, want, rtol, atol):
+def _close(got: float, want: float, rtol: float, atol: float) -> bool:
     return abs(got - want) <= atol + rtol * max(abs(got), abs(want))
 
 
 _ORDER_NAMES = {1: "order 1", 2: "order 2 (the derivative of the derivative)"}
 
 
-def _check(f, args, modes, order, eps, rtol, atol, rng, depth):
+def _check(f: Callable[..., Any], args: tuple[Any, ...], modes: Sequence[str], order: int, eps: float,
+           rtol: float, atol: float, rng: np.random.Generator, depth: int) -> None:
     v = _random_like(args, rng)
     fd = numerical_jvp(f, args, v, eps)
     out = f(*args)
@@ -122,28 +128,29 @@ def _check(f, args, modes, order, eps, rtol, atol, rng, depth):
             _fail(f, args, "rev", depth, got, want, v, u, eps, rtol, tol)
     if order > 1:
         if "fwd" in modes:
-            def f_jvp(*xs):
+            def f_jvp(*xs: Any) -> Any:
                 return jvp(f, list(xs), list(v))[1]
             _check(f_jvp, args, modes, order - 1, eps, rtol, atol, rng, depth + 1)
         if "rev" in modes:
-            def f_vjp(*xs):
+            def f_vjp(*xs: Any) -> Any:
                 return vjp(f, *xs)[1](u)
             _check(f_vjp, args, modes, order - 1, eps, rtol, atol, rng, depth + 1)
 
 
 # ----------------------------------------------------------------- diagnosis
-def _only(v, k):
+def _only(v: Any, k: int) -> Any:
     """Direction ``v`` with every leaf but the k-th zeroed."""
     leaves, rebuild = _flatten(v)
     return rebuild([x if i == k else Tensor(np.zeros(x.shape, x.dtype)) for i, x in enumerate(leaves)])
 
 
-def _arg_name(path) -> str:
+def _arg_name(path: tuple[str, ...]) -> str:
     inner = keystr(path[1:]) if len(path) > 1 else ""
     return f"argument {path[0].strip('[]')}" + (f" at {inner}" if inner else "")
 
 
-def _fail(f, args, mode, depth, got, want, v, u, eps, rtol, tol):
+def _fail(f: Callable[..., Any], args: tuple[Any, ...], mode: str, depth: int, got: float, want: float, v: Any,
+          u: Any, eps: float, rtol: float, tol: float) -> None:
     """Find which argument's derivative is wrong and its worst entry; raise."""
     name = {"fwd": "forward mode", "rev": "reverse mode"}[mode]
     head = (f"check_grads: {name}, {_ORDER_NAMES.get(depth, f'order {depth}')}: "
@@ -169,7 +176,7 @@ def _fail(f, args, mode, depth, got, want, v, u, eps, rtol, tol):
     raise AssertionError(f"{head} (no single argument is wrong on its own)")
 
 
-def _worst(got, want, what) -> str:
+def _worst(got: Any, want: Any, what: str) -> str:
     g_leaves, w_leaves = _flatten(got)[0], _flatten(want)[0]
     best = None
     for j, (g, w) in enumerate(zip(g_leaves, w_leaves)):
@@ -180,13 +187,14 @@ def _worst(got, want, what) -> str:
             best = (float(d.max()), j, tuple(int(i) for i in idx), g[idx].item(), w[idx].item())
     if best is None:
         return f"{what} is empty"
-    d, j, idx, g, w = best
-    leaf = "" if len(g_leaves) == 1 else f" (output leaf {j})"
-    return (f"worst entry of {what}{leaf} at index {idx}: {g!r} by autodiff, {w!r} by finite "
-            f"differences (|difference| {d:.3g})")
+    d_max, j_max, idx_max, g_max, w_max = best
+    leaf = "" if len(g_leaves) == 1 else f" (output leaf {j_max})"
+    return (f"worst entry of {what}{leaf} at index {idx_max}: {g_max!r} by autodiff, {w_max!r} by finite "
+            f"differences (|difference| {d_max:.3g})")
 
 
-def _numerical_gradient(f, args, u, k, eps, limit=2000):
+def _numerical_gradient(f: Callable[..., Any], args: tuple[Any, ...], u: Any, k: int, eps: float,
+                        limit: int = 2000) -> Tensor:
     """The gradient of ``<u, f(args)>`` in leaf ``k`` by central differences (the
     first ``limit`` entries; the rest are left NaN and not compared)."""
     leaves, rebuild = _flatten(args)
@@ -205,7 +213,8 @@ def _numerical_gradient(f, args, u, k, eps, limit=2000):
 _BACKEND_RTOL = {np.dtype(np.float32): 1e-4, np.dtype(np.float64): 1e-9}
 
 
-def check_backends(f, args, rtol=None, seed=0, backends=("cython", "reference")):
+def check_backends(f: Callable[..., Any], args: Sequence[Any], rtol: float | None = None, seed: int = 0,
+                   backends: Sequence[str] = ("cython", "reference")) -> None:
     """Compare ``f``'s value and its gradient (a VJP with a random cotangent) on two backends.
 
     ``args``: tensors, arrays or pytrees of them.  Values agree when
@@ -214,28 +223,29 @@ def check_backends(f, args, rtol=None, seed=0, backends=("cython", "reference"))
     the argument (and pytree path) whose gradient differs, its worst index and
     both numbers; returns ``None`` when they agree.
     """
-    args = tuple(tree_map(asarray, a) for a in args)
+    targs = tuple(tree_map(asarray, a) for a in args)
     results = []
-    for b in backends:
-        with use_backend(b):
-            out, pullback = vjp(f, *args)
+    for backend in backends:
+        with use_backend(backend):
+            out, pullback = vjp(f, *targs)
             u = _random_like(out, np.random.default_rng(seed))
             results.append((out, pullback(u)))
-    paths = [p for p, _ in tree_flatten_with_path(args)[0]]
+    paths = [p for p, _ in tree_flatten_with_path(targs)[0]]
     (out0, ct0), (out1, ct1) = results
-    checks = [("the value", l0, l1) for l0, l1 in zip(_flatten(out0)[0], _flatten(out1)[0])]
+    checks: list[tuple[str, Any, Any]] = [("the value", l0, l1)
+                                          for l0, l1 in zip(_flatten(out0)[0], _flatten(out1)[0])]
     checks += [(f"the gradient in {_arg_name(p)}", l0, l1)
                for p, l0, l1 in zip(paths, _flatten(ct0)[0], _flatten(ct1)[0])]
-    for what, a, b in checks:
-        a, b = np.asarray(a), np.asarray(b)
+    for what, leaf_a, leaf_b in checks:
+        a, b = np.asarray(leaf_a), np.asarray(leaf_b)
         tol = rtol if rtol is not None else _BACKEND_RTOL.get(b.dtype, 1e-4)
         scale = float(np.max(np.abs(b))) if b.size else 0.0
         d = np.abs(a.astype(np.float64) - b)
         bad = ~((d <= tol * scale) | (np.isnan(a) & np.isnan(b)) | (a == b))
         if bad.any():
             idx = tuple(int(i) for i in np.argwhere(bad)[0]) if d.ndim else ()
-            worst = np.unravel_index(int(np.nanargmax(np.where(bad, d, -1.0))), d.shape) if d.ndim else ()
-            worst = tuple(int(i) for i in worst)
+            flat = np.unravel_index(int(np.nanargmax(np.where(bad, d, -1.0))), d.shape) if d.ndim else ()
+            worst = tuple(int(i) for i in flat)
             raise AssertionError(
                 f"check_backends: {what} differs between {backends[0]!r} and {backends[1]!r}: "
                 f"worst at index {worst}: {a[worst].item()!r} vs {b[worst].item()!r} "

@@ -9,12 +9,13 @@ nabla.nn.functional as F`` is enough to write a model.
 from __future__ import annotations
 
 import numbers
+from typing import Any
 
 import numpy as np
 
 from .._autodiff import stop_gradient
 from .._tensor import Tensor, asarray
-from .._typing import ArrayLike, OptionalArrayLike
+from .._typing import ArrayLike, DTypeLike, OptionalArrayLike
 from ..ops import (adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, conv2d, conv2d_transpose,
                    global_avg_pool2d, global_max_pool2d, logsoftmax, max_pool2d, max_unpool2d, mean, pad,
                    reduce_sum, relu, sigmoid, softmax, sqrt, tanh, where)
@@ -28,19 +29,19 @@ __all__ = [
 log_softmax = logsoftmax  # PyTorch's spelling
 
 
-def _values(labels) -> np.ndarray:
+def _values(labels: ArrayLike) -> np.ndarray[Any, Any]:
     """Labels as a plain array (a Tensor's values: labels are never differentiated)."""
     return labels.numpy() if isinstance(labels, Tensor) else np.asarray(labels)
 
 
-def _labels(labels, what: str) -> np.ndarray:
+def _labels(labels: ArrayLike, what: str) -> np.ndarray[Any, Any]:
     arr = _values(labels)
     if arr.dtype.kind not in "iu":
         raise TypeError(f"{what}: integer class labels are needed, got dtype {arr.dtype}")
     return arr
 
 
-def one_hot(labels: ArrayLike, num_classes: int, dtype: type | np.dtype | str = np.float32) -> Tensor:
+def one_hot(labels: ArrayLike, num_classes: int, dtype: DTypeLike = np.float32) -> Tensor:
     """Encode integer class labels as one-hot vectors along a new last axis.
 
     Parameters
@@ -430,7 +431,7 @@ def batch_norm(x: ArrayLike, running_mean: OptionalArrayLike = None, running_var
     return y
 
 
-def _batch_statistics(x: Tensor):
+def _batch_statistics(x: Tensor) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
     """Mean and unbiased variance per channel of a concrete batch (for running statistics)."""
     v = stop_gradient(x).numpy().astype(np.float64)
     axes = tuple(range(v.ndim - 1))

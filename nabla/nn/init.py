@@ -21,11 +21,13 @@ global generator, see :func:`nabla.seed`).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import cast
 
 import numpy as np
 
 from .._tensor import Tensor
+from .._typing import DTypeLike
 from ..ops import creation as _creation
 
 __all__ = [
@@ -34,14 +36,16 @@ __all__ = [
 ]
 
 
-def _rng(seed) -> np.random.Generator:
+def _rng(seed: int | np.random.Generator | None) -> np.random.Generator:
     if isinstance(seed, np.random.Generator):
         return seed
     return _creation._gen(seed)
 
 
-def _shape(shape) -> tuple:
-    return (int(shape),) if np.isscalar(shape) else tuple(int(s) for s in shape)
+def _shape(shape: int | Sequence[int]) -> tuple[int, ...]:
+    if np.isscalar(shape):
+        return (int(cast(int, shape)),)
+    return tuple(int(s) for s in cast("Iterable[int]", shape))
 
 
 def calculate_fan_in_and_fan_out(shape: Sequence[int]) -> tuple[int, int]:
@@ -151,7 +155,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}")
 
 
-def _fan(shape, mode: str) -> int:
+def _fan(shape: Sequence[int], mode: str) -> int:
     if mode not in ("fan_in", "fan_out"):
         raise ValueError(f"mode must be 'fan_in' or 'fan_out', got {mode!r}")
     fan_in, fan_out = calculate_fan_in_and_fan_out(shape)
@@ -159,7 +163,7 @@ def _fan(shape, mode: str) -> int:
 
 
 def uniform(shape: int | Sequence[int], low: float = 0.0, high: float = 1.0,
-            dtype: type | np.dtype | str = np.float32, seed: int | np.random.Generator | None = None) -> Tensor:
+            dtype: DTypeLike = np.float32, seed: int | np.random.Generator | None = None) -> Tensor:
     """Values drawn independently from the uniform distribution U(low, high).
 
     PyTorch's ``torch.nn.init.uniform_(tensor, a=low, b=high)``, returning a
@@ -193,7 +197,7 @@ def uniform(shape: int | Sequence[int], low: float = 0.0, high: float = 1.0,
 
 
 def normal(shape: int | Sequence[int], mean: float = 0.0, std: float = 1.0,
-           dtype: type | np.dtype | str = np.float32, seed: int | np.random.Generator | None = None) -> Tensor:
+           dtype: DTypeLike = np.float32, seed: int | np.random.Generator | None = None) -> Tensor:
     """Values drawn independently from the normal distribution N(mean, std ** 2).
 
     PyTorch's ``torch.nn.init.normal_``, returning a new tensor.
@@ -232,7 +236,7 @@ def normal(shape: int | Sequence[int], mean: float = 0.0, std: float = 1.0,
     return Tensor(_rng(seed).normal(mean, std, _shape(shape)).astype(dtype))
 
 
-def constant(shape: int | Sequence[int], value: float, dtype: type | np.dtype | str = np.float32) -> Tensor:
+def constant(shape: int | Sequence[int], value: float, dtype: DTypeLike = np.float32) -> Tensor:
     """A tensor of ``shape`` filled with ``value`` (PyTorch's ``torch.nn.init.constant_``).
 
     Parameters
@@ -257,7 +261,7 @@ def constant(shape: int | Sequence[int], value: float, dtype: type | np.dtype | 
     return Tensor(np.full(_shape(shape), value, dtype=dtype))
 
 
-def zeros(shape: int | Sequence[int], dtype: type | np.dtype | str = np.float32) -> Tensor:
+def zeros(shape: int | Sequence[int], dtype: DTypeLike = np.float32) -> Tensor:
     """A tensor of zeros (PyTorch's ``torch.nn.init.zeros_``): biases, BatchNorm's shift.
 
     Parameters
@@ -280,7 +284,7 @@ def zeros(shape: int | Sequence[int], dtype: type | np.dtype | str = np.float32)
     return constant(shape, 0.0, dtype)
 
 
-def ones(shape: int | Sequence[int], dtype: type | np.dtype | str = np.float32) -> Tensor:
+def ones(shape: int | Sequence[int], dtype: DTypeLike = np.float32) -> Tensor:
     """A tensor of ones (PyTorch's ``torch.nn.init.ones_``): BatchNorm's scale.
 
     Parameters
@@ -305,7 +309,7 @@ def ones(shape: int | Sequence[int], dtype: type | np.dtype | str = np.float32) 
 
 
 def kaiming_uniform(shape: Sequence[int], a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
-                    dtype: type | np.dtype | str = np.float32,
+                    dtype: DTypeLike = np.float32,
                     seed: int | np.random.Generator | None = None) -> Tensor:
     r"""He (Kaiming) initialisation, uniform (PyTorch's ``torch.nn.init.kaiming_uniform_``).
 
@@ -372,7 +376,7 @@ def kaiming_uniform(shape: Sequence[int], a: float = 0.0, mode: str = "fan_in", 
 
 
 def kaiming_normal(shape: Sequence[int], a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
-                   dtype: type | np.dtype | str = np.float32,
+                   dtype: DTypeLike = np.float32,
                    seed: int | np.random.Generator | None = None) -> Tensor:
     r"""He (Kaiming) initialisation, normal (PyTorch's ``torch.nn.init.kaiming_normal_``).
 
@@ -429,7 +433,7 @@ def kaiming_normal(shape: Sequence[int], a: float = 0.0, mode: str = "fan_in", n
     return normal(shape, 0.0, std, dtype, seed)
 
 
-def xavier_uniform(shape: Sequence[int], gain: float = 1.0, dtype: type | np.dtype | str = np.float32,
+def xavier_uniform(shape: Sequence[int], gain: float = 1.0, dtype: DTypeLike = np.float32,
                    seed: int | np.random.Generator | None = None) -> Tensor:
     r"""Glorot (Xavier) initialisation, uniform (PyTorch's ``torch.nn.init.xavier_uniform_``).
 
@@ -479,7 +483,7 @@ def xavier_uniform(shape: Sequence[int], gain: float = 1.0, dtype: type | np.dty
     return uniform(shape, -a, a, dtype, seed)
 
 
-def xavier_normal(shape: Sequence[int], gain: float = 1.0, dtype: type | np.dtype | str = np.float32,
+def xavier_normal(shape: Sequence[int], gain: float = 1.0, dtype: DTypeLike = np.float32,
                   seed: int | np.random.Generator | None = None) -> Tensor:
     r"""Glorot (Xavier) initialisation, normal (PyTorch's ``torch.nn.init.xavier_normal_``).
 

@@ -13,12 +13,13 @@ draw random numbers take ``seed`` (an int, a ``numpy.random.Generator``, or
 from __future__ import annotations
 
 import math
+from typing import Any, TypeVar
 
 import numpy as np
 
 from .. import _args
 from .._tensor import Tensor, asarray
-from .._typing import ArrayLike, IntPair, Padding
+from .._typing import ArrayLike, DTypeLike, IntPair, OptionalIntPair, Padding
 from ..ops import flatten, sigmoid, tanh
 from . import functional as F
 from . import init
@@ -30,41 +31,44 @@ __all__ = [
 ]
 
 
-def _dtype(layer: str, dtype) -> np.dtype:
-    d = np.dtype(dtype)
+def _dtype(layer: str, dtype: DTypeLike) -> np.dtype[Any]:
+    d: np.dtype[Any] = np.dtype(dtype)
     if d not in (np.float32, np.float64):
         raise TypeError(f"{layer}: dtype must be float32 or float64, got {d}")
     return d
 
 
-def _positive(layer: str, name: str, value) -> int:
+def _positive(layer: str, name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{layer}: {name} must be a positive int, got {value!r}")
     return int(value)
 
 
-def _pair(layer: str, name: str, value, minimum: int = 1) -> tuple:
+def _pair(layer: str, name: str, value: Any, minimum: int = 1) -> tuple[int, int]:
     return _args.pair(layer, name, value, minimum)
 
 
-def _padding(layer: str, value):
+_PaddingT = TypeVar("_PaddingT", bound=Padding)
+
+
+def _padding(layer: str, value: _PaddingT) -> _PaddingT:
     if _args.padding_string(layer, value) is None:
         _args.padding4(layer, value)  # checked now, kept as given (for repr)
     return value
 
 
-def _check_input(layer: Module, x, ndim: int, channels: int | None, layout: str):
+def _check_input(layer: _Layer, x: ArrayLike, ndim: int | None, channels: int | None, layout: str) -> Tensor:
     """The input as a tensor, after checking rank, channel count and dtype against the layer."""
-    x = asarray(x)
+    t = asarray(x)
     name = layer._name()
-    rank_ok = x.ndim >= 1 if ndim is None else x.ndim == ndim   # None: any rank with a last axis
-    if not rank_ok or (channels is not None and x.shape[-1] != channels):
-        raise ValueError(f"{name}: expected input of shape {layout}, got shape {x.shape}")
+    rank_ok = t.ndim >= 1 if ndim is None else t.ndim == ndim   # None: any rank with a last axis
+    if not rank_ok or (channels is not None and t.shape[-1] != channels):
+        raise ValueError(f"{name}: expected input of shape {layout}, got shape {t.shape}")
     dtype = getattr(layer, "_dtype", None)
-    if dtype is not None and x.dtype != dtype:
-        raise TypeError(f"{name}: input dtype {x.dtype} does not match the layer's {dtype} parameters; "
-                        f"convert the input (x.astype(np.{dtype})) or build the layer with dtype=np.{x.dtype}")
-    return x
+    if dtype is not None and t.dtype != dtype:
+        raise TypeError(f"{name}: input dtype {t.dtype} does not match the layer's {dtype} parameters; "
+                        f"convert the input (x.astype(np.{dtype})) or build the layer with dtype=np.{t.dtype}")
+    return t
 
 
 class _Layer(Module):
@@ -176,7 +180,7 @@ class Conv2d(_Layer):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: IntPair, stride: IntPair = 1,
                  padding: Padding = 0, dilation: IntPair = 1, groups: int = 1, bias: bool = True,
-                 padding_mode: str = "zeros", dtype: type | np.dtype | str = np.float32,
+                 padding_mode: str = "zeros", dtype: DTypeLike = np.float32,
                  seed: int | np.random.Generator | None = None):
         super().__init__()
         name = type(self).__name__
@@ -197,10 +201,10 @@ class Conv2d(_Layer):
         bound = 1 / math.sqrt(fan_in)
         self.bias = init.uniform((out_channels,), -bound, bound, self._dtype, rng) if bias else None
 
-    def _weight_shape(self):
+    def _weight_shape(self) -> tuple[int, ...]:
         return (*self.kernel_size, self.in_channels // self.groups, self.out_channels)
 
-    def _name(self):
+    def _name(self) -> str:
         return f"{type(self).__name__}({self.in_channels} -> {self.out_channels})"
 
     def forward(self, x: ArrayLike) -> Tensor:
@@ -219,7 +223,7 @@ class Conv2d(_Layer):
         return F.conv2d(x, self.weight, stride=self.stride, dilation=self.dilation, padding=self.padding,
                         groups=self.groups, bias=self.bias, padding_mode=self.padding_mode)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
         if self.padding not in (0, (0, 0), (0, 0, 0, 0)):
             s += f", padding={self.padding!r}"
@@ -337,13 +341,13 @@ class ConvTranspose2d(Conv2d):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: IntPair, stride: IntPair = 1,
                  padding: Padding = 0, output_padding: IntPair = 0, groups: int = 1, bias: bool = True,
-                 dilation: IntPair = 1, dtype: type | np.dtype | str = np.float32,
+                 dilation: IntPair = 1, dtype: DTypeLike = np.float32,
                  seed: int | np.random.Generator | None = None):
         self.output_padding = _pair(type(self).__name__, "output_padding", output_padding, 0)
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                          "zeros", dtype, seed)
 
-    def _weight_shape(self):
+    def _weight_shape(self) -> tuple[int, ...]:
         return (*self.kernel_size, self.out_channels // self.groups, self.in_channels)
 
     def forward(self, x: ArrayLike) -> Tensor:
@@ -363,7 +367,7 @@ class ConvTranspose2d(Conv2d):
                                   padding=self.padding, output_paddings=self.output_padding,
                                   groups=self.groups, bias=self.bias)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         s = super().extra_repr()
         return s if self.output_padding == (0, 0) else s + f", output_padding={self.output_padding}"
 
@@ -436,7 +440,7 @@ class Linear(_Layer):
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
-                 dtype: type | np.dtype | str = np.float32, seed: int | np.random.Generator | None = None):
+                 dtype: DTypeLike = np.float32, seed: int | np.random.Generator | None = None):
         super().__init__()
         name = type(self).__name__
         self.in_features = _positive(name, "in_features", in_features)
@@ -448,7 +452,7 @@ class Linear(_Layer):
         bound = 1 / math.sqrt(in_features)
         self.bias = init.uniform((out_features,), -bound, bound, self._dtype, rng) if bias else None
 
-    def _name(self):
+    def _name(self) -> str:
         return f"Linear({self.in_features} -> {self.out_features})"
 
     def forward(self, x: ArrayLike) -> Tensor:
@@ -467,14 +471,15 @@ class Linear(_Layer):
         y = x @ self.weight
         return y if self.bias is None else y + self.bias
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         s = f"in_features={self.in_features}, out_features={self.out_features}"
         s += "" if self.bias is not None else ", bias=False"
         return s + ("" if self._dtype == np.float32 else f", dtype={self._dtype}")
 
 
 class _Pool(_Layer):
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    def __init__(self, kernel_size: IntPair, stride: OptionalIntPair = None, padding: Padding = 0,
+                 dilation: IntPair = 1, ceil_mode: bool = False):
         super().__init__()
         name = type(self).__name__
         self.kernel_size = _pair(name, "kernel_size", kernel_size)
@@ -483,7 +488,7 @@ class _Pool(_Layer):
         self.dilation = _pair(name, "dilation", dilation)
         self.ceil_mode = bool(ceil_mode)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         s = f"kernel_size={self.kernel_size}, stride={self.stride}"
         if self.padding not in (0, (0, 0), (0, 0, 0, 0)):
             s += f", padding={self.padding!r}"
@@ -666,7 +671,7 @@ class AvgPool2d(_Pool):
         return F.avg_pool2d(x, kernel_size=self.kernel_size, stride=self.stride, padding=self.padding,
                             ceil_mode=self.ceil_mode, count_include_pad=self.count_include_pad)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return super().extra_repr() + ("" if self.count_include_pad else ", count_include_pad=False")
 
 
@@ -753,7 +758,7 @@ class MaxUnpool2d(_Layer):
         return F.max_unpool2d(x, indices, kernel_size=self.kernel_size, stride=self.stride, padding=self.padding,
                               output_size=output_size)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding!r}"
 
 
@@ -822,7 +827,7 @@ class AdaptiveAvgPool2d(_Layer):
         x = _check_input(self, x, 4, None, "(N, H, W, C)")
         return F.adaptive_avg_pool2d(x, self.output_size)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"output_size={self.output_size!r}"
 
 
@@ -871,7 +876,9 @@ class AdaptiveMaxPool2d(AdaptiveAvgPool2d):
         super().__init__(output_size)
         self.return_indices = bool(return_indices)
 
-    def forward(self, x: ArrayLike) -> Tensor | tuple[Tensor, Tensor]:
+    # A pair with return_indices, as MaxPool2d; a subclass of AdaptiveAvgPool2d, whose
+    # forward returns a Tensor, for PyTorch's class layout and the shared output_size.
+    def forward(self, x: ArrayLike) -> Tensor | tuple[Tensor, Tensor]:  # type: ignore[override]
         """Max-pool ``x`` to ``output_size``.
 
         Parameters
@@ -942,7 +949,7 @@ class Flatten(_Layer):
         """
         return flatten(x, self.start_dim, self.end_dim)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
@@ -1157,7 +1164,7 @@ class Dropout(_Layer):
         """
         return F.dropout(x, self.p, training=self.training, seed=self._rng)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"p={self.p}"
 
 
@@ -1266,8 +1273,13 @@ class BatchNorm2d(_Layer):
     Tensor(1, dtype=int64)
     """
 
+    # Buffers (register_buffer, with track_running_stats), read through Module.__getattr__.
+    running_mean: Tensor
+    running_var: Tensor
+    num_batches_tracked: Tensor
+
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
-                 track_running_stats: bool = True, dtype: type | np.dtype | str = np.float32):
+                 track_running_stats: bool = True, dtype: DTypeLike = np.float32):
         super().__init__()
         name = type(self).__name__
         self.num_features = _positive(name, "num_features", num_features)
@@ -1281,7 +1293,7 @@ class BatchNorm2d(_Layer):
             self.register_buffer("running_var", init.ones((num_features,), self._dtype))
             self.register_buffer("num_batches_tracked", Tensor(np.array(0, np.int64)))
 
-    def _name(self):
+    def _name(self) -> str:
         return f"BatchNorm2d({self.num_features})"
 
     def forward(self, x: ArrayLike) -> Tensor:
@@ -1308,9 +1320,9 @@ class BatchNorm2d(_Layer):
             self.num_batches_tracked = Tensor(np.array(n, np.int64))
             self.running_mean = Tensor(((1 - m) * self.running_mean.numpy() + m * mu).astype(self._dtype))
             self.running_var = Tensor(((1 - m) * self.running_var.numpy() + m * var).astype(self._dtype))
-        stats = (None, None) if use_batch else (self.running_mean, self.running_var)
-        return F.batch_norm(x, *stats, self.weight, self.bias, training=use_batch, eps=self.eps)
+        stat_mean, stat_var = (None, None) if use_batch else (self.running_mean, self.running_var)
+        return F.batch_norm(x, stat_mean, stat_var, self.weight, self.bias, training=use_batch, eps=self.eps)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
                 f"track_running_stats={self.track_running_stats}")

@@ -34,13 +34,13 @@ from .._typing import ArrayLike, OptionalArrayLike
 __all__ = ["Module", "Sequential"]
 
 
-def _is_module_list(value) -> bool:
+def _is_module_list(value: Any) -> bool:
     return isinstance(value, (list, tuple)) and len(value) > 0 and all(isinstance(v, Module) for v in value)
 
 
 class _IncompatibleKeys(NamedTuple):
-    missing_keys: list
-    unexpected_keys: list
+    missing_keys: list[str]
+    unexpected_keys: list[str]
 
 
 class Module:
@@ -144,19 +144,21 @@ class Module:
     True
     """
 
-    def __init__(self):
+    training: bool
+
+    def __init__(self) -> None:
         d = self.__dict__
         d.setdefault("_children", ())   # names of parameters and sub-modules, in assignment order
         d.setdefault("_buffers", {})     # name -> Tensor, shared by all copies of this module
         d.setdefault("training", True)
 
-    def __init_subclass__(cls, **kwargs):
+    def __init_subclass__(cls, **kwargs: Any) -> None:
         # The pytree registry is keyed by exact type: register every subclass.
         super().__init_subclass__(**kwargs)
         _register(cls)
 
     # -------------------------------------------------------------- attributes
-    def __setattr__(self, name, value):
+    def __setattr__(self, name: str, value: Any) -> None:
         d = self.__dict__
         if "_children" not in d:  # a subclass that forgot super().__init__()
             Module.__init__(self)
@@ -171,13 +173,13 @@ class Module:
             d["_children"] = tuple(c for c in children if c != name)
         d[name] = value
 
-    def __getattr__(self, name):  # only called when normal lookup fails: buffers
+    def __getattr__(self, name: str) -> Any:  # only called when normal lookup fails: buffers
         buffers = self.__dict__.get("_buffers", {})
         if name in buffers:
             return buffers[name]
         raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
 
-    def __delattr__(self, name):
+    def __delattr__(self, name: str) -> None:
         d = self.__dict__
         if name in d.get("_buffers", {}):
             del d["_buffers"][name]
@@ -451,7 +453,7 @@ class Module:
         return self.train(False)
 
     # -------------------------------------------------------------- state dict
-    def state_dict(self) -> dict[str, np.ndarray]:
+    def state_dict(self) -> dict[str, np.ndarray[Any, Any]]:
         """The parameters and buffers as NumPy arrays, keyed by dotted name.
 
         Returns
@@ -484,11 +486,11 @@ class Module:
         """
         return {k: np.array(t.numpy()) for k, (_, _, t) in self._state_slots().items()}
 
-    def _state_slots(self) -> dict:
+    def _state_slots(self) -> dict[str, tuple[Module, str, Tensor]]:
         """``{dotted name: (module, attribute, tensor)}`` for every parameter and
         (non-None) buffer, in state_dict order: each module's parameters, then its
         buffers, then its sub-modules'."""
-        slots = {}
+        slots: dict[str, tuple[Module, str, Tensor]] = {}
         for prefix, m in self.named_modules():
             p = f"{prefix}." if prefix else ""
             for n in m._children:
@@ -594,7 +596,7 @@ class Module:
         """
         return ""
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         subs = list(self.named_children())
         head = f"{type(self).__name__}({self.extra_repr()}"
         if not subs:
@@ -613,30 +615,30 @@ class _ModuleAux:
 
     __slots__ = ("cls", "names", "static")
 
-    def __init__(self, cls, names, static):
+    def __init__(self, cls: type[Module], names: tuple[str, ...], static: dict[str, Any]):
         self.cls, self.names, self.static = cls, names, static
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         return isinstance(other, _ModuleAux) and self.cls is other.cls and self.names == other.names
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return hash((self.cls, self.names))
 
 
-def _flatten_module(m: Module):
+def _flatten_module(m: Module) -> tuple[list[Any], _ModuleAux]:
     names = m.__dict__.get("_children", ())
     static = {k: v for k, v in m.__dict__.items() if k not in names}
     return [m.__dict__[n] for n in names], _ModuleAux(type(m), names, static)
 
 
-def _unflatten_module(aux: _ModuleAux, children):
+def _unflatten_module(aux: _ModuleAux, children: list[Any]) -> Module:
     m = object.__new__(aux.cls)
     m.__dict__.update(aux.static)
     m.__dict__.update(zip(aux.names, children))
     return m
 
 
-def _register(cls):
+def _register(cls: type[Module]) -> None:
     register_pytree_node(cls, _flatten_module, _unflatten_module,
                          keys_func=lambda m, aux: [f".{n}" for n in aux.names])
 
@@ -691,7 +693,7 @@ class Sequential(Module):
     TypeError: Sequential: argument 1 must be a Module, got function
     """
 
-    def __init__(self, *layers: Module):
+    def __init__(self, *layers: Module) -> None:
         super().__init__()
         for i, layer in enumerate(layers):
             if not isinstance(layer, Module):

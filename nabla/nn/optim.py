@@ -36,10 +36,12 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, Generic, TypeVar, Union, cast
 
 import numpy as np
 
-from .._pytree import first_difference, keystr, tree_flatten, tree_flatten_with_path, tree_map
+from .._pytree import PyTreeDef, first_difference, keystr, tree_flatten, tree_flatten_with_path, tree_map
 from .._tensor import Tensor, asarray
 from ..ops import sqrt, zeros_like
 
@@ -49,28 +51,36 @@ __all__ = [
 ]
 
 
+#: A learning rate: a number, a (scalar) tensor to differentiate with respect to, or a
+#: schedule ``lr(step) -> float`` of the number of updates done before this one.
+LearningRate = Union[float, Tensor, Callable[[int], float]]
+#: The parameters' pytree (a Module, a dict of tensors, ...): an update returns the same type.
+P = TypeVar("P")
+
+
 # ------------------------------------------------------------------ checks and trees
-def _check_nonneg(who, **values):
+def _check_nonneg(who: str, **values: Any) -> None:
     for name, v in values.items():
-        if isinstance(v, numbers.Real) and not v >= 0:  # `not >=` also rejects NaN
+        if isinstance(v, numbers.Real) and not cast(float, v) >= 0:  # `not >=` also rejects NaN
             raise ValueError(f"{who}: invalid {name}={v!r}; it must be >= 0")
 
 
-def _check_sgd(who, lr, momentum, dampening, weight_decay, nesterov):
+def _check_sgd(who: str, lr: LearningRate, momentum: float, dampening: float, weight_decay: float,
+               nesterov: bool) -> None:
     _check_nonneg(who, lr=lr, momentum=momentum, weight_decay=weight_decay)
     if nesterov and (momentum <= 0 or dampening != 0):
         raise ValueError(f"{who}: Nesterov momentum requires a momentum and zero dampening "
                          f"(got momentum={momentum!r}, dampening={dampening!r})")
 
 
-def _check_adam(who, lr, betas, eps, weight_decay):
+def _check_adam(who: str, lr: LearningRate, betas: Sequence[float], eps: float, weight_decay: float) -> None:
     _check_nonneg(who, lr=lr, eps=eps, weight_decay=weight_decay)
     for i, b in enumerate(betas):
         if not 0 <= b < 1:
             raise ValueError(f"{who}: invalid betas[{i}]={b!r}; it must be in [0, 1)")
 
 
-def _lr_at(who, lr, step):
+def _lr_at(who: str, lr: LearningRate, step: int) -> float | Tensor:
     """The learning rate for the update after ``step`` updates (a schedule is called)."""
     if callable(lr):
         lr = lr(step)
@@ -78,7 +88,7 @@ def _lr_at(who, lr, step):
     return lr
 
 
-def _param_leaves(who, params):
+def _param_leaves(who: str, params: Any) -> tuple[list[tuple[tuple[str, ...], Any]], PyTreeDef]:
     """``([(path, leaf), ...], treedef)``, each leaf checked to be a floating tensor."""
     pairs, treedef = tree_flatten_with_path(params)
     for path, p in pairs:
@@ -89,7 +99,7 @@ def _param_leaves(who, params):
     return pairs, treedef
 
 
-def _leaves(who, params, grads):
+def _leaves(who: str, params: Any, grads: Any) -> tuple[PyTreeDef, list[Tensor], list[Tensor]]:
     """``(treedef, param leaves, grad leaves)``: grads checked to match params in
     structure, shape and dtype."""
     pairs, treedef = _param_leaves(who, params)
@@ -113,7 +123,8 @@ def _leaves(who, params, grads):
     return treedef, [p for _, p in pairs], gs
 
 
-def _unboxed(lr, *leaf_lists):
+def _unboxed(lr: float | Tensor, *leaf_lists: list[Any]) -> tuple[Callable[[Any], Any], Callable[[Any], Any],
+                                                                   tuple[list[Any], ...]]:
     """``(sqrt, wrap, leaf_lists)`` for the update arithmetic.
 
     The formulas use only ``+ - * /`` and ``sqrt``, which mean the same on
@@ -130,7 +141,7 @@ def _unboxed(lr, *leaf_lists):
     return np.sqrt, Tensor, tuple([x._value for x in leaves] for leaves in leaf_lists)
 
 
-def _state_leaves(who, state, key, treedef):
+def _state_leaves(who: str, state: dict[str, Any], key: str, treedef: PyTreeDef) -> list[Any]:
     leaves, d = tree_flatten(state[key])
     if d != treedef:
         raise ValueError(f"{who}: state[{key!r}] does not have the structure of params "
@@ -139,7 +150,7 @@ def _state_leaves(who, state, key, treedef):
 
 
 # ----------------------------------------------------------------------------- SGD
-def sgd_init(params) -> dict:
+def sgd_init(params: Any) -> dict[str, Any]:
     """The initial state of :func:`sgd_update` for ``params``.
 
     Parameters
@@ -169,8 +180,9 @@ def sgd_init(params) -> dict:
     return {"step": 0, "momentum_buffer": None}
 
 
-def sgd_update(params, grads, state, *, lr=1e-3, momentum=0.0, dampening=0.0,
-               weight_decay=0.0, nesterov=False):
+def sgd_update(params: P, grads: Any, state: dict[str, Any], *, lr: LearningRate = 1e-3, momentum: float = 0.0,
+               dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False
+               ) -> tuple[P, dict[str, Any]]:
     """One step of stochastic gradient descent, as a pure function.
 
     For each parameter ``p`` with gradient ``g``::
@@ -254,7 +266,7 @@ def sgd_update(params, grads, state, *, lr=1e-3, momentum=0.0, dampening=0.0,
 
 
 # ---------------------------------------------------------------------- Adam, AdamW
-def adam_init(params) -> dict:
+def adam_init(params: Any) -> dict[str, Any]:
     """The initial state of :func:`adam_update` for ``params``.
 
     Parameters
@@ -286,7 +298,7 @@ def adam_init(params) -> dict:
     return {"step": 0, "exp_avg": zeros, "exp_avg_sq": zeros}
 
 
-def adamw_init(params) -> dict:
+def adamw_init(params: Any) -> dict[str, Any]:
     """The initial state of :func:`adamw_update`: the same as :func:`adam_init`.
 
     Parameters
@@ -315,7 +327,8 @@ def adamw_init(params) -> dict:
     return adam_init(params)
 
 
-def _adam(who, params, grads, state, lr, betas, eps, weight_decay, decoupled):
+def _adam(who: str, params: P, grads: Any, state: dict[str, Any], lr: LearningRate, betas: Sequence[float],
+          eps: float, weight_decay: float, decoupled: bool) -> tuple[P, dict[str, Any]]:
     _check_adam(who, lr, betas, eps, weight_decay)
     treedef, ps, gs = _leaves(who, params, grads)
     ms = _state_leaves(who, state, "exp_avg", treedef)
@@ -342,7 +355,9 @@ def _adam(who, params, grads, state, lr, betas, eps, weight_decay, decoupled):
                                        "exp_avg_sq": treedef.unflatten(new_vs)}
 
 
-def adam_update(params, grads, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+def adam_update(params: P, grads: Any, state: dict[str, Any], *, lr: LearningRate = 1e-3,
+                betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                weight_decay: float = 0.0) -> tuple[P, dict[str, Any]]:
     """One step of Adam (with an L2 penalty when ``weight_decay`` is set), as a pure function.
 
     For each parameter ``p`` with gradient ``g``, at step ``t = state["step"] + 1``::
@@ -403,7 +418,9 @@ def adam_update(params, grads, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, 
     return _adam("adam_update", params, grads, state, lr, betas, eps, weight_decay, decoupled=False)
 
 
-def adamw_update(params, grads, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+def adamw_update(params: P, grads: Any, state: dict[str, Any], *, lr: LearningRate = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2) -> tuple[P, dict[str, Any]]:
     """One step of AdamW (Adam with decoupled weight decay), as a pure function.
 
     For each parameter ``p`` with gradient ``g``, at step ``t = state["step"] + 1``::
@@ -463,18 +480,19 @@ def adamw_update(params, grads, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
 
 
 # --------------------------------------------------------------------------- classes
-class _Optimizer:
+class _Optimizer(Generic[P]):
     """What the classes share: they hold ``params``, ``state`` and the
     hyper-parameters, and ``step`` calls the pure update."""
 
-    _init = _update = None  # the pure forms, set by each subclass
+    _init: ClassVar[Any] = None  # the pure forms, set by each subclass
+    _update: ClassVar[Any] = None
 
-    def __init__(self, params, **hyper):
+    def __init__(self, params: P, **hyper: Any):
         self.hyper = hyper
         self.params = params
-        self.state = type(self)._init(params)
+        self.state: dict[str, Any] = type(self)._init(params)
 
-    def step(self, grads):
+    def step(self, grads: Any) -> P:
         """Apply one update; return the new parameters (also kept as ``self.params``).
 
         Parameters
@@ -506,12 +524,12 @@ class _Optimizer:
         self.params, self.state = type(self)._update(self.params, grads, self.state, **self.hyper)
         return self.params
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.hyper.items())
         return f"{type(self).__name__}({args})"
 
 
-class SGD(_Optimizer):
+class SGD(_Optimizer[P]):
     """Stochastic gradient descent with optional momentum, Nesterov and L2 penalty.
 
     A wrapper over :func:`sgd_init` and :func:`sgd_update` (see there for the
@@ -567,13 +585,14 @@ class SGD(_Optimizer):
 
     _init, _update = staticmethod(sgd_init), staticmethod(sgd_update)
 
-    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
+    def __init__(self, params: P, lr: LearningRate = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
+                 weight_decay: float = 0.0, nesterov: bool = False):
         _check_sgd("SGD", lr, momentum, dampening, weight_decay, nesterov)
         super().__init__(params, lr=lr, momentum=momentum, dampening=dampening,
                          weight_decay=weight_decay, nesterov=nesterov)
 
 
-class Adam(_Optimizer):
+class Adam(_Optimizer[P]):
     """Adam, with an optional L2 penalty.
 
     A wrapper over :func:`adam_init` and :func:`adam_update` (see there for the
@@ -629,12 +648,13 @@ class Adam(_Optimizer):
 
     _init, _update = staticmethod(adam_init), staticmethod(adam_update)
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+    def __init__(self, params: P, lr: LearningRate = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0):
         _check_adam("Adam", lr, betas, eps, weight_decay)
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
 
 
-class AdamW(_Optimizer):
+class AdamW(_Optimizer[P]):
     """AdamW: Adam with decoupled weight decay.
 
     A wrapper over :func:`adamw_init` and :func:`adamw_update` (see there for
@@ -685,13 +705,14 @@ class AdamW(_Optimizer):
 
     _init, _update = staticmethod(adamw_init), staticmethod(adamw_update)
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+    def __init__(self, params: P, lr: LearningRate = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 1e-2):
         _check_adam("AdamW", lr, betas, eps, weight_decay)
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
 
 
 # ------------------------------------------------------------------------- schedules
-def cosine_decay(init_value, decay_steps, alpha=0.0):
+def cosine_decay(init_value: float, decay_steps: int, alpha: float = 0.0) -> Callable[[int], float]:
     """A cosine learning-rate schedule (optax's ``cosine_decay_schedule``)::
 
         lr(t) = init_value * ((1 - alpha) * 0.5 * (1 + cos(pi * min(t, decay_steps) / decay_steps)) + alpha)
@@ -734,14 +755,14 @@ def cosine_decay(init_value, decay_steps, alpha=0.0):
     if not decay_steps > 0:
         raise ValueError(f"cosine_decay: invalid decay_steps={decay_steps!r}; it must be > 0")
 
-    def schedule(step):
+    def schedule(step: int) -> float:
         t = min(step, decay_steps)
         return init_value * ((1 - alpha) * 0.5 * (1 + math.cos(math.pi * t / decay_steps)) + alpha)
 
     return schedule
 
 
-def step_decay(init_value, step_size, gamma=0.1):
+def step_decay(init_value: float, step_size: int, gamma: float = 0.1) -> Callable[[int], float]:
     """A step learning-rate schedule: multiply by ``gamma`` every ``step_size`` steps::
 
         lr(t) = init_value * gamma ** (t // step_size)
@@ -775,10 +796,10 @@ def step_decay(init_value, step_size, gamma=0.1):
     >>> [round(lr(t), 6) for t in (0, 29, 30, 60)]
     [0.1, 0.1, 0.01, 0.001]
     """
-    if not (isinstance(step_size, numbers.Integral) and step_size > 0):
+    if not (isinstance(step_size, numbers.Integral) and cast(int, step_size) > 0):
         raise ValueError(f"step_decay: invalid step_size={step_size!r}; it must be a positive integer")
 
-    def schedule(step):
+    def schedule(step: int) -> float:
         return init_value * gamma ** (step // step_size)
 
     return schedule

@@ -8,12 +8,14 @@ backend kernels.
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, cast
 
 import numpy as np
 
 from .._autodiff import Primitive, stop_gradient
 from .._tensor import Tensor, asarray
-from .._typing import ArrayLike
+from .._typing import ArrayLike, Axis, DTypeLike, ShapeLike
 
 __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "matmul", "exp", "log", "sqrt", "tanh",
@@ -24,7 +26,7 @@ __all__ = [
 ]
 
 
-def _pair(x, y):
+def _pair(x: ArrayLike, y: ArrayLike) -> tuple[Tensor, Tensor]:
     """Tensors for a binary op.  A Python number takes the other operand's dtype
     (it is "weakly typed", as in NumPy 2, PyTorch and JAX)."""
     if isinstance(x, numbers.Number) and isinstance(y, Tensor):
@@ -50,7 +52,7 @@ def _bcast(t: Tensor, ans: Tensor) -> Tensor:
 
 
 # ------------------------------------------------------------------ arithmetic
-_add = Primitive("add", nargs=2, impl=np.add).defvjp(
+_add: Primitive = Primitive("add", nargs=2, impl=np.add).defvjp(
     lambda g, ans, x, y: _unbroadcast(g, x),
     lambda g, ans, x, y: _unbroadcast(g, y),
 ).defjvp(
@@ -58,7 +60,7 @@ _add = Primitive("add", nargs=2, impl=np.add).defvjp(
     lambda t, ans, x, y: _bcast(t, ans),
 )
 
-_sub = Primitive("sub", nargs=2, impl=np.subtract).defvjp(
+_sub: Primitive = Primitive("sub", nargs=2, impl=np.subtract).defvjp(
     lambda g, ans, x, y: _unbroadcast(g, x),
     lambda g, ans, x, y: _unbroadcast(neg(g), y),
 ).defjvp(
@@ -66,7 +68,7 @@ _sub = Primitive("sub", nargs=2, impl=np.subtract).defvjp(
     lambda t, ans, x, y: _bcast(neg(t), ans),
 )
 
-_mul = Primitive("mul", nargs=2, impl=np.multiply).defvjp(
+_mul: Primitive = Primitive("mul", nargs=2, impl=np.multiply).defvjp(
     lambda g, ans, x, y: _unbroadcast(g * y, x),
     lambda g, ans, x, y: _unbroadcast(g * x, y),
 ).defjvp(
@@ -74,7 +76,7 @@ _mul = Primitive("mul", nargs=2, impl=np.multiply).defvjp(
     lambda t, ans, x, y: _bcast(x * t, ans),
 )
 
-_div = Primitive("div", nargs=2, impl=np.divide).defvjp(
+_div: Primitive = Primitive("div", nargs=2, impl=np.divide).defvjp(
     lambda g, ans, x, y: _unbroadcast(g / y, x),
     lambda g, ans, x, y: _unbroadcast(neg(g) * x / (y * y), y),
 ).defjvp(
@@ -82,21 +84,22 @@ _div = Primitive("div", nargs=2, impl=np.divide).defvjp(
     lambda t, ans, x, y: _bcast(neg(t) * x / (y * y), ans),
 )
 
-neg = Primitive("neg", np.negative, doc="``-x``, element-wise.").deflinear(lambda g, x: neg(g))
+neg: Primitive = Primitive("neg", np.negative, doc="``-x``, element-wise.").deflinear(lambda g, x: neg(g))
 
 
-def _pow_impl(x, y):
-    return np.power(x, y)
+def _pow_impl(x: np.ndarray[Any, Any], y: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    out: np.ndarray[Any, Any] = np.power(x, y)
+    return out
 
 
-def _log_or_zero(x):
+def _log_or_zero(x: Tensor) -> Tensor:
     """log(x) where x > 0, else 0: the d/dy of x**y at x == 0 is taken as 0
     (the limit used by JAX and PyTorch for y > 0)."""
     safe = where(x > 0, x, 1.0)
     return log(safe)
 
 
-_pow = Primitive("pow", _pow_impl, nargs=2).defvjp(
+_pow: Primitive = Primitive("pow", _pow_impl, nargs=2).defvjp(
     lambda g, ans, x, y: _unbroadcast(g * y * x ** (y - 1), x),
     lambda g, ans, x, y: _unbroadcast(g * ans * _log_or_zero(x), y),
 ).defjvp(
@@ -105,64 +108,66 @@ _pow = Primitive("pow", _pow_impl, nargs=2).defvjp(
 )
 
 
-def add(x, y) -> Tensor:
+def add(x: ArrayLike, y: ArrayLike) -> Tensor:
     """``x + y`` with NumPy broadcasting."""
     return _add(*_pair(x, y))
 
 
-def sub(x, y) -> Tensor:
+def sub(x: ArrayLike, y: ArrayLike) -> Tensor:
     """``x - y`` with NumPy broadcasting."""
     return _sub(*_pair(x, y))
 
 
-def mul(x, y) -> Tensor:
+def mul(x: ArrayLike, y: ArrayLike) -> Tensor:
     """``x * y`` with NumPy broadcasting."""
     return _mul(*_pair(x, y))
 
 
-def div(x, y) -> Tensor:
+def div(x: ArrayLike, y: ArrayLike) -> Tensor:
     """``x / y`` with NumPy broadcasting."""
     return _div(*_pair(x, y))
 
 
-def pow(x, y) -> Tensor:  # noqa: A001  (Nabla's name)
+def pow(x: ArrayLike, y: ArrayLike) -> Tensor:  # noqa: A001  (Nabla's name)
     """``x ** y`` with NumPy broadcasting."""
     return _pow(*_pair(x, y))
 
 
 # ----------------------------------------------------------------- unary math
-exp = Primitive("exp", np.exp, doc="``e**x``, element-wise.").defvjp(
+exp: Primitive = Primitive("exp", np.exp, doc="``e**x``, element-wise.").defvjp(
     lambda g, ans, x: g * ans,
 ).defjvp(
     lambda t, ans, x: t * ans,
 )
 
-log = Primitive("log", np.log, doc="Natural logarithm, element-wise.").defvjp(
+log: Primitive = Primitive("log", np.log, doc="Natural logarithm, element-wise.").defvjp(
     lambda g, ans, x: g / x,
 ).defjvp(
     lambda t, ans, x: t / x,
 )
 
-sqrt = Primitive("sqrt", np.sqrt, doc="Square root, element-wise.").defvjp(
+sqrt: Primitive = Primitive("sqrt", np.sqrt, doc="Square root, element-wise.").defvjp(
     lambda g, ans, x: g / (2.0 * ans),
 ).defjvp(
     lambda t, ans, x: t / (2.0 * ans),
 )
 
-tanh = Primitive("tanh", np.tanh, doc="Hyperbolic tangent, element-wise.").defvjp(
+tanh: Primitive = Primitive("tanh", np.tanh, doc="Hyperbolic tangent, element-wise.").defvjp(
     lambda g, ans, x: g * (1.0 - ans * ans),
 ).defjvp(
     lambda t, ans, x: t * (1.0 - ans * ans),
 )
 
 
-def _sigmoid_impl(x):
+def _sigmoid_impl(x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     # Two-branch form: never overflows exp.
     e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
+    out: np.ndarray[Any, Any] = np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
+    return out
 
 
-sigmoid = Primitive("sigmoid", _sigmoid_impl, doc="``1 / (1 + exp(-x))``, element-wise, without overflow.").defvjp(
+sigmoid: Primitive = Primitive(
+    "sigmoid", _sigmoid_impl, doc="``1 / (1 + exp(-x))``, element-wise, without overflow.").defvjp(
     lambda g, ans, x: g * ans * (1.0 - ans),
 ).defjvp(
     lambda t, ans, x: t * ans * (1.0 - ans),
@@ -172,16 +177,17 @@ sigmoid = Primitive("sigmoid", _sigmoid_impl, doc="``1 / (1 + exp(-x))``, elemen
 # Constants that derivative rules multiply by (masks, weights) are computed by
 # primitives too, on untraced values, so every array computation passes the
 # evaluation seat (profile, anomaly detection) and none is differentiated.
-_relu_mask = Primitive("relu_mask", lambda x: (x > 0).astype(x.dtype),
-                       doc="1 where ``x > 0``, else 0: relu's derivative (a constant).").nondifferentiable()
-_sign = Primitive("sign", np.sign, doc="The sign of ``x``: abs's derivative (a constant).").nondifferentiable()
+_relu_mask: Primitive = Primitive("relu_mask", lambda x: (x > 0).astype(x.dtype),
+                                  doc="1 where ``x > 0``, else 0: relu's derivative (a constant).").nondifferentiable()
+_sign: Primitive = Primitive("sign", np.sign,
+                             doc="The sign of ``x``: abs's derivative (a constant).").nondifferentiable()
 
 
 def _positive_mask(x: Tensor) -> Tensor:
     return _relu_mask(stop_gradient(x))
 
 
-relu = Primitive(
+relu: Primitive = Primitive(
     "relu", lambda x: np.maximum(x, 0).astype(x.dtype, copy=False),
     doc="``max(x, 0)``, element-wise; the derivative at 0 is taken as 0 (as PyTorch and JAX).",
 ).defvjp(
@@ -190,14 +196,14 @@ relu = Primitive(
     lambda t, ans, x: t * _positive_mask(x),
 )
 
-abs = Primitive("abs", np.abs, doc="``|x|``, element-wise; the derivative at 0 is 0.").defvjp(  # noqa: A001
+abs: Primitive = Primitive("abs", np.abs, doc="``|x|``, element-wise; the derivative at 0 is 0.").defvjp(  # noqa: A001
     lambda g, ans, x: g * _sign(stop_gradient(x)),
 ).defjvp(
     lambda t, ans, x: t * _sign(stop_gradient(x)),
 )
 
 
-def where(condition, x, y) -> Tensor:
+def where(condition: ArrayLike, x: ArrayLike, y: ArrayLike) -> Tensor:
     """``x`` where ``condition`` is true, else ``y`` (broadcasting).  The
     condition is not differentiated."""
     cond = Tensor(np.asarray(condition._value if isinstance(condition, Tensor) else condition, dtype=bool))
@@ -205,11 +211,11 @@ def where(condition, x, y) -> Tensor:
     return _where(cond, x, y)
 
 
-def _zero(g):
+def _zero(g: Tensor) -> Tensor:
     return Tensor(np.zeros((), g.dtype))
 
 
-_where = Primitive("where", np.where, nargs=3).defvjp(
+_where: Primitive = Primitive("where", np.where, nargs=3).defvjp(
     None,
     lambda g, ans, c, x, y: _unbroadcast(_where(c, g, _zero(g)), x),
     lambda g, ans, c, x, y: _unbroadcast(_where(c, _zero(g), g), y),
@@ -220,38 +226,40 @@ _where = Primitive("where", np.where, nargs=3).defvjp(
 )
 
 
-def maximum(x, y) -> Tensor:
+def maximum(x: ArrayLike, y: ArrayLike) -> Tensor:
     """Element-wise maximum; at ties the gradient is split evenly (as JAX)."""
     x, y = _pair(x, y)
     return _minmax(x, y, np.greater)
 
 
-def minimum(x, y) -> Tensor:
+def minimum(x: ArrayLike, y: ArrayLike) -> Tensor:
     """Element-wise minimum; at ties the gradient is split evenly (as JAX)."""
     x, y = _pair(x, y)
     return _minmax(x, y, np.less)
 
 
-def _minmax_weight_impl(x, y, better):
+def _minmax_weight_impl(x: np.ndarray[Any, Any], y: np.ndarray[Any, Any],
+                        better: Callable[..., Any]) -> np.ndarray[Any, Any]:
     x, y = np.broadcast_arrays(x, y)
     return np.where(better(x, y), 1.0, np.where(x == y, 0.5, 0.0)).astype(np.result_type(x, y))
 
 
-_minmax_weight = Primitive("minmax_weight", _minmax_weight_impl, nargs=2,
-                           doc="1 where x wins, 0.5 at ties, 0 where y wins (a constant).").nondifferentiable()
+_minmax_weight: Primitive = Primitive("minmax_weight", _minmax_weight_impl, nargs=2,
+                                      doc="1 where x wins, 0.5 at ties, 0 where y wins (a constant)."
+                                      ).nondifferentiable()
 
 
-def _minmax(x, y, better):
+def _minmax(x: Tensor, y: Tensor, better: Callable[..., Any]) -> Tensor:
     wx = _minmax_weight(stop_gradient(x), stop_gradient(y), better=better)
     return x * wx + y * (1.0 - wx)
 
 
 # ------------------------------------------------------------------ reductions
-def _axes(axis, ndim):
+def _axes(axis: Axis, ndim: int) -> tuple[int, ...]:
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
-    out = []
+    axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(cast("Iterable[int]", axis))
+    out: list[int] = []
     for a in axes:
         if not isinstance(a, numbers.Integral) or not -ndim <= a < max(ndim, 1):
             raise ValueError(f"axis {a!r} is out of range for a tensor of rank {ndim}")
@@ -259,25 +267,25 @@ def _axes(axis, ndim):
     return tuple(sorted(set(out)))
 
 
-def _keepdims_shape(shape, axes):
+def _keepdims_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
-_reduce_sum = Primitive(
+_reduce_sum: Primitive = Primitive(
     "reduce_sum", lambda x, axes, keepdims: np.sum(x, axis=axes, keepdims=keepdims)
 ).deflinear(
     lambda g, x, axes, keepdims: broadcast_to(reshape(g, _keepdims_shape(x.shape, axes)), x.shape),
 )
 
 
-def reduce_sum(x, axis=None, keepdims: bool = False) -> Tensor:
+def reduce_sum(x: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """Sum over ``axis`` (an int, a tuple of ints, or None for all axes)."""
     x = asarray(x)
     return _reduce_sum(x, axes=_axes(axis, x.ndim), keepdims=bool(keepdims))
 
 
 
-def mean(x, axis=None, keepdims: bool = False) -> Tensor:
+def mean(x: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """Mean over ``axis`` (an int, a tuple of ints, or None for all axes)."""
     x = asarray(x)
     axes = _axes(axis, x.ndim)
@@ -286,21 +294,23 @@ def mean(x, axis=None, keepdims: bool = False) -> Tensor:
         return reduce_sum(x, axes, keepdims) / float(count)
 
 
-def _max_weights_impl(x, ans, axes):
+def _max_weights_impl(x: np.ndarray[Any, Any], ans: np.ndarray[Any, Any],
+                      axes: tuple[int, ...]) -> np.ndarray[Any, Any]:
     hit = (x == ans.reshape(_keepdims_shape(x.shape, axes))).astype(x.dtype)
-    return hit / np.sum(hit, axis=axes, keepdims=True)
+    weights: np.ndarray[Any, Any] = hit / np.sum(hit, axis=axes, keepdims=True)
+    return weights
 
 
-_max_weights_p = Primitive("reduce_max_weights", _max_weights_impl, nargs=2,
-                           doc="Where x attains the max (1/count at ties, split evenly, as JAX): a constant."
-                           ).nondifferentiable()
+_max_weights_p: Primitive = Primitive("reduce_max_weights", _max_weights_impl, nargs=2,
+                                      doc="Where x attains the max (1/count at ties, split evenly, as JAX): "
+                                          "a constant.").nondifferentiable()
 
 
-def _max_weights(x: Tensor, ans: Tensor, axes) -> Tensor:
+def _max_weights(x: Tensor, ans: Tensor, axes: tuple[int, ...]) -> Tensor:
     return _max_weights_p(stop_gradient(x), stop_gradient(ans), axes=axes)
 
 
-_reduce_max = Primitive(
+_reduce_max: Primitive = Primitive(
     "reduce_max", lambda x, axes, keepdims: np.max(x, axis=axes, keepdims=keepdims)
 ).defvjp(
     lambda g, ans, x, axes, keepdims:
@@ -310,7 +320,7 @@ _reduce_max = Primitive(
 )
 
 
-def reduce_max(x, axis=None, keepdims: bool = False) -> Tensor:
+def reduce_max(x: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """Maximum over ``axis``; at ties the gradient is split evenly (as JAX)."""
     x = asarray(x)
     axes = _axes(axis, x.ndim)
@@ -321,7 +331,7 @@ def reduce_max(x, axis=None, keepdims: bool = False) -> Tensor:
 
 
 
-def _shifted(x: Tensor, axis):
+def _shifted(x: Tensor, axis: Axis) -> tuple[Tensor, Tensor, Tensor]:
     """``(x - m, log(sum(exp(x - m))))`` with ``m`` the (constant) maximum over ``axis``:
     the stable pieces of logsumexp and logsoftmax."""
     m = reduce_max(stop_gradient(x), axis=axis, keepdims=True)
@@ -331,14 +341,14 @@ def _shifted(x: Tensor, axis):
         return shifted, m, log(reduce_sum(exp(shifted), axis=axis, keepdims=True))
 
 
-def logsumexp(x, axis=-1, keepdims: bool = False) -> Tensor:
+def logsumexp(x: ArrayLike, axis: Axis = -1, keepdims: bool = False) -> Tensor:
     """``log(sum(exp(x)))`` over ``axis``, computed stably."""
     _, m, lse = _shifted(asarray(x), axis)
     out = lse + m
     return out if keepdims else squeeze(out, axis)
 
 
-def logsoftmax(x, axis: int = -1) -> Tensor:
+def logsoftmax(x: ArrayLike, axis: int = -1) -> Tensor:
     """``x - logsumexp(x)`` over ``axis``, computed as ``(x - m) - log(sum(exp(x - m)))``
     (``m`` the maximum), so the result keeps its precision when ``|x|`` is large
     (float32 logits of 1e4), as PyTorch computes it."""
@@ -346,25 +356,25 @@ def logsoftmax(x, axis: int = -1) -> Tensor:
     return shifted - lse
 
 
-def softmax(x, axis: int = -1) -> Tensor:
+def softmax(x: ArrayLike, axis: int = -1) -> Tensor:
     """``exp(x) / sum(exp(x))`` over ``axis``, computed stably."""
     return exp(logsoftmax(x, axis=axis))
 
 
 # ------------------------------------------------------------------ shape ops
-_reshape = Primitive("reshape", lambda x, shape: np.reshape(x, shape))
+_reshape: Primitive = Primitive("reshape", lambda x, shape: np.reshape(x, shape))
 _reshape.deflinear(lambda g, x, shape: _reshape(g, shape=x.shape))
 
 
-def reshape(x, shape) -> Tensor:
+def reshape(x: ArrayLike, shape: ShapeLike) -> Tensor:
     """``x`` with a new shape (one entry may be -1)."""
     x = asarray(x)
-    shape = (shape,) if isinstance(shape, numbers.Integral) else tuple(int(s) for s in shape)
-    shape = _resolve_shape(x.shape, shape)
-    return x if shape == x.shape else _reshape(x, shape=shape)
+    new = (shape,) if isinstance(shape, numbers.Integral) else tuple(int(s) for s in cast("Iterable[int]", shape))
+    new = _resolve_shape(x.shape, new)
+    return x if new == x.shape else _reshape(x, shape=new)
 
 
-def _resolve_shape(old, new):
+def _resolve_shape(old: tuple[int, ...], new: tuple[int, ...]) -> tuple[int, ...]:
     """``new`` with its one ``-1`` filled in; ValueError if the sizes disagree."""
     size = int(np.prod(old))
     known = int(np.prod([n for n in new if n != -1]))
@@ -378,11 +388,11 @@ def _resolve_shape(old, new):
     return new
 
 
-_permute = Primitive("permute", lambda x, axes: np.ascontiguousarray(np.transpose(x, axes)))
+_permute: Primitive = Primitive("permute", lambda x, axes: np.ascontiguousarray(np.transpose(x, axes)))
 _permute.deflinear(lambda g, x, axes: _permute(g, axes=tuple(np.argsort(axes).tolist())))
 
 
-def permute(x, axes) -> Tensor:
+def permute(x: ArrayLike, axes: Sequence[int]) -> Tensor:
     """Reorder the axes: output axis ``i`` is input axis ``axes[i]``."""
     x = asarray(x)
     axes = tuple(int(a) % max(x.ndim, 1) for a in axes)
@@ -391,13 +401,13 @@ def permute(x, axes) -> Tensor:
     return x if axes == tuple(range(x.ndim)) else _permute(x, axes=axes)
 
 
-def transpose(x, axes=None) -> Tensor:
+def transpose(x: ArrayLike, axes: Sequence[int] | None = None) -> Tensor:
     """Reverse the axes, or permute them as ``axes`` says."""
     x = asarray(x)
     return permute(x, tuple(reversed(range(x.ndim))) if axes is None else axes)
 
 
-def flatten(x, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+def flatten(x: ArrayLike, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge axes ``start_dim..end_dim`` (inclusive) into one."""
     x = asarray(x)
     s, e = start_dim % max(x.ndim, 1), end_dim % max(x.ndim, 1)
@@ -405,26 +415,26 @@ def flatten(x, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     return reshape(x, x.shape[:s] + (merged,) + x.shape[e + 1:])
 
 
-def squeeze(x, axis=None) -> Tensor:
+def squeeze(x: ArrayLike, axis: Axis = None) -> Tensor:
     """Remove size-1 axes (all of them, or those in ``axis``)."""
     x = asarray(x)
     axes = tuple(i for i, n in enumerate(x.shape) if n == 1) if axis is None else _axes(axis, x.ndim)
     return reshape(x, tuple(n for i, n in enumerate(x.shape) if i not in axes))
 
 
-def expand_dims(x, axis: int) -> Tensor:
+def expand_dims(x: ArrayLike, axis: int) -> Tensor:
     """Insert a size-1 axis at ``axis``."""
     x = asarray(x)
     axis = _axes(axis, x.ndim + 1)[0]
     return reshape(x, x.shape[:axis] + (1,) + x.shape[axis:])
 
 
-_broadcast_to = Primitive(
+_broadcast_to: Primitive = Primitive(
     "broadcast_to", lambda x, shape: np.ascontiguousarray(np.broadcast_to(x, shape)))
 _broadcast_to.deflinear(lambda g, x, shape: _unbroadcast(g, x))
 
 
-def broadcast_to(x, shape) -> Tensor:
+def broadcast_to(x: ArrayLike, shape: Sequence[int]) -> Tensor:
     """``x`` repeated along new or size-1 axes to ``shape`` (NumPy's rules)."""
     x = asarray(x)
     shape = tuple(int(s) for s in shape)
@@ -435,24 +445,27 @@ def broadcast_to(x, shape) -> Tensor:
     return x if x.shape == shape else _broadcast_to(x, shape=shape)
 
 
-def _pad_impl(x, pad_width, value):
+def _pad_impl(x: np.ndarray[Any, Any], pad_width: tuple[tuple[int, int], ...],
+              value: float) -> np.ndarray[Any, Any]:
     return np.pad(x, pad_width, mode="constant", constant_values=value)
 
 
-def _unpad(g, pad_width):
+def _unpad(g: Tensor, pad_width: tuple[tuple[int, int], ...]) -> Tensor:
     return getitem(g, tuple(slice(lo, g.shape[i] - hi) for i, (lo, hi) in enumerate(pad_width)))
 
 
-_pad = Primitive("pad", _pad_impl)   # affine (a constant border), so its rules are written out
+_pad: Primitive = Primitive("pad", _pad_impl)   # affine (a constant border), so its rules are written out
 _pad.defvjp(lambda g, ans, x, pad_width, value: _unpad(g, pad_width))
 _pad.defjvp(lambda t, ans, x, pad_width, value: _pad(t, pad_width=pad_width, value=0.0))
 
 
-def _gather_impl(x, indices):
-    return x[np.ix_(*indices)]
+def _gather_impl(x: np.ndarray[Any, Any], indices: tuple[np.ndarray[Any, Any], ...]) -> np.ndarray[Any, Any]:
+    out: np.ndarray[Any, Any] = x[np.ix_(*indices)]
+    return out
 
 
-def _scatter_impl(g, indices, shape):
+def _scatter_impl(g: np.ndarray[Any, Any], indices: tuple[np.ndarray[Any, Any], ...],
+                  shape: tuple[int, ...]) -> np.ndarray[Any, Any]:
     out = np.zeros(shape, g.dtype)
     np.add.at(out, np.ix_(*indices), g)   # repeated sources add up
     return out
@@ -461,8 +474,8 @@ def _scatter_impl(g, indices, shape):
 # Padding by reflection, replication or wrapping reads each output cell from an
 # input cell: a gather by one index array per axis (linear), whose transpose adds
 # each cotangent back into the cell it came from.
-_axes_gather = Primitive("axes_gather", _gather_impl)
-_axes_scatter = Primitive("axes_scatter", _scatter_impl)
+_axes_gather: Primitive = Primitive("axes_gather", _gather_impl)
+_axes_scatter: Primitive = Primitive("axes_scatter", _scatter_impl)
 _axes_gather.deflinear(lambda g, x, indices: _axes_scatter(g, indices=indices, shape=x.shape))
 _axes_scatter.deflinear(lambda g, g0, indices, shape: _axes_gather(g, indices=indices))
 
@@ -470,7 +483,7 @@ _PAD_MODES = {"constant": "constant", "reflect": "reflect", "edge": "edge", "rep
               "wrap": "wrap", "circular": "wrap"}
 
 
-def _source_index(n: int, lo: int, hi: int, mode: str) -> np.ndarray:
+def _source_index(n: int, lo: int, hi: int, mode: str) -> np.ndarray[Any, Any]:
     """For each cell of a padded axis (``-lo .. n + hi - 1``), the input cell it copies."""
     i = np.arange(-lo, n + hi)
     if mode == "edge":
@@ -481,8 +494,8 @@ def _source_index(n: int, lo: int, hi: int, mode: str) -> np.ndarray:
     return np.where(i >= n, 2 * (n - 1) - i, i)    # and about cell n - 1
 
 
-def pad(x: ArrayLike, pad_width, value: float = 0.0, mode: str = "constant", *, _op: str = "pad",
-        _axis_names: tuple | None = None) -> Tensor:
+def pad(x: ArrayLike, pad_width: Sequence[Sequence[int]], value: float = 0.0, mode: str = "constant", *,
+        _op: str = "pad", _axis_names: tuple[str, ...] | None = None) -> Tensor:
     r"""Pad ``x`` along every axis, with a constant or with copies of its own cells.
 
     Parameters
@@ -576,19 +589,19 @@ def pad(x: ArrayLike, pad_width, value: float = 0.0, mode: str = "constant", *, 
     return _axes_gather(x, indices=indices)
 
 
-def _index_add_impl(g, index, shape):
+def _index_add_impl(g: np.ndarray[Any, Any], index: Any, shape: tuple[int, ...]) -> np.ndarray[Any, Any]:
     out = np.zeros(shape, g.dtype)
     np.add.at(out, index, g)
     return out
 
 
-_getitem = Primitive("getitem", lambda x, index: np.array(x[index]))
-_index_add = Primitive("index_add", _index_add_impl)
+_getitem: Primitive = Primitive("getitem", lambda x, index: np.array(x[index]))
+_index_add: Primitive = Primitive("index_add", _index_add_impl)
 _getitem.deflinear(lambda g, x, index: _index_add(g, index=index, shape=x.shape))
 _index_add.deflinear(lambda g, x, index, shape: _getitem(g, index=index))
 
 
-def stack(tensors, axis: int = 0) -> Tensor:
+def stack(tensors: Sequence[ArrayLike], axis: int = 0) -> Tensor:
     """Join tensors of one shape and dtype along a new axis (NumPy's ``np.stack``).
 
     Parameters
@@ -636,14 +649,15 @@ def stack(tensors, axis: int = 0) -> Tensor:
     axis = _axes(axis, len(shape) + 1)[0]
     out_shape = shape[:axis] + (len(ts),) + shape[axis:]
     slot = (slice(None),) * axis
-    total = None
+    total: Tensor | None = None
     for i, t in enumerate(ts):
         placed = _index_add(expand_dims(t, axis), index=slot + (slice(i, i + 1),), shape=out_shape)
         total = placed if total is None else total + placed
+    assert total is not None   # ts is not empty
     return total
 
 
-def getitem(x, index) -> Tensor:
+def getitem(x: ArrayLike, index: Any) -> Tensor:
     """Basic and integer-array indexing, as NumPy's ``x[index]``."""
     x = asarray(x)
     if isinstance(index, Tensor):
@@ -653,11 +667,11 @@ def getitem(x, index) -> Tensor:
     return _getitem(x, index=index)
 
 
-_astype = Primitive("astype", lambda x, dtype: x.astype(dtype))
+_astype: Primitive = Primitive("astype", lambda x, dtype: x.astype(dtype))
 _astype.deflinear(lambda g, x, dtype: _astype(g, dtype=x.dtype))
 
 
-def astype(x, dtype) -> Tensor:
+def astype(x: ArrayLike, dtype: DTypeLike) -> Tensor:
     """``x`` converted to ``dtype`` (float32 or float64)."""
     x = asarray(x)
     dtype = np.dtype(dtype)
@@ -665,7 +679,7 @@ def astype(x, dtype) -> Tensor:
 
 
 # -------------------------------------------------------------------- matmul
-_matmul = Primitive("matmul", np.matmul, nargs=2).defbilinear(
+_matmul: Primitive = Primitive("matmul", np.matmul, nargs=2).defbilinear(
     lambda g, x, y: _unbroadcast(matmul(g, _swap_last(y)), x),
     lambda g, x, y: _unbroadcast(matmul(_swap_last(x), g), y),
 )
@@ -677,12 +691,12 @@ def _swap_last(x: Tensor) -> Tensor:
     return permute(x, axes)
 
 
-def matmul(x, y) -> Tensor:
+def matmul(x: ArrayLike, y: ArrayLike) -> Tensor:
     """Matrix product with NumPy's ``@`` semantics (1-D operands included)."""
     x, y = _pair(x, y)
     if x.ndim == 0 or y.ndim == 0:
         raise ValueError(f"matmul: operands must have at least one axis, got shapes {x.shape} and {y.shape}")
-    inner_y = y.shape[-2] if y.ndim > 1 else y.shape[0]
+    inner_y: int | None = y.shape[-2] if y.ndim > 1 else y.shape[0]
     try:
         np.broadcast_shapes(x.shape[:-2], y.shape[:-2])
     except ValueError:

@@ -16,6 +16,8 @@ the spatial size of the result differs, passed as ``out_hw`` / ``kernel_hw``.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from .. import _args
 from .._autodiff import Primitive
 from .._tensor import Tensor
@@ -25,15 +27,15 @@ from .basic import pad, permute
 __all__ = ["conv2d", "conv2d_transpose"]
 
 
-def _hw(t):
+def _hw(t: Tensor) -> tuple[int, ...]:
     return t.shape[1:3]
 
 
 # geo: stride, padding, dilation, groups (the same in all three).  Each transpose
 # rule gets the cotangent g and both primals (for their shapes).
-_conv = Primitive("conv2d", kernel="conv2d", nargs=2)
-_conv_transpose = Primitive("conv2d_transpose", kernel="conv2d_transpose", nargs=2)
-_filter_grad = Primitive("conv2d_filter_grad", kernel="conv2d_filter_grad", nargs=2)
+_conv: Primitive = Primitive("conv2d", kernel="conv2d", nargs=2)
+_conv_transpose: Primitive = Primitive("conv2d_transpose", kernel="conv2d_transpose", nargs=2)
+_filter_grad: Primitive = Primitive("conv2d_filter_grad", kernel="conv2d_filter_grad", nargs=2)
 
 _conv.defbilinear(      # y = conv(x, w)
     lambda g, x, w, out_hw, **geo: _conv_transpose(g, w, out_hw=_hw(x), **geo),
@@ -49,7 +51,9 @@ _filter_grad.defbilinear(       # dw = filter_grad(x, dy)
 )
 
 
-def _geometry(op, x, filt, stride, dilation, padding, groups, transposed, output_paddings=(0, 0)):
+def _geometry(op: str, x: Tensor, filt: Tensor, stride: IntPair, dilation: IntPair, padding: Padding, groups: int,
+              transposed: bool, output_paddings: IntPair = (0, 0)
+              ) -> tuple[dict[str, Any], tuple[int, int], int]:
     """Check shapes and geometry; returns the kernel parameters and output size.
 
     ``filt`` is in nabla's internal order (Kh, Kw, C_in/G, C_out) for conv2d and
@@ -114,7 +118,7 @@ def _geometry(op, x, filt, stride, dilation, padding, groups, transposed, output
     return geo, out_hw, c_out
 
 
-def _check_bias(op, bias, c_out):
+def _check_bias(op: str, bias: Tensor | None, c_out: int) -> None:
     if bias is not None and bias.shape != (c_out,):
         raise ValueError(f"{op}: argument 'bias' must have shape ({c_out},) (C_out,), got {bias.shape}")
 
@@ -193,28 +197,31 @@ def conv2d(x: ArrayLike, filter: ArrayLike, *, stride: IntPair = (1, 1), dilatio
     (1, 2, 2, 1)
     """
     op = "conv2d"
-    x, filter, bias = _args.float_tensors(op, x=x, filter=filter, bias=bias)
+    xt: Tensor
+    ft: Tensor
+    bt: Tensor | None
+    xt, ft, bt = _args.float_tensors(op, x=x, filter=filter, bias=bias)
     nchw = _args.layout(op, "input_layout", input_layout, ("NHWC", "NCHW")) == "NCHW"
     oihw = _args.layout(op, "filter_layout", filter_layout, ("HWIO", "OIHW")) == "OIHW"
-    _args.check_rank(op, "x", x, 4, "N, C, H, W" if nchw else "N, H, W, C")
-    _args.check_rank(op, "filter", filter, 4, "C_out, C_in, K_h, K_w" if oihw else "K_h, K_w, C_in, C_out")
+    _args.check_rank(op, "x", xt, 4, "N, C, H, W" if nchw else "N, H, W, C")
+    _args.check_rank(op, "filter", ft, 4, "C_out, C_in, K_h, K_w" if oihw else "K_h, K_w, C_in, C_out")
     if nchw:
-        x = permute(x, (0, 2, 3, 1))
+        xt = permute(xt, (0, 2, 3, 1))
     if oihw:
-        filter = permute(filter, (2, 3, 1, 0))
+        ft = permute(ft, (2, 3, 1, 0))
     if padding_mode not in ("zeros", "reflect", "replicate", "circular"):
         raise ValueError(f"{op}: argument 'padding_mode' must be 'zeros', 'reflect', 'replicate' or "
                          f"'circular', got {padding_mode!r}")
-    geo, out_hw, c_out = _geometry(op, x, filter, stride, dilation, padding, groups, transposed=False)
-    _check_bias(op, bias, c_out)
+    geo, out_hw, c_out = _geometry(op, xt, ft, stride, dilation, padding, groups, transposed=False)
+    _check_bias(op, bt, c_out)
     if padding_mode != "zeros" and any(geo["padding"]):
         pt, pb, pl, pr = geo["padding"]
-        x = pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)), mode=padding_mode, _op=op,
-                _axis_names=("the batch axis", "the height", "the width", "the channel axis"))
+        xt = pad(xt, ((0, 0), (pt, pb), (pl, pr), (0, 0)), mode=padding_mode, _op=op,
+                 _axis_names=("the batch axis", "the height", "the width", "the channel axis"))
         geo["padding"] = (0, 0, 0, 0)
-    y = _conv(x, filter, out_hw=out_hw, **geo)
-    if bias is not None:
-        y = y + bias
+    y = _conv(xt, ft, out_hw=out_hw, **geo)
+    if bt is not None:
+        y = y + bt
     return permute(y, (0, 3, 1, 2)) if nchw else y
 
 
@@ -286,19 +293,22 @@ def conv2d_transpose(x: ArrayLike, filter: ArrayLike, *, stride: IntPair = (1, 1
     op = "conv2d_transpose"
     if padding_mode != "zeros":
         raise ValueError(f"{op}: argument 'padding_mode' must be 'zeros' (as PyTorch), got {padding_mode!r}")
-    x, filter, bias = _args.float_tensors(op, x=x, filter=filter, bias=bias)
+    xt: Tensor
+    ft: Tensor
+    bt: Tensor | None
+    xt, ft, bt = _args.float_tensors(op, x=x, filter=filter, bias=bias)
     nchw = _args.layout(op, "input_layout", input_layout, ("NHWC", "NCHW")) == "NCHW"
     iohw = _args.layout(op, "filter_layout", filter_layout, ("HWOI", "IOHW")) == "IOHW"
-    _args.check_rank(op, "x", x, 4, "N, C, H, W" if nchw else "N, H, W, C")
-    _args.check_rank(op, "filter", filter, 4, "C_in, C_out, K_h, K_w" if iohw else "K_h, K_w, C_out, C_in")
+    _args.check_rank(op, "x", xt, 4, "N, C, H, W" if nchw else "N, H, W, C")
+    _args.check_rank(op, "filter", ft, 4, "C_in, C_out, K_h, K_w" if iohw else "K_h, K_w, C_out, C_in")
     if nchw:
-        x = permute(x, (0, 2, 3, 1))
+        xt = permute(xt, (0, 2, 3, 1))
     if iohw:
-        filter = permute(filter, (2, 3, 1, 0))
-    geo, out_hw, c_out = _geometry(op, x, filter, stride, dilation, padding, groups, transposed=True,
+        ft = permute(ft, (2, 3, 1, 0))
+    geo, out_hw, c_out = _geometry(op, xt, ft, stride, dilation, padding, groups, transposed=True,
                                    output_paddings=output_paddings)
-    _check_bias(op, bias, c_out)
-    y = _conv_transpose(x, filter, out_hw=out_hw, **geo)
-    if bias is not None:
-        y = y + bias
+    _check_bias(op, bt, c_out)
+    y = _conv_transpose(xt, ft, out_hw=out_hw, **geo)
+    if bt is not None:
+        y = y + bt
     return permute(y, (0, 3, 1, 2)) if nchw else y

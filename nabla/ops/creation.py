@@ -4,9 +4,13 @@ Floating tensors default to float32, as in Nabla, PyTorch and JAX.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import cast
+
 import numpy as np
 
 from .._tensor import Tensor, asarray
+from .._typing import ArrayLike, DTypeLike, OptionalDTypeLike, ShapeLike
 
 __all__ = ["zeros", "ones", "full", "zeros_like", "ones_like", "arange", "seed",
            "randn", "rand", "normal", "uniform"]
@@ -14,38 +18,40 @@ __all__ = ["zeros", "ones", "full", "zeros_like", "ones_like", "arange", "seed",
 _DEFAULT = np.float32
 
 
-def _shape(shape):
-    return (int(shape),) if np.isscalar(shape) else tuple(int(s) for s in shape)
+def _shape(shape: ShapeLike) -> tuple[int, ...]:
+    if np.isscalar(shape):
+        return (int(cast(int, shape)),)
+    return tuple(int(s) for s in cast("Iterable[int]", shape))
 
 
-def zeros(shape, dtype=_DEFAULT) -> Tensor:
+def zeros(shape: ShapeLike, dtype: DTypeLike = _DEFAULT) -> Tensor:
     """A tensor of zeros."""
     return Tensor(np.zeros(_shape(shape), dtype))
 
 
-def ones(shape, dtype=_DEFAULT) -> Tensor:
+def ones(shape: ShapeLike, dtype: DTypeLike = _DEFAULT) -> Tensor:
     """A tensor of ones."""
     return Tensor(np.ones(_shape(shape), dtype))
 
 
-def full(shape, fill_value, dtype=_DEFAULT) -> Tensor:
+def full(shape: ShapeLike, fill_value: float, dtype: DTypeLike = _DEFAULT) -> Tensor:
     """A tensor filled with ``fill_value``."""
     return Tensor(np.full(_shape(shape), fill_value, dtype))
 
 
-def zeros_like(x, dtype=None) -> Tensor:
+def zeros_like(x: ArrayLike, dtype: OptionalDTypeLike = None) -> Tensor:
     """Zeros with ``x``'s shape and dtype (or ``dtype``)."""
-    x = asarray(x)
-    return Tensor(np.zeros(x.shape, dtype or x.dtype))
+    t = asarray(x)
+    return Tensor(np.zeros(t.shape, dtype or t.dtype))
 
 
-def ones_like(x, dtype=None) -> Tensor:
+def ones_like(x: ArrayLike, dtype: OptionalDTypeLike = None) -> Tensor:
     """Ones with ``x``'s shape and dtype (or ``dtype``)."""
-    x = asarray(x)
-    return Tensor(np.ones(x.shape, dtype or x.dtype))
+    t = asarray(x)
+    return Tensor(np.ones(t.shape, dtype or t.dtype))
 
 
-def arange(start, stop=None, step=1, dtype=None) -> Tensor:
+def arange(start: float, stop: float | None = None, step: float = 1, dtype: OptionalDTypeLike = None) -> Tensor:
     """Evenly spaced values in ``[start, stop)``, as ``numpy.arange``.  With
     ``dtype=None`` the result is float32 (Nabla's default floating type)."""
     return Tensor(np.arange(start, stop, step, dtype=dtype or _DEFAULT))
@@ -62,16 +68,18 @@ def seed(value: int) -> None:
     _rng = np.random.default_rng(value)
 
 
-def _gen(seed_):
+def _gen(seed_: int | None) -> np.random.Generator:
     return _rng if seed_ is None else np.random.default_rng(seed_)
 
 
-def randn(shape, mean: float = 0.0, std: float = 1.0, dtype=_DEFAULT, seed=None) -> Tensor:
+def randn(shape: ShapeLike, mean: float = 0.0, std: float = 1.0, dtype: DTypeLike = _DEFAULT,
+          seed: int | None = None) -> Tensor:
     """Normally distributed values (``seed``: an int for a reproducible draw)."""
     return Tensor(_gen(seed).normal(mean, std, _shape(shape)).astype(dtype))
 
 
-def rand(shape, lower: float = 0.0, upper: float = 1.0, dtype=_DEFAULT, seed=None) -> Tensor:
+def rand(shape: ShapeLike, lower: float = 0.0, upper: float = 1.0, dtype: DTypeLike = _DEFAULT,
+         seed: int | None = None) -> Tensor:
     """Uniformly distributed values in ``[lower, upper)``."""
     return Tensor(_gen(seed).uniform(lower, upper, _shape(shape)).astype(dtype))
 

@@ -16,6 +16,8 @@ which is linear too, with average pooling as its own VJP.
 """
 from __future__ import annotations
 
+from typing import Any, Literal, cast, overload
+
 import numpy as np
 
 from .. import _args
@@ -30,9 +32,9 @@ __all__ = ["max_pool2d", "avg_pool2d", "max_unpool2d", "adaptive_avg_pool2d", "a
 # Max pooling is piecewise linear: at a fixed argmax it is the gather
 # t -> t[argmax], whose transpose is the scatter-add.  Gather and scatter are
 # linear, each the other's transpose.
-_max_pool = Primitive("max_pool2d", kernel="max_pool2d", aux=("argmax",))
-_gather = Primitive("max_pool2d_gather", kernel="max_pool2d_gather")
-_scatter = Primitive("max_pool2d_scatter", kernel="max_pool2d_scatter")
+_max_pool: Primitive = Primitive("max_pool2d", kernel="max_pool2d", aux=("argmax",))
+_gather: Primitive = Primitive("max_pool2d_gather", kernel="max_pool2d_gather")
+_scatter: Primitive = Primitive("max_pool2d_scatter", kernel="max_pool2d_scatter")
 
 _max_pool.defvjp(lambda g, y, x, *, argmax, **p: _scatter(g, argmax=argmax, in_hw=x.shape[1:3]))
 _max_pool.defjvp(lambda t, y, x, *, argmax, **p: _gather(t, argmax=argmax))
@@ -40,8 +42,8 @@ _gather.deflinear(lambda g, t, *, argmax: _scatter(g, argmax=argmax, in_hw=t.sha
 _scatter.deflinear(lambda g, g0, *, argmax, in_hw: _gather(g, argmax=argmax))
 
 # Average pooling is linear; its transpose spreads each cotangent over its window.
-_avg_pool = Primitive("avg_pool2d", kernel="avg_pool2d")
-_avg_pool_t = Primitive("avg_pool2d_transpose", kernel="avg_pool2d_transpose")
+_avg_pool: Primitive = Primitive("avg_pool2d", kernel="avg_pool2d")
+_avg_pool_t: Primitive = Primitive("avg_pool2d_transpose", kernel="avg_pool2d_transpose")
 
 _avg_pool.deflinear(lambda g, x, *, out_hw, **win: _avg_pool_t(g, in_hw=x.shape[1:3], **win))
 _avg_pool_t.deflinear(lambda g, g0, *, in_hw, **win: _avg_pool(g, out_hw=g0.shape[1:3], **win))
@@ -50,27 +52,30 @@ _avg_pool_t.deflinear(lambda g, g0, *, in_hw, **win: _avg_pool(g, out_hw=g0.shap
 # Adaptive max pooling with bins of unequal size: a kernel of its own (reference
 # first, its Cython kernel later: the path docs/contributing.rst describes).
 # Its argmax uses max pooling's convention, so gather/scatter serve as its rules.
-_adaptive_max = Primitive("adaptive_max_pool2d", kernel="adaptive_max_pool2d", aux=("argmax",))
+_adaptive_max: Primitive = Primitive("adaptive_max_pool2d", kernel="adaptive_max_pool2d", aux=("argmax",))
 _adaptive_max.defvjp(lambda g, y, x, *, argmax, **p: _scatter(g, argmax=argmax, in_hw=x.shape[1:3]))
 _adaptive_max.defjvp(lambda t, y, x, *, argmax, **p: _gather(t, argmax=argmax))
 
 
-def _input(op, x, input_layout):
+def _input(op: str, x: ArrayLike, input_layout: str | None) -> tuple[Tensor, bool]:
     """The NHWC tensor, and whether to give the result back in NCHW."""
-    (x,) = _args.float_tensors(op, x=x)
+    t: Tensor
+    (t,) = _args.float_tensors(op, x=x)
     nchw = _args.layout(op, "input_layout", input_layout, ("NHWC", "NCHW")) == "NCHW"
-    _args.check_rank(op, "x", x, 4, "N, C, H, W" if nchw else "N, H, W, C")
+    _args.check_rank(op, "x", t, 4, "N, C, H, W" if nchw else "N, H, W, C")
     if nchw:
-        x = permute(x, (0, 2, 3, 1))
-    _args.positive_channels(op, "x", x.shape[3], x.shape)
-    return x, nchw
+        t = permute(t, (0, 2, 3, 1))
+    _args.positive_channels(op, "x", t.shape[3], t.shape)
+    return t, nchw
 
 
-def _output(t, nchw):
+def _output(t: Tensor, nchw: bool) -> Tensor:
     return permute(t, (0, 3, 1, 2)) if nchw else t
 
 
-def _window(op, x, kernel_size, stride, padding, dilation, ceil_mode=False):
+def _window(op: str, x: Tensor, kernel_size: IntPair, stride: OptionalIntPair, padding: Padding,
+            dilation: IntPair, ceil_mode: bool = False
+            ) -> tuple[dict[str, Any], tuple[int, int], tuple[int, int, int, int]]:
     """Window parameters of a pooling call on NHWC ``x``: (kernel-ready parameters,
     output size, the user's padding).  ``ceil_mode`` adds cells after the
     bottom/right padding (:func:`nabla._args.ceil_mode_extra`)."""
@@ -93,9 +98,27 @@ def _window(op, x, kernel_size, stride, padding, dilation, ceil_mode=False):
     return dict(kernel_size=k, stride=s, padding=run, dilation=d), out_hw, p
 
 
+@overload
+def max_pool2d(x: ArrayLike, *, kernel_size: IntPair, stride: OptionalIntPair = None, padding: Padding = 0,
+               dilation: IntPair = (1, 1), ceil_mode: bool = False, return_indices: Literal[False] = False,
+               input_layout: str | None = None) -> Tensor: ...
+
+
+@overload
+def max_pool2d(x: ArrayLike, *, kernel_size: IntPair, stride: OptionalIntPair = None, padding: Padding = 0,
+               dilation: IntPair = (1, 1), ceil_mode: bool = False, return_indices: Literal[True],
+               input_layout: str | None = None) -> tuple[Tensor, Tensor]: ...
+
+
+@overload
+def max_pool2d(x: ArrayLike, *, kernel_size: IntPair, stride: OptionalIntPair = None, padding: Padding = 0,
+               dilation: IntPair = (1, 1), ceil_mode: bool = False, return_indices: bool,
+               input_layout: str | None = None) -> Tensor | tuple[Tensor, Tensor]: ...
+
+
 def max_pool2d(x: ArrayLike, *, kernel_size: IntPair, stride: OptionalIntPair = None, padding: Padding = 0,
                dilation: IntPair = (1, 1), ceil_mode: bool = False, return_indices: bool = False,
-               input_layout: str | None = None):
+               input_layout: str | None = None) -> Tensor | tuple[Tensor, Tensor]:
     r"""Apply 2D max pooling over an NHWC input.
 
     Parameters
@@ -152,9 +175,9 @@ def max_pool2d(x: ArrayLike, *, kernel_size: IntPair, stride: OptionalIntPair = 
            [12, 10]])
     """
     op = "max_pool2d"
-    x, nchw = _input(op, x, input_layout)
-    win, out_hw, _ = _window(op, x, kernel_size, stride, padding, dilation, ceil_mode)
-    y, aux = bind(_max_pool, [x], dict(out_hw=out_hw, **win))
+    xt, nchw = _input(op, x, input_layout)
+    win, out_hw, _ = _window(op, xt, kernel_size, stride, padding, dilation, ceil_mode)
+    y, aux = bind(_max_pool, [xt], dict(out_hw=out_hw, **win))
     if not return_indices:
         return _output(y, nchw)
     return _output(y, nchw), _output(Tensor(aux["argmax"]), nchw)
@@ -216,18 +239,19 @@ def avg_pool2d(x: ArrayLike, *, kernel_size: IntPair, stride: OptionalIntPair = 
            [1., 1., 1.]], dtype=float32)
     """
     op = "avg_pool2d"
-    x, nchw = _input(op, x, input_layout)
+    xt, nchw = _input(op, x, input_layout)
     if not isinstance(count_include_pad, (bool, np.bool_)):
         raise TypeError(f"{op}: argument 'count_include_pad' must be a bool, got {count_include_pad!r}")
-    win, out_hw, user_padding = _window(op, x, kernel_size, stride, padding, dilation, ceil_mode)
-    y = _avg_pool(x, out_hw=out_hw, **win)
+    win, out_hw, user_padding = _window(op, xt, kernel_size, stride, padding, dilation, ceil_mode)
+    y = _avg_pool(xt, out_hw=out_hw, **win)
     if count_include_pad and win["padding"] == user_padding:
         return _output(y, nchw)  # every window divides by k_h * k_w: the kernel's own rule
-    scale = _divisor_scale(x, win, out_hw, user_padding, count_include_pad)
-    return _output(y * Tensor(scale.astype(x.dtype)), nchw)
+    scale = _divisor_scale(xt, win, out_hw, user_padding, count_include_pad)
+    return _output(y * Tensor(scale.astype(xt.dtype)), nchw)
 
 
-def _divisor_scale(x, win, out_hw, user_padding, count_include_pad) -> np.ndarray:
+def _divisor_scale(x: Tensor, win: dict[str, Any], out_hw: tuple[int, int],
+                   user_padding: tuple[int, int, int, int], count_include_pad: bool) -> np.ndarray[Any, Any]:
     """(1, H_out, W_out, 1): ``k_h*k_w / count`` per window (0 where count is 0), with
     ``count`` the window's cells inside the input, or inside the input and the
     user's padding.  Counted by pooling an indicator of those cells."""
@@ -239,7 +263,8 @@ def _divisor_scale(x, win, out_hw, user_padding, count_include_pad) -> np.ndarra
     area = win["kernel_size"][0] * win["kernel_size"][1]
     count = np.rint(_avg_pool(ones, out_hw=out_hw, **{**win, "padding": padding}).numpy() * area)
     with np.errstate(divide="ignore"):
-        return np.where(count > 0, area / np.maximum(count, 1), 0.0)
+        scale: np.ndarray[Any, Any] = np.where(count > 0, area / np.maximum(count, 1), 0.0)
+        return scale
 
 
 def max_unpool2d(x: ArrayLike, indices: ArrayLike, *, kernel_size: IntPair,
@@ -315,22 +340,23 @@ def max_unpool2d(x: ArrayLike, indices: ArrayLike, *, kernel_size: IntPair,
            [0., 0.]], dtype=float32)
     """
     op = "max_unpool2d"
-    x, nchw = _input(op, x, input_layout)
-    idx = indices._value if isinstance(indices, Tensor) else np.asarray(indices)
+    xt, nchw = _input(op, x, input_layout)
+    idx: np.ndarray[Any, Any] = indices._value if isinstance(indices, Tensor) else np.asarray(indices)
     if nchw:
         if idx.ndim == 4:
             idx = idx.transpose(0, 2, 3, 1)
     if idx.dtype.kind not in "iu":
         raise ValueError(f"{op}: argument 'indices' must hold integers, got dtype {idx.dtype}")
-    if idx.shape != x.shape:
-        raise ValueError(f"{op}: argument 'indices' must have x's shape {x.shape}, got {idx.shape}")
+    if idx.shape != xt.shape:
+        raise ValueError(f"{op}: argument 'indices' must have x's shape {xt.shape}, got {idx.shape}")
     k = _args.pair(op, "kernel_size", kernel_size)
     s = k if stride is None else _args.pair(op, "stride", stride)
     p = _args.padding4(op, padding)
+    out_hw: tuple[int, int]
     if output_size is None:
-        out_hw = ((x.shape[1] - 1) * s[0] - p[0] - p[1] + k[0], (x.shape[2] - 1) * s[1] - p[2] - p[3] + k[1])
+        out_hw = ((xt.shape[1] - 1) * s[0] - p[0] - p[1] + k[0], (xt.shape[2] - 1) * s[1] - p[2] - p[3] + k[1])
     else:
-        size = tuple(output_size) if isinstance(output_size, (tuple, list)) else output_size
+        size: Any = tuple(output_size) if isinstance(output_size, (tuple, list)) else output_size
         if isinstance(size, tuple) and len(size) == 4:
             size = size[2:] if nchw else size[1:3]
         out_hw = _args.pair(op, "output_size", size)   # an int k means (k, k), as for the adaptive pools
@@ -341,20 +367,22 @@ def max_unpool2d(x: ArrayLike, indices: ArrayLike, *, kernel_size: IntPair,
         bad = idx[(idx < -1) | (idx >= plane)].flat[0]
         raise ValueError(f"{op}: argument 'indices' holds {bad}, outside [-1, {plane}) for an output of "
                          f"{out_hw[0]}x{out_hw[1]}")
-    return _output(_scatter(x, argmax=np.ascontiguousarray(idx, dtype=np.int64), in_hw=out_hw), nchw)
+    return _output(_scatter(xt, argmax=np.ascontiguousarray(idx, dtype=np.int64), in_hw=out_hw), nchw)
 
 
-def _output_hw(op, x, output_size):
+def _output_hw(op: str, x: Tensor, output_size: int | tuple[int | None, int | None]) -> tuple[int, int]:
     if x.shape[1] == 0 or x.shape[2] == 0:
         raise ValueError(f"{op}: argument 'x' has an empty spatial axis, shape {x.shape}; adaptive bins "
                          "need at least one cell (as PyTorch)")
-    size = (output_size, output_size) if not isinstance(output_size, (tuple, list)) else tuple(output_size)
+    size: tuple[Any, ...] = ((output_size, output_size) if not isinstance(output_size, (tuple, list))
+                             else tuple(output_size))
     if len(size) != 2:
         raise ValueError(f"{op}: argument 'output_size' must be an int or a pair (h, w), got {output_size!r}")
-    return tuple(n if m is None else _args._int(op, "output_size", m, 1) for n, m in zip(x.shape[1:3], size))
+    hw = tuple(n if m is None else _args._int(op, "output_size", m, 1) for n, m in zip(x.shape[1:3], size))
+    return cast("tuple[int, int]", hw)
 
 
-def _averaging_matrix(n: int, m: int, dtype) -> Tensor:
+def _averaging_matrix(n: int, m: int, dtype: np.dtype[Any]) -> Tensor:
     """(m, n): row i averages bin i of an axis of n cells."""
     a = np.zeros((m, n))
     for i, (lo, hi) in enumerate(_args.adaptive_bins(n, m)):
@@ -417,23 +445,41 @@ def adaptive_avg_pool2d(x: ArrayLike, output_size: int | tuple[int | None, int |
     (2, 3, 9, 3)
     """
     op = _op
-    x, nchw = _input(op, x, input_layout)
-    (h, w), (ho, wo) = x.shape[1:3], _output_hw(op, x, output_size)
+    xt, nchw = _input(op, x, input_layout)
+    (h, w), (ho, wo) = xt.shape[1:3], _output_hw(op, xt, output_size)
     if h % ho == 0 and w % wo == 0:  # equal bins: a plain average pooling
         k = (h // ho, w // wo)
-        y = _avg_pool(x, out_hw=(ho, wo), kernel_size=k, stride=k, padding=(0, 0, 0, 0), dilation=(1, 1))
+        y = _avg_pool(xt, out_hw=(ho, wo), kernel_size=k, stride=k, padding=(0, 0, 0, 0), dilation=(1, 1))
         return _output(y, nchw)
-    y = x
+    y = xt
     if ho != h:   # contract H: (N, W, C, H) @ (H, Ho) -> (N, W, C, Ho) -> (N, Ho, W, C)
-        y = permute(permute(y, (0, 2, 3, 1)) @ permute(_averaging_matrix(h, ho, x.dtype), (1, 0)), (0, 3, 1, 2))
+        y = permute(permute(y, (0, 2, 3, 1)) @ permute(_averaging_matrix(h, ho, xt.dtype), (1, 0)), (0, 3, 1, 2))
     if wo != w:   # contract W: (N, Ho, C, W) @ (W, Wo) -> (N, Ho, C, Wo) -> (N, Ho, Wo, C)
-        y = permute(permute(y, (0, 1, 3, 2)) @ permute(_averaging_matrix(w, wo, x.dtype), (1, 0)), (0, 1, 3, 2))
+        y = permute(permute(y, (0, 1, 3, 2)) @ permute(_averaging_matrix(w, wo, xt.dtype), (1, 0)), (0, 1, 3, 2))
     return _output(y, nchw)
+
+
+@overload
+def adaptive_max_pool2d(x: ArrayLike, output_size: int | tuple[int | None, int | None],
+                        return_indices: Literal[False] = False, *, input_layout: str | None = None,
+                        _op: str = "adaptive_max_pool2d") -> Tensor: ...
+
+
+@overload
+def adaptive_max_pool2d(x: ArrayLike, output_size: int | tuple[int | None, int | None],
+                        return_indices: Literal[True], *, input_layout: str | None = None,
+                        _op: str = "adaptive_max_pool2d") -> tuple[Tensor, Tensor]: ...
+
+
+@overload
+def adaptive_max_pool2d(x: ArrayLike, output_size: int | tuple[int | None, int | None],
+                        return_indices: bool, *, input_layout: str | None = None,
+                        _op: str = "adaptive_max_pool2d") -> Tensor | tuple[Tensor, Tensor]: ...
 
 
 def adaptive_max_pool2d(x: ArrayLike, output_size: int | tuple[int | None, int | None],
                         return_indices: bool = False, *, input_layout: str | None = None,
-                        _op: str = "adaptive_max_pool2d"):
+                        _op: str = "adaptive_max_pool2d") -> Tensor | tuple[Tensor, Tensor]:
     r"""Apply 2D max pooling to a fixed output size, over PyTorch's adaptive bins.
 
     Parameters
@@ -488,14 +534,14 @@ def adaptive_max_pool2d(x: ArrayLike, output_size: int | tuple[int | None, int |
     array([[1, 1, 4]])
     """
     op = _op
-    x, nchw = _input(op, x, input_layout)
-    (h, w), (ho, wo) = x.shape[1:3], _output_hw(op, x, output_size)
+    xt, nchw = _input(op, x, input_layout)
+    (h, w), (ho, wo) = xt.shape[1:3], _output_hw(op, xt, output_size)
     if h % ho == 0 and w % wo == 0:
         k = (h // ho, w // wo)
-        y, aux = bind(_max_pool, [x], dict(out_hw=(ho, wo), kernel_size=k, stride=k, padding=(0, 0, 0, 0),
-                                          dilation=(1, 1)))
+        y, aux = bind(_max_pool, [xt], dict(out_hw=(ho, wo), kernel_size=k, stride=k, padding=(0, 0, 0, 0),
+                                           dilation=(1, 1)))
     else:
-        y, aux = bind(_adaptive_max, [x], dict(out_hw=(ho, wo)))
+        y, aux = bind(_adaptive_max, [xt], dict(out_hw=(ho, wo)))
     if not return_indices:
         return _output(y, nchw)
     return _output(y, nchw), _output(Tensor(aux["argmax"]), nchw)
