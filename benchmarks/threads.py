@@ -112,8 +112,8 @@ def under_load(seconds, with_torch):
 
 def op_calls():
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((8, 32, 32, 32), dtype=np.float32)
-    w = rng.standard_normal((3, 3, 32, 32), dtype=np.float32)
+    x = rng.standard_normal((16, 32, 32, 64), dtype=np.float32)
+    w = rng.standard_normal((3, 3, 64, 64), dtype=np.float32)
     grad_conv = nb.grad(lambda x, w: nb.sum(nb.conv2d(x, w, padding=1)), argnums=(0, 1))
     grad_max = nb.grad(lambda x: nb.sum(nb.max_pool2d(x, kernel_size=2)))
     grad_avg = nb.grad(lambda x: nb.sum(nb.avg_pool2d(x, kernel_size=3, stride=1, padding=1)))

@@ -22,6 +22,16 @@ import numpy as _np
 
 from nabla import _threads
 
+# libgomp's threads spin this many times waiting for the next parallel region before
+# they sleep (its default, 300000, is milliseconds).  Beside a busy process a spinning
+# thread takes the CPU that a descheduled team mate needs, and a small CNN's training
+# step ran 2x slower; 3000 (tens of microseconds) keeps the team hot between the
+# back-to-back kernels of a step on a quiet machine, at no measured cost there
+# (benchmarks/threads.py, benchmarks/conv_kernels.py).  Read by libgomp when it loads,
+# so set before the first kernel module is imported; the user's own setting wins.
+if "GOMP_SPINCOUNT" not in _os.environ and "OMP_WAIT_POLICY" not in _os.environ:
+    _os.environ["GOMP_SPINCOUNT"] = "3000"
+
 NAME = "cython"
 ISAS = ("native", "avx512", "avx2", "generic")     # best first
 
