@@ -331,7 +331,7 @@ def worker(seeds):
 
 
 def run_batch(seeds, timeout):
-    """Run seeds in a child; return (results {seed: outcome}, failures [(seed, why)])."""
+    """Run seeds in a child: (results {seed: outcome}, failures [(seed, why)], last seed run)."""
     proc = None
     try:
         proc = subprocess.run([sys.executable, "-m", "tests.fuzz", "--worker",

@@ -51,10 +51,11 @@ rng = np.random.default_rng(0)
 print(inspect.getsource(nabla.reference.conv2d))
 
 # %%
-# ``window_view`` (in ``nabla/reference/_windows.py``, where all the window
-# arithmetic lives) gives a strided view ``xwin[n, i, j, a, b, g, c]`` of the
-# input with the padding filled in, and one ``einsum`` contracts it with the
-# filter.  To step through it, switch backends for a block and set a breakpoint
+# ``tap_slices`` (in ``nabla/reference/_windows.py``, where all the window
+# arithmetic lives) gives, for one filter tap ``(a, b)``, the windows whose tap
+# lands inside the input and the input cells they read, as two slices; the
+# kernel adds, tap by tap, those cells times the tap's filter matrix into those
+# windows.  To step through it, switch backends for a block and set a breakpoint
 # in that function (``breakpoint()``, or your debugger's breakpoint on
 # ``nabla/reference/conv.py``).
 #

@@ -306,23 +306,26 @@ fig.tight_layout()
 #
 # Only the convolution and pooling kernels (and their adjoints) loop over array
 # data; the other ops are NumPy.  The Cython backend (``nabla/_kernels/``,
-# compiled with ``-O3 -march=native -fopenmp``):
+# compiled with ``-O3 -fopenmp`` once per instruction set: AVX-512, AVX2 + FMA
+# and the baseline, picked at import; :func:`nabla.show_config` says which):
 #
 # * runs ungrouped convolutions, and both of their adjoints, as
 #   **register-blocked micro-kernels** (``_microkernels.h``): a tile of 8 output
 #   pixels x 32 output channels (float32) lives in 16 AVX-512 registers while
 #   the loop runs over the filter taps and input channels, loading one filter
 #   row and broadcasting one input value per step; each output is written once.
-#   Where AVX-512 is missing the same loops are plain C, left to the compiler
-#   to vectorise.  Layers with few channels get narrower tiles, and
+#   With AVX2 the tile is 6 pixels x 16 channels in 12 registers (one table
+#   of vector operations serves both); on the baseline the same loops are
+#   plain C, left to the compiler to vectorise.  Layers with few channels get narrower tiles, and
 #   ``conv2d_transpose`` runs as a convolution of ``dy`` with the flipped filter,
 #   one output phase of the stride at a time;
 # * makes **no padded copy** of the input: taps that fall on the padding are
 #   skipped, and border pixels read a row of zeros, so one code path serves the
 #   interior and the border;
-# * computes the filter gradient in per-thread partial sums over blocks of
-#   output rows, added up at the end, so threads never write to the same
-#   memory and need no locks;
+# * computes the filter gradient in partial sums over blocks of output rows,
+#   fixed by the shapes (not the thread count, so the bits never depend on it)
+#   and added up in order at the end, so threads never write to the same memory
+#   and need no locks;
 # * runs grouped and depthwise convolutions and the pools as direct loops over
 #   NHWC, vectorised over channels.
 #
@@ -342,9 +345,9 @@ print(f"conv forward float32: {GF / f1 * 1e3:.0f} GFLOP/s on 1 thread, {GF / f2 
 # The reference backend
 # ---------------------
 #
-# ``nabla.reference`` computes the same kernels in NumPy: a strided window view
-# of a padded copy of the input and one ``einsum`` (conv2d), or a loop over the
-# filter taps adding into a padded buffer (the adjoints).  It is there to read,
+# ``nabla.reference`` computes the same kernels in NumPy: a loop over the
+# filter taps, each adding one matrix product of the input cells the tap reads
+# into the windows that read them (no padded copy).  It is there to read,
 # to debug with (see :doc:`t4_debugging`) and to check the fast kernels against,
 # not to train with.  The same convolution, and a 2x2 max pool, on both:
 
@@ -449,8 +452,12 @@ for path in reports:
         parsed[path.name] = parse_report(path)
     except (KeyError, ValueError, IndexError) as e:  # a report in another format: skip it
         print(f"{path.name}: not parsed ({e!r})")
-for name, (title, host, rows) in parsed.items():
+# Only full peer-benchmark runs are compared below; other reports (one kernel's A/B
+# timing, one case family on each instruction set) are listed and left out.
+for name, (title, host, rows) in list(parsed.items()):
     print(f"{name}: {title}, {len(rows)} timings")
+    if not title.startswith("Peer benchmark"):
+        del parsed[name]
 hosts = {m.group(1) for _, host, _ in parsed.values() for m in [re.search(r" on the (.*? host)", host)] if m}
 print("recorded on:", "; ".join(sorted(hosts)) or "(not stated)")
 
