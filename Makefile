@@ -66,7 +66,7 @@ SANITIZE_ENV := LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-fi
                 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 PYTHONPATH=.
 sanitize: $(STAMP)
 	rm -rf $(SANITIZE_DIR) && mkdir -p $(SANITIZE_DIR)
-	cp -r nabla tests conftest.py pyproject.toml setup.py $(SANITIZE_DIR)/
+	cp -r nabla tests examples conftest.py pyproject.toml setup.py README.md LICENSE $(SANITIZE_DIR)/
 	rm -f $(SANITIZE_DIR)/nabla/_kernels/*.so $(SANITIZE_DIR)/nabla/_kernels/*.c
 	cd $(SANITIZE_DIR) && NABLA_SANITIZE=1 ../../$(PY) setup.py -q build_ext --inplace
 	cd $(SANITIZE_DIR) && $(SANITIZE_ENV) ../../$(PY) -c "import nabla._kernels.conv as c, os; \
