@@ -56,7 +56,8 @@ fuzz: $(STAMP)
 	FUZZ_SECONDS=$(FUZZ_SECONDS) $(PY) -m tests.fuzz
 
 # The extension built with ASan + UBSan and without -fwrapv (NABLA_SANITIZE=1 in
-# setup.py), in a copy of the sources under build/sanitize so the working build is left
+# setup.py), in a copy of the working tree (its files that git tracks or would track)
+# under build/sanitize so the working build is left
 # alone; then the test suite and a bounded fuzz run against it.  Python itself is not
 # instrumented, so the sanitizer runtimes are preloaded, and leak checking (which
 # would report the interpreter's own allocations) is off.
@@ -66,8 +67,8 @@ SANITIZE_ENV := LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-fi
                 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 PYTHONPATH=.
 sanitize: $(STAMP)
 	rm -rf $(SANITIZE_DIR) && mkdir -p $(SANITIZE_DIR)
-	cp -r nabla tests examples conftest.py pyproject.toml setup.py README.md LICENSE $(SANITIZE_DIR)/
-	rm -f $(SANITIZE_DIR)/nabla/_kernels/*.so $(SANITIZE_DIR)/nabla/_kernels/*.c
+	git ls-files -z --cached --others --exclude-standard | \
+	    tar --null -T - --ignore-failed-read -cf - | tar -xf - -C $(SANITIZE_DIR)
 	cd $(SANITIZE_DIR) && NABLA_SANITIZE=1 ../../$(PY) setup.py -q build_ext --inplace
 	cd $(SANITIZE_DIR) && $(SANITIZE_ENV) ../../$(PY) -c "import nabla._kernels.conv as c, os; \
 	    assert os.path.abspath(c.__file__).startswith(os.getcwd()), c.__file__"
