@@ -485,7 +485,8 @@ def vjp(fn: Callable, *primals, has_aux: bool = False):
     boxed = [trace.new_input(x) for x in in_leaves]
     result = fn(*in_rebuild(boxed))
     out, aux = _split_aux(result, has_aux, "vjp")
-    aux = _lower_tree(aux, trace)
+    if has_aux:
+        aux = _lower_tree(aux, trace)
     out = _as_tensors(out, "vjp output")
     out_leaves, out_rebuild = _flatten(out)
     out_primals = out_rebuild([_lower(o, trace) for o in out_leaves])

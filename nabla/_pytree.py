@@ -41,6 +41,12 @@ def _index_keys(node: Any, aux: Any) -> list[str]:
 _registry: dict[type, _NodeType] = {}
 
 
+# Types already found to be leaves (the answer depends on the type alone), so the
+# common leaves (tensors, arrays, floats) skip the NamedTuple and dataclass tests;
+# register_pytree_node takes a type out again.
+_leaf_types: set[type] = set()
+
+
 def register_pytree_node(nodetype: type, flatten_func: Callable[[Any], tuple[Iterable[Any], Any]],
                          unflatten_func: Callable[[Any, list[Any]], Any], *,
                          keys_func: Callable[[Any, Any], list[str]] | None = None) -> None:
@@ -104,6 +110,7 @@ def register_pytree_node(nodetype: type, flatten_func: Callable[[Any], tuple[Ite
         def keys_func(node: Any, aux: Any) -> list[str]:
             return [f"[{i}]" for i in range(len(list(flatten_func(node)[0])))]
     _registry[nodetype] = _NodeType(flatten_func, unflatten_func, keys_func)
+    _leaf_types.discard(nodetype)
 
 
 def _sorted_keys(d: dict[Any, Any]) -> list[Any]:
@@ -128,6 +135,8 @@ register_pytree_node(type(None), lambda n: ((), None), lambda aux, ch: None, key
 def _node_type(x: Any) -> _NodeType | None:
     """How to take ``x`` apart, or ``None`` if ``x`` is a leaf."""
     t = type(x)
+    if t in _leaf_types:
+        return None
     nt = _registry.get(t)
     if nt is not None:
         return nt
@@ -135,6 +144,7 @@ def _node_type(x: Any) -> _NodeType | None:
         return _NAMEDTUPLE
     if dataclasses.is_dataclass(x) and not isinstance(x, type):
         return _DATACLASS
+    _leaf_types.add(t)
     return None
 
 
@@ -301,9 +311,12 @@ def _flatten_into(tree: Any, leaves: list[Any]) -> PyTreeDef:
     nt = _node_type(tree)
     if nt is None:
         leaves.append(tree)
-        return PyTreeDef(None, None, ())
+        return _LEAF
     children, aux = nt.flatten(tree)
     return PyTreeDef(nt, aux, tuple(_flatten_into(c, leaves) for c in children))
+
+
+_LEAF = PyTreeDef(None, None, ())   # every leaf's structure (PyTreeDef is immutable)
 
 
 def tree_unflatten(treedef: PyTreeDef, leaves: Iterable[Any]) -> Any:

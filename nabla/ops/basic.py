@@ -7,6 +7,7 @@ backend kernels.
 """
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, cast
@@ -289,7 +290,7 @@ def mean(x: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """Mean over ``axis`` (an int, a tuple of ints, or None for all axes)."""
     x = asarray(x)
     axes = _axes(axis, x.ndim)
-    count = int(np.prod([x.shape[a] for a in axes])) if axes else 1
+    count = math.prod(x.shape[a] for a in axes) if axes else 1
     with np.errstate(invalid="ignore", divide="ignore"):  # the mean of nothing is NaN, as NumPy
         return reduce_sum(x, axes, keepdims) / float(count)
 
@@ -376,14 +377,14 @@ def reshape(x: ArrayLike, shape: ShapeLike) -> Tensor:
 
 def _resolve_shape(old: tuple[int, ...], new: tuple[int, ...]) -> tuple[int, ...]:
     """``new`` with its one ``-1`` filled in; ValueError if the sizes disagree."""
-    size = int(np.prod(old))
-    known = int(np.prod([n for n in new if n != -1]))
+    size = math.prod(old)
+    known = math.prod(n for n in new if n != -1)
     free = [i for i, n in enumerate(new) if n == -1]
     ok = len(free) <= 1 and all(n >= -1 for n in new)
     if ok and free:
         ok = known > 0 and size % known == 0
         new = new[:free[0]] + (size // max(known, 1),) + new[free[0] + 1:]
-    if not ok or int(np.prod(new)) != size:
+    if not ok or math.prod(new) != size:
         raise ValueError(f"reshape: cannot reshape a tensor of shape {old} into {new}")
     return new
 
@@ -411,7 +412,7 @@ def flatten(x: ArrayLike, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge axes ``start_dim..end_dim`` (inclusive) into one."""
     x = asarray(x)
     s, e = start_dim % max(x.ndim, 1), end_dim % max(x.ndim, 1)
-    merged = int(np.prod(x.shape[s:e + 1]))
+    merged = math.prod(x.shape[s:e + 1])
     return reshape(x, x.shape[:s] + (merged,) + x.shape[e + 1:])
 
 
