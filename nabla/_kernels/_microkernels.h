@@ -442,15 +442,7 @@ NB_DEFINE_FGRAD_TILE(nb_fgrad_tile_f32, float, __m512, 16, __mmask16)
 NB_DEFINE_FGRAD_HALF(nb_fgrad_half_f32, float, __m512, 16, __mmask16)
 NB_DEFINE_DOT_ROW(nb_dot_row_f32, float, __m512, 16, __mmask16, MASKN, SETZERO, MLOADU, FMADD,
                   _mm512_reduce_add_ps)
-#undef LANES
-#undef SET1
-#undef FMADD
-#undef SETZERO
-#undef LOADU
-#undef STOREU
-#undef MSTOREU
-#undef MLOADU
-#undef MASKN
+#include "_vec_undef.h"      /* ends this instantiation's table */
 
 #define LANES 8
 #define SET1 _mm512_set1_pd
@@ -467,15 +459,7 @@ NB_DEFINE_FGRAD_TILE(nb_fgrad_tile_f64, double, __m512d, 8, __mmask8)
 NB_DEFINE_FGRAD_HALF(nb_fgrad_half_f64, double, __m512d, 8, __mmask8)
 NB_DEFINE_DOT_ROW(nb_dot_row_f64, double, __m512d, 8, __mmask8, MASKN, SETZERO, MLOADU, FMADD,
                   _mm512_reduce_add_pd)
-#undef LANES
-#undef SET1
-#undef FMADD
-#undef SETZERO
-#undef LOADU
-#undef STOREU
-#undef MSTOREU
-#undef MLOADU
-#undef MASKN
+#include "_vec_undef.h"      /* ends this instantiation's table */
 
 #else  /* AVX2 + FMA */
 /* AVX2: 8 floats / 4 doubles per vector; masks are vectors of all-ones lanes
@@ -507,15 +491,7 @@ NB_DEFINE_FGRAD_TILE(nb_fgrad_tile_f32, float, __m256, 8, __m256i)
 NB_DEFINE_FGRAD_HALF(nb_fgrad_half_f32, float, __m256, 8, __m256i)
 NB_DEFINE_DOT_ROW(nb_dot_row_f32, float, __m256, 8, __m256i, MASKN, SETZERO, MLOADU, FMADD,
                   nb_hsum_f32x8)
-#undef LANES
-#undef SET1
-#undef FMADD
-#undef SETZERO
-#undef LOADU
-#undef STOREU
-#undef MSTOREU
-#undef MLOADU
-#undef MASKN
+#include "_vec_undef.h"      /* ends this instantiation's table */
 
 #define LANES 4
 #define SET1 _mm256_set1_pd
@@ -533,15 +509,7 @@ NB_DEFINE_FGRAD_TILE(nb_fgrad_tile_f64, double, __m256d, 4, __m256i)
 NB_DEFINE_FGRAD_HALF(nb_fgrad_half_f64, double, __m256d, 4, __m256i)
 NB_DEFINE_DOT_ROW(nb_dot_row_f64, double, __m256d, 4, __m256i, MASKN, SETZERO, MLOADU, FMADD,
                   nb_hsum_f64x4)
-#undef LANES
-#undef SET1
-#undef FMADD
-#undef SETZERO
-#undef LOADU
-#undef STOREU
-#undef MSTOREU
-#undef MLOADU
-#undef MASKN
+#include "_vec_undef.h"      /* ends this instantiation's table */
 #endif  /* AVX-512 / AVX2 tables */
 
 #if defined(__AVX512F__)

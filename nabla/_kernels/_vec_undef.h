@@ -1,0 +1,12 @@
+/* Ends one instantiation of the vector-operation table in _microkernels.h: included after
+ * each set of kernels, so the next dtype or instruction set can define the table afresh.
+ * (Deliberately without an include guard.) */
+#undef LANES
+#undef SET1
+#undef FMADD
+#undef SETZERO
+#undef LOADU
+#undef STOREU
+#undef MSTOREU
+#undef MLOADU
+#undef MASKN
