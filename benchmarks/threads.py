@@ -59,6 +59,19 @@ def median_time(fn, seconds, min_reps=20):
     return float(np.median(samples))
 
 
+def nabla_train_step(model, x, y, make_optimizer):
+    """A function that runs one training step of ``model`` (cross-entropy on x, y) and
+    keeps the updated model for the next call (also used by train_step.py)."""
+    opt = make_optimizer(model)
+    loss_and_grad = nb.value_and_grad(lambda m, x, y: nn.functional.cross_entropy_loss(m(x), y))
+    state = {"model": model}
+
+    def step():
+        _, grads = loss_and_grad(state["model"], x, y)
+        state["model"] = opt.step(grads)
+    return step
+
+
 def nabla_step():
     rng = np.random.default_rng(0)
     x = rng.random((32, 8, 8, 1), dtype=np.float32)
@@ -67,14 +80,7 @@ def nabla_step():
         nn.Conv2d(1, 16, 3, padding=1, seed=0), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(16, 32, 3, padding=1, seed=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
         nn.Flatten(), nn.Linear(2 * 2 * 32, 64, seed=2), nn.ReLU(), nn.Linear(64, 10, seed=3))
-    opt = nn.optim.Adam(model, lr=1e-3)
-    loss_and_grad = nb.value_and_grad(lambda m, x, y: nn.functional.cross_entropy_loss(m(x), y))
-    state = {"model": model}
-
-    def step():
-        _, grads = loss_and_grad(state["model"], x, y)
-        state["model"] = opt.step(grads)
-    return step
+    return nabla_train_step(model, x, y, lambda m: nn.optim.Adam(m, lr=1e-3))
 
 
 def torch_step():

@@ -18,7 +18,6 @@ nabla's times are printed.  Run with the machine otherwise idle.
 import argparse
 import os
 import sys
-import time
 
 import numpy as np
 
@@ -26,17 +25,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import nabla as nb  # noqa: E402
 from nabla import nn  # noqa: E402
-
-
-def median_step(step, seconds, min_reps=10):
-    step()
-    step()
-    samples, start = [], time.perf_counter()
-    while len(samples) < min_reps or time.perf_counter() - start < seconds:
-        t = time.perf_counter()
-        step()
-        samples.append(time.perf_counter() - t)
-    return float(np.median(samples))
+from threads import median_time, nabla_train_step  # noqa: E402  (benchmarks/threads.py)
 
 
 # ------------------------------------------------------------------------ nabla
@@ -85,14 +74,7 @@ def lenet5():
 
 
 def nabla_step(model, x, y):
-    opt = nn.optim.SGD(model, lr=0.01, momentum=0.9)
-    loss_and_grad = nb.value_and_grad(lambda m, x, y: nn.functional.cross_entropy_loss(m(x), y))
-    state = {"model": model}
-
-    def step():
-        _, grads = loss_and_grad(state["model"], x, y)
-        state["model"] = opt.step(grads)
-    return step
+    return nabla_train_step(model, x, y, lambda m: nn.optim.SGD(m, lr=0.01, momentum=0.9))
 
 
 # ---------------------------------------------------------------------- PyTorch
@@ -162,9 +144,9 @@ def main():
     print(f"| model | nabla ms | {peer or 'PyTorch'} ms | nabla / PyTorch |")
     print("|---|---|---|---|")
     for name, (x, y) in data.items():
-        t_nabla = median_step(nabla_step(models[name], x, y), args.seconds)
+        t_nabla = median_time(nabla_step(models[name], x, y), args.seconds, min_reps=10)
         if name in tmodels:
-            t_torch = median_step(torch_step(tmodels[name], x, y), args.seconds)
+            t_torch = median_time(torch_step(tmodels[name], x, y), args.seconds, min_reps=10)
             print(f"| {name} | {t_nabla * 1e3:.2f} | {t_torch * 1e3:.2f} | {t_nabla / t_torch:.2f} |")
         else:
             print(f"| {name} | {t_nabla * 1e3:.2f} | - | - |")
