@@ -1,6 +1,7 @@
 """The register-blocked fast paths of nabla/_kernels/conv.pyx, against nabla.reference.
 
-conv.pyx runs groups == 1 convolutions through micro-kernels (_microkernels.h):
+conv.pyx runs convolutions (grouped ones group by group; not depthwise ones)
+through micro-kernels (_microkernels.h):
 8-pixel x 32-channel tiles (16 for float64) for conv2d and conv2d_transpose (one
 output phase per call for stride > 1), 8-pixel x 16-channel tiles (8 for float64)
 for up to 16 (8) output channels, a dot-form kernel (4 pixels x <= 6 output
@@ -69,6 +70,26 @@ CASES = [
     (1, 9, 19, 1, 9, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1)),       # 9 outputs: block path
 ]
 
+# Grouped convolutions run the same micro-kernels once per group (a group's channels
+# are a slice of each pixel, so column taps never merge); the last field is groups.
+GROUPED_CASES = [
+    (2, 7, 11, 8, 16, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 2),   # Cg 4, Og 8: half width
+    (1, 9, 13, 16, 16, (3, 3), (2, 2), (1, 1, 1, 1), (1, 1), 2),  # stride 2: phases
+    (2, 14, 14, 64, 64, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 8),  # ResNeXt-like, threaded
+    (1, 10, 12, 12, 120, (3, 3), (1, 1), (0, 2, 1, 1), (2, 2), 3),  # Og 40: block + tail
+    (1, 8, 9, 30, 6, (2, 3), (1, 2), (1, 0, 0, 1), (1, 1), 3),    # Og 2, Cg 10: dot form
+    (2, 6, 17, 64, 64, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 32),  # Cg = Og = 2
+    (1, 8, 9, 6, 12, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 6),    # Cg 1, channel multiplier 2
+    (1, 13, 14, 6, 12, (4, 3), (3, 2), (1, 2, 2, 0), (2, 3), 2),  # stride 3, gcd(s, d) = 1
+    (1, 4, 5, 4, 6, (3, 3), (1, 1), (4, 4, 4, 4), (1, 1), 2),     # only padding
+    (2, 7, 7, 5, 5, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 5),     # depthwise
+    (0, 5, 5, 4, 4, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 2),     # empty batch
+]
+
+
+
+def _case_id(case):
+    return "x".join(map(str, case[:5])) + (f"g{case[9]}" if len(case) > 9 else "")
 
 
 def _out(size, k, s, p0, p1, d):
@@ -89,13 +110,14 @@ def _check(actual, expected, dtype):
 
 
 def _setup(case, dtype, seed):
-    N, H, W, Ci, Co, (Kh, Kw), (sh, sw), pad, (dh, dw) = case
+    N, H, W, Ci, Co, (Kh, Kw), (sh, sw), pad, (dh, dw), *grouped = case
+    groups = grouped[0] if grouped else 1
     Ho, Wo = _out(H, Kh, sh, pad[0], pad[1], dh), _out(W, Kw, sw, pad[2], pad[3], dw)
     rng = np.random.default_rng(seed)
     x = _ro(rng.standard_normal((N, H, W, Ci)).astype(dtype))
-    w = _ro(rng.standard_normal((Kh, Kw, Ci, Co)).astype(dtype))
+    w = _ro(rng.standard_normal((Kh, Kw, Ci // groups, Co)).astype(dtype))
     dy = _ro(rng.standard_normal((N, Ho, Wo, Co)).astype(dtype))
-    geo = ((sh, sw), pad, (dh, dw), 1)
+    geo = ((sh, sw), pad, (dh, dw), groups)
     return x, w, dy, (H, W), (Ho, Wo), (Kh, Kw), geo
 
 
@@ -104,14 +126,14 @@ def _f64(a):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("case", CASES, ids=lambda c: "x".join(map(str, c[:5])))
+@pytest.mark.parametrize("case", CASES + GROUPED_CASES, ids=_case_id)
 def test_conv2d(case, dtype):
     x, w, _, _, out_hw, _, geo = _setup(case, dtype, 1)
     _check(K.conv2d(x, w, out_hw, *geo), R.conv2d(_f64(x), _f64(w), out_hw, *geo), dtype)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("case", CASES, ids=lambda c: "x".join(map(str, c[:5])))
+@pytest.mark.parametrize("case", CASES + GROUPED_CASES, ids=_case_id)
 def test_conv2d_transpose(case, dtype):
     _, w, dy, in_hw, _, _, geo = _setup(case, dtype, 2)
     _check(K.conv2d_transpose(dy, w, in_hw, *geo),
@@ -119,7 +141,7 @@ def test_conv2d_transpose(case, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("case", CASES, ids=lambda c: "x".join(map(str, c[:5])))
+@pytest.mark.parametrize("case", CASES + GROUPED_CASES, ids=_case_id)
 def test_conv2d_filter_grad(case, dtype):
     x, _, dy, _, _, k_hw, geo = _setup(case, dtype, 3)
     _check(K.conv2d_filter_grad(x, dy, k_hw, *geo),

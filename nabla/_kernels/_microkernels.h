@@ -17,6 +17,9 @@
  *     col tap l < nb reads, for pixel q, input column  col0 + q*col_pix + l*col_tap  with
  *     filter column  wb0 + l*wb_step;  filter tap (wa, wb) of the block is at
  *     wblk + (wa*Kw + wb)*C*VB, a C x VB row-major panel (zero-padded past the last channel).
+ *     Channel c < C of input pixel (r, col) is x[(r*W + col)*xps + c]: xps == C for a
+ *     plain convolution, xps > C for one group of a grouped one (x points at the group's
+ *     first channel); column taps merge into one run only when xps == C.
  *   Output pixel q (q < npix) goes to y + q*y_pix, channels [0, nch), nch <= VB; the
  *   row kernel overwrites (it does not accumulate), and with na == 0 or nb == 0 it
  *   writes zeros.  conv2d uses a stride-1-in-taps geometry; conv2d_transpose uses one
@@ -63,7 +66,9 @@
 typedef ptrdiff_t nb_idx;
 
 typedef struct {
-    nb_idx H, W, C;                  /* input image (rows, columns, channels) */
+    nb_idx H, W, C;                  /* input image (rows, columns); C channels reduced */
+    nb_idx xps;                      /* x values per input pixel (C, or more: a group's C
+                                        channels of a wider image)                    */
     nb_idx row0, row_step, wa0, wa_step, na;
     nb_idx col0, col_pix, col_tap, wb0, wb_step, nb;
     nb_idx Kw;                       /* filter columns of the packed panel layout */
@@ -97,7 +102,7 @@ typedef struct {
         for (int t_ = 0; t_ < (NP); t_++) {                                         \
             nb_idx col_ = cbase_ + t_ * (g)->col_pix;                               \
             (p)[t_] = (t_ < (np) && col_ >= 0 && col_ < (g)->W)                     \
-                ? (xrow) + col_ * (g)->C : (zeros);                                 \
+                ? (xrow) + col_ * (g)->xps : (zeros);                               \
         }                                                                           \
     } while (0)
 
@@ -112,7 +117,7 @@ typedef struct {
         nb_idx cb_ = (g)->col0 + (q0) * (g)->col_pix;                               \
         for (int t_ = 0; t_ < (NP); t_++) {                                         \
             nb_idx col_ = cb_ + t_ * (g)->col_pix;                                  \
-            if (t_ < (np) && col_ >= 0 && col_ + (g)->nb - 1 < (g)->W) continue;     \
+            if (t_ < (np) && col_ >= 0 && col_ + (g)->nb - 1 < (g)->W) continue;    \
             /* values [lo_, hi_) of the run are inside the row */                   \
             nb_idx lo_ = col_ < 0 ? -col_ * (C) : 0;                                \
             nb_idx hi_ = ((g)->W - col_) * (C);                                     \
@@ -131,14 +136,14 @@ typedef struct {
 /* The dot-form row kernel, generic over the vector abstraction below; NO is a
  * compile-time constant at each call site (the dispatcher's switch), so only the
  * NB_DOT_PX x NO accumulators a<t>_<o> that are used survive, all in registers. */
-#define NB_DOT_ACC(o, V, MLOAD_, FMA_) do {                                                          \
+#define NB_DOT_ACC(o, V, MLOAD_, FMA_) do {                                         \
         if (NO > o) {                                                               \
             const V wv = MLOAD_(m, wp + o * os + c);                                \
             a0_##o = FMA_(x0, wv, a0_##o); a1_##o = FMA_(x1, wv, a1_##o);           \
             a2_##o = FMA_(x2, wv, a2_##o); a3_##o = FMA_(x3, wv, a3_##o);           \
         }                                                                           \
     } while (0)
-#define NB_DOT_OUT(t, T, HSUM_) do {                                                          \
+#define NB_DOT_OUT(t, T, HSUM_) do {                                                \
         if (np > t) {                                                               \
             T *yp = y + (q0 + t) * g->y_pix;                                        \
             yp[0] = HSUM_(a##t##_0);                                                \
@@ -149,7 +154,7 @@ typedef struct {
             if (NO > 5) yp[5] = HSUM_(a##t##_5);                                    \
         }                                                                           \
     } while (0)
-#define NB_DOT_ZERO(t, V, SETZERO_)                                                           \
+#define NB_DOT_ZERO(t, V, SETZERO_)                                                 \
     V a##t##_0 = SETZERO_(), a##t##_1 = SETZERO_(), a##t##_2 = SETZERO_();          \
     V a##t##_3 = SETZERO_(), a##t##_4 = SETZERO_(), a##t##_5 = SETZERO_();
 
@@ -158,14 +163,14 @@ static inline __attribute__((always_inline)) void NAME##_n(                     
     const T *x, const T *wblk, T *y, const T *zeros, const nb_rowgeo *g, const int NO) \
 {                                                                                   \
     const nb_idx C = g->C, os = g->Kw * C;                                          \
-    const int merge_ok = g->col_tap == 1 && g->wb_step == 1;                        \
+    const int merge_ok = g->col_tap == 1 && g->wb_step == 1 && g->xps == C;         \
     for (nb_idx q0 = 0; q0 < g->npix; q0 += NB_DOT_PX) {                            \
         const nb_idx np = g->npix - q0 < NB_DOT_PX ? g->npix - q0 : NB_DOT_PX;      \
         NB_DOT_ZERO(0, V, SETZERO_) NB_DOT_ZERO(1, V, SETZERO_) NB_DOT_ZERO(2, V, SETZERO_) NB_DOT_ZERO(3, V, SETZERO_)                 \
         for (nb_idx k = 0; k < g->na; k++) {                                        \
             const nb_idx r = g->row0 + k * g->row_step;                             \
             if (r < 0 || r >= g->H) continue;                                       \
-            const T *xrow = x + r * g->W * C;                                       \
+            const T *xrow = x + r * g->W * g->xps;                                  \
             const nb_idx wa = g->wa0 + k * g->wa_step;                              \
             /* Interior tile, column taps one apart: one run of nb*C per output     \
              * (the dot layout keeps a row tap's column taps contiguous).            */ \
@@ -190,7 +195,7 @@ static inline __attribute__((always_inline)) void NAME##_n(                     
         NB_DOT_OUT(0, T, HSUM_); NB_DOT_OUT(1, T, HSUM_); NB_DOT_OUT(2, T, HSUM_); NB_DOT_OUT(3, T, HSUM_);                 \
     }                                                                               \
 }                                                                                   \
-static inline void NAME(const T *x, const T *wblk, T *y, const T *zeros,             \
+static inline void NAME(const T *x, const T *wblk, T *y, const T *zeros,            \
                         const nb_rowgeo *g)                                         \
 {                                                                                   \
     switch (g->nch) {                                                               \
@@ -210,7 +215,7 @@ static inline void NAME(const T *x, const T *wblk, T *y, const T *zeros,        
         for (int t_ = 0; t_ < NB_PX; t_++) {                                        \
             nb_idx col_ = cbase_ + t_ * (g)->col_pix;                               \
             (p)[t_] = (t_ < (np) && col_ >= 0 && col_ < (g)->W)                     \
-                ? (xrow) + col_ * (g)->C : (zeros);                                 \
+                ? (xrow) + col_ * (g)->xps : (zeros);                               \
         }                                                                           \
     } while (0)
 
@@ -247,7 +252,7 @@ static inline void NAME(const T *x, const T *wblk, T *y, const T *zeros,        
         for (nb_idx k = 0; k < g->na; k++) {                                        \
             const nb_idx r = g->row0 + k * g->row_step;                             \
             if (r < 0 || r >= g->H) continue;                                       \
-            const T *xrow = x + r * g->W * C;                                       \
+            const T *xrow = x + r * g->W * g->xps;                                  \
             const nb_idx wa = g->wa0 + k * g->wa_step;                              \
             const int interior = np == NB_PX                                        \
                 && g->col0 + q0 * g->col_pix >= 0                                   \
@@ -271,17 +276,17 @@ static inline void NAME(const T *x, const T *wblk, T *y, const T *zeros,        
  * filter row times the 8 broadcast input values. */
 #define NB_STEP2(V_) do {                                                           \
         const V_ w0 = LOADU(wp + c * VB), w1 = LOADU(wp + c * VB + LANES);          \
-        NB_FMA2(V_, 0); NB_FMA2(V_, 1); NB_FMA2(V_, 2); NB_FMA2(V_, 3);              \
-        NB_FMA2(V_, 4); NB_FMA2(V_, 5); NB_FMA2(V_, 6); NB_FMA2(V_, 7);              \
+        NB_FMA2(V_, 0); NB_FMA2(V_, 1); NB_FMA2(V_, 2); NB_FMA2(V_, 3);             \
+        NB_FMA2(V_, 4); NB_FMA2(V_, 5); NB_FMA2(V_, 6); NB_FMA2(V_, 7);             \
     } while (0)
 #define NB_STEP1(V_) do {                                                           \
         const V_ w0 = LOADU(wp + c * VB);                                           \
-        NB_FMA1(V_, 0); NB_FMA1(V_, 1); NB_FMA1(V_, 2); NB_FMA1(V_, 3);              \
-        NB_FMA1(V_, 4); NB_FMA1(V_, 5); NB_FMA1(V_, 6); NB_FMA1(V_, 7);              \
+        NB_FMA1(V_, 0); NB_FMA1(V_, 1); NB_FMA1(V_, 2); NB_FMA1(V_, 3);             \
+        NB_FMA1(V_, 4); NB_FMA1(V_, 5); NB_FMA1(V_, 6); NB_FMA1(V_, 7);             \
     } while (0)
 
 #define NB_DEFINE_CONV_ROW(NAME, T_, V_, LANES_, MASK_)                             \
-static inline void NAME(const T_ *x, const T_ *wblk, T_ *y, const T_ *zeros,               \
+static inline void NAME(const T_ *x, const T_ *wblk, T_ *y, const T_ *zeros,        \
                  const nb_rowgeo *g)                                                \
 {                                                                                   \
     typedef T_ T;                                                                   \
@@ -291,7 +296,7 @@ static inline void NAME(const T_ *x, const T_ *wblk, T_ *y, const T_ *zeros,    
     const nb_idx n1 = g->nch - LANES_ > 0 ? g->nch - LANES_ : 0;                    \
     const MASK_ m0 = MASKN(n0), m1 = MASKN(n1);     \
     (void)m0; (void)m1;                                                             \
-    const int merge_ok = g->col_tap == 1 && g->wb_step == 1;                        \
+    const int merge_ok = g->col_tap == 1 && g->wb_step == 1 && g->xps == C;         \
     T tmp_[NB_PX][NB_MERGE_MAX];                                                    \
     for (nb_idx q0 = 0; q0 < g->npix; q0 += NB_PX) {                                \
         const nb_idx np = g->npix - q0 < NB_PX ? g->npix - q0 : NB_PX;              \
@@ -309,7 +314,7 @@ static inline void NAME(const T_ *x, const T_ *wblk, T_ *y, const T_ *zeros,    
  * with 16 or fewer output channels (8 for double), which a 2-vector tile would
  * half waste. */
 #define NB_FMA1(V, t) do {                                                          \
-        if ((t) < NB_PX) acc##t##0 = FMADD(SET1(p[(t) % NB_PX][c]), w0, acc##t##0);  \
+        if ((t) < NB_PX) acc##t##0 = FMADD(SET1(p[(t) % NB_PX][c]), w0, acc##t##0); \
     } while (0)
 #define NB_STORE1(t) do {                                                           \
         if (t < np) {                                                               \
@@ -318,17 +323,17 @@ static inline void NAME(const T_ *x, const T_ *wblk, T_ *y, const T_ *zeros,    
         }                                                                           \
     } while (0)
 
-#define NB_DEFINE_CONV_ROW_HALF(NAME, T_, V_, LANES_, MASK_)                             \
-static inline void NAME(const T_ *x, const T_ *wblk, T_ *y, const T_ *zeros,               \
+#define NB_DEFINE_CONV_ROW_HALF(NAME, T_, V_, LANES_, MASK_)                        \
+static inline void NAME(const T_ *x, const T_ *wblk, T_ *y, const T_ *zeros,        \
                  const nb_rowgeo *g)                                                \
 {                                                                                   \
     typedef T_ T;                                                                   \
-    const nb_idx C = g->C, VB = LANES_;                                              \
+    const nb_idx C = g->C, VB = LANES_;                                             \
     const int full = g->nch >= VB;                                                  \
     const nb_idx n0 = g->nch < LANES_ ? g->nch : LANES_;                            \
     const MASK_ m0 = MASKN(n0);                                     \
     (void)m0;                                                                       \
-    const int merge_ok = g->col_tap == 1 && g->wb_step == 1;                        \
+    const int merge_ok = g->col_tap == 1 && g->wb_step == 1 && g->xps == C;         \
     T tmp_[NB_PX][NB_MERGE_MAX];                                                    \
     for (nb_idx q0 = 0; q0 < g->npix; q0 += NB_PX) {                                \
         const nb_idx np = g->npix - q0 < NB_PX ? g->npix - q0 : NB_PX;              \
@@ -589,7 +594,7 @@ static inline void NAME(const T *x, const T *wblk, T *y, const T *zeros,        
         for (nb_idx k = 0; k < g->na; k++) {                                        \
             const nb_idx r = g->row0 + k * g->row_step;                             \
             if (r < 0 || r >= g->H) continue;                                       \
-            const T *xrow = x + r * g->W * C;                                       \
+            const T *xrow = x + r * g->W * g->xps;                                  \
             const nb_idx wa = g->wa0 + k * g->wa_step;                              \
             for (nb_idx l = 0; l < g->nb; l++) {                                    \
                 const T *p[NB_PX];                                                  \

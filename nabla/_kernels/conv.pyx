@@ -9,13 +9,15 @@ padding are skipped (``first_tap``/``end_tap``), never read from a padded copy.
 The formulas are in ``nabla/_backend.py``; below ``Cg = C_in // groups``,
 ``Og = C_out // groups``.
 
-Fast paths (``groups == 1``, every size > 0) run register-blocked micro-kernels
-from ``_microkernels.h`` (AVX-512 intrinsics when the compiler targets AVX-512F,
-plain C otherwise); grouped and depthwise convolutions keep the direct loops
-below.  ``_direct_conv`` computes conv2d, and conv2d_transpose as a conv2d of dy
-with the channel-swapped filter read flipped, one output phase (h % sh, v % sw)
-at a time, from a filter copy packed for the micro-kernel (``_pack``; for column
-stride 1 the columns are packed flipped, so the kernels can merge column taps).
+Fast paths (every size > 0, any number of groups but depthwise) run
+register-blocked micro-kernels from ``_microkernels.h`` (AVX-512 or AVX2 intrinsics
+when the compiler targets them, plain C otherwise); depthwise convolutions keep the
+direct loops below.  ``_direct_conv`` computes conv2d, and conv2d_transpose as a
+conv2d of dy with the channel-swapped filter read flipped, one output phase
+(h % sh, v % sw) at a time, from a filter copy packed for the micro-kernel
+(``_packed_filter``; for column stride 1 the columns are packed flipped, so the
+kernels can merge column taps); a grouped convolution runs the same kernels group
+by group on each pixel's slice of channels (``DirectGeo.xps``: the pixel stride).
 float32 conv2d with one input channel, <= 8 outputs and column stride 1 runs
 ``nb_c1_row_f32`` (vectors along output pixels) instead.
 ``_filter_grad_fast`` sums dw over blocks of output rows into partial sums fixed
@@ -115,7 +117,7 @@ def _team_size():
 
 cdef extern from "_microkernels.h" nogil:
     ctypedef struct nb_rowgeo:
-        Py_ssize_t H, W, C
+        Py_ssize_t H, W, C, xps
         Py_ssize_t row0, row_step, wa0, wa_step, na
         Py_ssize_t col0, col_pix, col_tap, wb0, wb_step, nb
         Py_ssize_t Kw
@@ -171,6 +173,19 @@ cdef enum:
     FG_SMALL_BYTES = 262144 # when they fit in this many bytes together (small filters)
     FILTER_CACHE_BYTES = 1 << 20   # packed filter bytes a conv work unit sweeps with
 
+ctypedef struct DirectGeo:
+    # One call of the direct (register-blocked) convolution, _direct_conv.
+    Py_ssize_t N, H, W       # input images: x, or dy for conv2d_transpose
+    Py_ssize_t C, xps        # channels each group reduces; x values per pixel (groups*C)
+    Py_ssize_t Ho, Wo        # output images: y, or dx
+    Py_ssize_t O, yps        # outputs of each group; y values per pixel (groups*O)
+    Py_ssize_t groups, Kh, Kw
+    Py_ssize_t vb, nob       # output channels per packed block; blocks per group
+    int kind                 # the row micro-kernel (KIND_*)
+    bint transpose
+    Window win
+
+
 # Below this many multiply-adds a kernel runs on the calling thread only.  Measured
 # on the 2-core dev host (benchmarks/conv_kernels.py --threshold): waking the second
 # thread costs about 5 us, so two threads only pay from roughly 3e5 multiply-adds
@@ -194,18 +209,17 @@ def conv2d(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] w,
     dtype = np.float32 if floating is float else np.float64
     cdef Window win = make_window((w.shape[0], w.shape[1]), stride, padding, dilation)
     cdef Py_ssize_t N = x.shape[0], Ho = out_hw[0], Wo = out_hw[1], row
-    cdef Py_ssize_t vb = NB_VB_F32 if floating is float else NB_VB_F64
     cdef bint threads = _macs(N * Ho * Wo, w) >= PARALLEL_MIN_MACS
     cdef floating[:, :, :, ::1] y_view
+    cdef DirectGeo d
     cdef floating[:, :, :, :, ::1] wp
-    cdef int kind
     cdef const floating[::1] zeros
-    if groups == 1 and min(N, Ho, Wo, x.shape[1], x.shape[2], x.shape[3], w.shape[0],
-                           w.shape[1], w.shape[3]) > 0:
+    if min(N, Ho, Wo, x.shape[1], x.shape[2], x.shape[3], w.shape[0], w.shape[1],
+           w.shape[3]) > 0 and not _is_depthwise(w.shape[2], w.shape[3], groups):
         y = np.empty((N, Ho, Wo, w.shape[3]), dtype=dtype)
         y_view = y
-        if floating is float and NB_HAVE_C1 and x.shape[3] == 1 and win.sw == 1 \
-                and w.shape[3] <= 8:
+        if floating is float and NB_HAVE_C1 and groups == 1 and x.shape[3] == 1 \
+                and win.sw == 1 and w.shape[3] <= 8:
             # One input channel, <= 8 outputs: vectors along the output pixels.
             with nogil:
                 for row in prange(N * Ho, schedule="static", num_threads=nb_team_size(), use_threads_if=threads):
@@ -213,17 +227,14 @@ def conv2d(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] w,
                             w.shape[0], w.shape[1], &y_view[0, 0, 0, 0], Ho, Wo,
                             w.shape[3], win, row)
             return y
-        kind = _kernel_kind(x.shape[3], w.shape[3], &vb)
-        wp = _aligned_zeros(_panels_shape(w.shape[0], w.shape[1], x.shape[3], w.shape[3],
-                                          vb, kind), dtype)
-        _pack(&w[0, 0, 0, 0], w.shape[0], w.shape[1], x.shape[3], w.shape[3], w.shape[3], 1,
-              vb, kind == KIND_DOT, False, &wp[0, 0, 0, 0, 0])
+        # Group g reduces its Cg input channels into its Og outputs.
+        _direct_geo(&d, x.shape[0], x.shape[1], x.shape[2], w.shape[2], Ho, Wo,
+                    w.shape[3] // groups, groups, win, False, floating is float)
+        wp = _packed_filter(w, &d)
         zeros = np.zeros(x.shape[3], dtype=dtype)
         with nogil:
-            _direct_conv(&x[0, 0, 0, 0], N, x.shape[1], x.shape[2], x.shape[3],
-                         &wp[0, 0, 0, 0, 0], w.shape[0], w.shape[1], vb,
-                         &y_view[0, 0, 0, 0], Ho, Wo, w.shape[3], &zeros[0], win,
-                         False, kind, threads)
+            _direct_conv(&x[0, 0, 0, 0], &wp[0, 0, 0, 0, 0], &y_view[0, 0, 0, 0], &zeros[0], &d,
+                         threads)
         return y
     y = np.zeros((N, Ho, Wo, w.shape[3]), dtype=dtype)
     y_view = y
@@ -269,32 +280,25 @@ def conv2d_transpose(const floating[:, :, :, ::1] dy, const floating[:, :, :, ::
     dtype = np.float32 if floating is float else np.float64
     cdef Window win = make_window((w.shape[0], w.shape[1]), stride, padding, dilation)
     cdef Py_ssize_t N = dy.shape[0], H = out_hw[0], W = out_hw[1], row
-    cdef Py_ssize_t vb = NB_VB_F32 if floating is float else NB_VB_F64
     cdef bint threads = _macs(N * dy.shape[1] * dy.shape[2], w) >= PARALLEL_MIN_MACS
     cdef floating[:, :, :, ::1] dx_view
+    cdef DirectGeo d
     cdef floating[:, :, :, :, ::1] wp
-    cdef int kind
     cdef const floating[::1] zeros
-    if groups == 1 and min(N, H, W, dy.shape[1], dy.shape[2], dy.shape[3], w.shape[0],
-                           w.shape[1], w.shape[2]) > 0:
+    if min(N, H, W, dy.shape[1], dy.shape[2], dy.shape[3], w.shape[0], w.shape[1],
+           w.shape[2]) > 0 and not _is_depthwise(w.shape[2], w.shape[3], groups):
         # A direct convolution of dy with the channel-swapped filter, one output
-        # phase (h % sh, v % sw) at a time; see _transpose_unit.
-        dx = np.empty((N, H, W, w.shape[2]), dtype=dtype)
+        # phase (h % sh, v % sw) at a time; see _transpose_unit.  Group g reduces
+        # its Og channels of dy into its Cg channels of dx.
+        dx = np.empty((N, H, W, w.shape[2] * groups), dtype=dtype)
         dx_view = dx
-        kind = _kernel_kind(dy.shape[3], w.shape[2], &vb)
-        # Reduction over w's last axis (dy's channels), outputs along w's third axis.
-        wp = _aligned_zeros(_panels_shape(w.shape[0], w.shape[1], dy.shape[3], w.shape[2],
-                                          vb, kind), dtype)
-        # Column stride 1: columns packed flipped, so the row kernel sees a forward
-        # geometry (column taps one apart, ascending) and can merge column taps.
-        _pack(&w[0, 0, 0, 0], w.shape[0], w.shape[1], dy.shape[3], w.shape[2], 1, w.shape[3],
-              vb, kind == KIND_DOT, win.sw == 1, &wp[0, 0, 0, 0, 0])
+        _direct_geo(&d, N, dy.shape[1], dy.shape[2], w.shape[3] // groups, H, W, w.shape[2],
+                    groups, win, True, floating is float)
+        wp = _packed_filter(w, &d)
         zeros = np.zeros(dy.shape[3], dtype=dtype)
         with nogil:
-            _direct_conv(&dy[0, 0, 0, 0], N, dy.shape[1], dy.shape[2], dy.shape[3],
-                         &wp[0, 0, 0, 0, 0], w.shape[0], w.shape[1], vb,
-                         &dx_view[0, 0, 0, 0], H, W, w.shape[2], &zeros[0], win,
-                         True, kind, threads)
+            _direct_conv(&dy[0, 0, 0, 0], &wp[0, 0, 0, 0, 0], &dx_view[0, 0, 0, 0], &zeros[0], &d,
+                         threads)
         return dx
     dx = np.zeros((N, H, W, w.shape[2] * groups), dtype=dtype)
     dx_view = dx
@@ -352,22 +356,26 @@ def conv2d_filter_grad(const floating[:, :, :, ::1] x, const floating[:, :, :, :
     cdef Py_ssize_t Kh = win.kh, Kw = win.kw, C = x.shape[3], O = dy.shape[3]
     cdef Py_ssize_t vb = NB_VB_F32 if floating is float else NB_VB_F64
     cdef bint threads = N * Ho * Wo * Kh * Kw * (C // groups) * O >= PARALLEL_MIN_MACS
-    cdef Py_ssize_t rows_per_unit, units_per_image, S, Q, T, slice_width
+    cdef Py_ssize_t rows_per_unit, units_per_image, S, Q, T, slice_width, columns
+    cdef bint half
     cdef floating[:, :, :, :, ::1] parts
     cdef floating[:, :, :, ::1] dw_view
     cdef Py_ssize_t Cg, Og, per_tap, unit, tap
-    if groups == 1 and min(N, Ho, Wo, x.shape[1], x.shape[2], C, O, Kh, Kw) > 0:
+    if min(N, Ho, Wo, x.shape[1], x.shape[2], C, O, Kh, Kw) > 0 \
+            and not _is_depthwise(C // groups, O, groups):
         # The partition of the sum over pixels is fixed by the shapes alone, never by
         # the number of threads, so dw has the same bits on any thread count: the
         # pixel units (about FG_PIXELS output pixels each) go, in order, to S chunks,
         # each summed into its own copy of dw; the copies are then added in the order
-        # 0, 1, ..., S-1.  Q slices of the output channels (whole vectors) give the
-        # threads more units without more copies: a unit owns its slice outright.
+        # 0, 1, ..., S-1.  Q slices of the output columns (a column: one vector of one
+        # group's outputs) give the threads more units without more copies: a unit
+        # owns its slice outright.
+        Cg, Og = C // groups, O // groups
         rows_per_unit = min(Ho, (FG_PIXELS + Wo - 1) // Wo)
         units_per_image = (Ho + rows_per_unit - 1) // rows_per_unit
         # S grows with the pixels, and for a small dw (cheap copies) up to FG_SMALL_PARTS.
         S = max(1, (N * Ho * Wo) // FG_PART_PIXELS, min(FG_SMALL_PARTS, FG_SMALL_BYTES // (
-            Kh * Kw * C * O * x.itemsize)))
+            Kh * Kw * Cg * O * x.itemsize)))
         S = min(S, N * units_per_image, FG_MAX_PARTS)
         while S & (S - 1):     # a power of two: S units share out evenly on 2, 4, 8... threads
             S = S & (S - 1)
@@ -375,16 +383,20 @@ def conv2d_filter_grad(const floating[:, :, :, ::1] x, const floating[:, :, :, :
         # the thread count T: the fewest slices that give every thread the same number
         # of units, or at least 4 each (slicing makes the units re-read their x rows).
         T = nb_team_size() if threads else 1
+        half = Og <= vb // 2
+        if half:
+            vb = vb // 2       # half-width tiles: one vector covers a group's outputs
+        columns = groups * ((Og + vb - 1) // vb)
         Q = 1
-        while Q < (O + vb - 1) // vb and (S * Q) % T != 0 and S * Q < 4 * T:
+        while Q < columns and (S * Q) % T != 0 and S * Q < 4 * T:
             Q += 1
-        slice_width = (((O + vb - 1) // vb + Q - 1) // Q) * vb
-        Q = (O + slice_width - 1) // slice_width
-        parts_arr = np.zeros((S, Kh, Kw, C, O), dtype=dtype)
+        slice_width = (columns + Q - 1) // Q
+        Q = (columns + slice_width - 1) // slice_width
+        parts_arr = np.zeros((S, Kh, Kw, Cg, O), dtype=dtype)
         parts = parts_arr
         with nogil:
             _filter_grad_fast(&x[0, 0, 0, 0], &dy[0, 0, 0, 0], &parts[0, 0, 0, 0, 0],
-                              N, x.shape[1], x.shape[2], C, Ho, Wo, O, win, vb,
+                              N, x.shape[1], x.shape[2], Cg, Ho, Wo, Og, groups, win, vb, half,
                               rows_per_unit, units_per_image, S, Q, slice_width, threads)
         return parts_arr[0]
     dw = np.zeros((Kh, Kw, C // groups, O), dtype=dtype)
@@ -452,6 +464,11 @@ cdef inline Py_ssize_t _macs(Py_ssize_t pixels, const floating[:, :, :, ::1] w) 
     return pixels * w.shape[0] * w.shape[1] * w.shape[2] * w.shape[3]
 
 
+cdef inline bint _is_depthwise(Py_ssize_t Cg, Py_ssize_t C_out, Py_ssize_t groups) noexcept:
+    """One input and one output channel per group: input channel o feeds output o."""
+    return groups > 1 and Cg == 1 and C_out == groups
+
+
 cdef inline int _kernel_kind(Py_ssize_t C, Py_ssize_t O, Py_ssize_t *vb) noexcept:
     """The row micro-kernel for C reduction and O output channels; sets its block width.
 
@@ -468,22 +485,62 @@ cdef inline int _kernel_kind(Py_ssize_t C, Py_ssize_t O, Py_ssize_t *vb) noexcep
     return KIND_BLOCK
 
 
-cdef tuple _panels_shape(Py_ssize_t Kh, Py_ssize_t Kw, Py_ssize_t C, Py_ssize_t O,
-                         Py_ssize_t vb, int kind):
-    """Shape of the packed filter (see _pack)."""
-    if kind == KIND_DOT:
-        return (1, Kh, Kw, O, C)
-    return ((O + vb - 1) // vb, Kh, Kw, C, vb)
+cdef void _direct_geo(DirectGeo *d, Py_ssize_t N, Py_ssize_t H, Py_ssize_t W, Py_ssize_t C,
+                      Py_ssize_t Ho, Py_ssize_t Wo, Py_ssize_t O, Py_ssize_t groups,
+                      Window win, bint transpose, bint single) noexcept:
+    """Fill d for a direct convolution (transpose: a transposed one) of x (N, H, W,
+    groups*C) into y (N, Ho, Wo, groups*O), group g reducing its C channels of x into
+    its O channels of y; single: float32, else float64."""
+    d.N, d.H, d.W, d.C, d.xps = N, H, W, C, groups * C
+    d.Ho, d.Wo, d.O, d.yps = Ho, Wo, O, groups * O
+    d.groups, d.Kh, d.Kw, d.win, d.transpose = groups, win.kh, win.kw, win, transpose
+    d.vb = NB_VB_F32 if single else NB_VB_F64
+    d.kind = _kernel_kind(C, O, &d.vb)
+    d.nob = (O + d.vb - 1) // d.vb
+
+
+cdef object _packed_filter(const floating[:, :, :, ::1] w, const DirectGeo *d):
+    """The filter w (Kh, Kw, Cg, C_out), packed group by group for d's micro-kernel.
+
+    Block layout (groups * nob, Kh, Kw, C, vb): the nob blocks of each group in turn.
+    Dot layout (groups, Kh, Kw, O, C).  See _pack.  Forward: group g reduces w's axis 2
+    into its outputs g*O ... (axis 3); transpose: the reverse.
+    """
+    dtype = np.float32 if floating is float else np.float64
+    cdef Py_ssize_t Kh = d.Kh, Kw = d.Kw, C = d.C, O = d.O, g, first
+    cdef Py_ssize_t C_out = w.shape[3], ts = w.shape[2] * C_out, Og = C_out // d.groups
+    cdef bint dot = d.kind == KIND_DOT
+    cdef tuple shape
+    if dot:
+        shape = (d.groups, Kh, Kw, O, C)
+    else:
+        shape = (d.groups * d.nob, Kh, Kw, C, d.vb)
+    packed = _aligned_zeros(shape, dtype)
+    cdef floating[:, :, :, :, ::1] wp = packed
+    for g in range(d.groups):
+        first = g if dot else g * d.nob
+        if d.transpose:
+            # Reduction over the group's outputs (stride 1 in w), outputs along w's
+            # axis 2 (stride C_out).  Column stride 1: columns packed flipped, so the
+            # row kernel sees a forward geometry (column taps one apart, ascending)
+            # and can merge column taps.
+            _pack(&w[0, 0, 0, g * Og], Kh, Kw, C, O, ts, 1, C_out, d.vb, dot, d.win.sw == 1,
+                  &wp[first, 0, 0, 0, 0])
+        else:
+            _pack(&w[0, 0, 0, g * Og], Kh, Kw, C, O, ts, C_out, 1, d.vb, dot, False,
+                  &wp[first, 0, 0, 0, 0])
+    return packed
 
 
 cdef void _pack(const floating *w, Py_ssize_t Kh, Py_ssize_t Kw, Py_ssize_t C, Py_ssize_t O,
-                Py_ssize_t sc, Py_ssize_t so, Py_ssize_t vb, bint dot, bint flip,
+                Py_ssize_t ts, Py_ssize_t sc, Py_ssize_t so, Py_ssize_t vb, bint dot, bint flip,
                 floating *out) noexcept nogil:
-    """Copy the filter into the layout a micro-kernel streams through.
+    """Copy the filter (of one group) into the layout a micro-kernel streams through.
 
     Source: tap t = a*Kw + b, reduction channel c, output channel o at
-    w[t*C*O + c*sc + o*so] (conv2d: HWIO, sc = O, so = 1; conv2d_transpose: the same
-    array read with input and output channels swapped, sc = 1, so = C); with flip,
+    w[t*ts + c*sc + o*so] (conv2d: HWIO, ts = Cg*C_out, sc = C_out, so = 1, w at the
+    group's first output; conv2d_transpose: the same array read with input and output
+    channels swapped, sc = 1, so = C_out); with flip,
     packed column b holds source column Kw - 1 - b.  Block layout (ceil(O/vb), Kh*Kw,
     C, vb): panel [ob, t] is the C x vb matrix of outputs ob*vb .. ob*vb + vb - 1, zero
     past O (out must be zeroed).  Dot layout (Kh, O, Kw, C): for each row tap and
@@ -495,7 +552,7 @@ cdef void _pack(const floating *w, Py_ssize_t Kh, Py_ssize_t Kw, Py_ssize_t C, P
     for t in range(taps):
         a = t // Kw
         b = t % Kw
-        src = w + (a * Kw + (Kw - 1 - b if flip else b)) * C * O
+        src = w + (a * Kw + (Kw - 1 - b if flip else b)) * ts
         if dot:
             for o in range(O):
                 dst = out + ((a * O + o) * Kw + b) * C
@@ -542,57 +599,61 @@ cdef inline void _conv_row(const floating *x, const floating *wblk, floating *y,
             nb_dot_row_f64(x, wblk, y, zeros, g)
 
 
-cdef void _direct_conv(const floating *x, Py_ssize_t N, Py_ssize_t H, Py_ssize_t W,
-                       Py_ssize_t C, const floating *wp, Py_ssize_t Kh, Py_ssize_t Kw,
-                       Py_ssize_t vb, floating *y, Py_ssize_t Ho, Py_ssize_t Wo, Py_ssize_t O,
-                       const floating *zeros, Window win, bint transpose, int kind,
-                       bint threads) noexcept nogil:
-    """y (N, Ho, Wo, O) from x (N, H, W, C) and the packed filter wp (see _pack).
+cdef void _direct_conv(const floating *x, const floating *wp, floating *y,
+                       const floating *zeros, const DirectGeo *d, bint threads) noexcept nogil:
+    """y (N, Ho, Wo, groups*O) from x (N, H, W, groups*C) and the packed filter wp.
 
-    Forward (transpose False): y = conv2d(x, w).  Transpose: x is dy, y is dx and wp
+    Forward (d.transpose False): y = conv2d(x, w).  Transpose: x is dy, y is dx and wp
     packs w with its channels swapped (HWOI): y = conv2d_transpose(x, w).
-    kind picks the micro-kernel (KIND_*); wp was packed by _pack for it (with
-    KIND_DOT, vb == O: one block, the (Kh, Kw, O, C) filter).
-    Work unit: one output row y[n, i] and one group of blocks of vb output channels;
-    units write disjoint parts of y (every cell of y exactly once), so no races.
+    d.kind picks the micro-kernel (KIND_*); wp was packed by _packed_filter for it.
+    Block b < groups*nob is block b % nob (vb output channels) of group b // nob.
+    Work unit: one output row y[n, i] and one set of blocks; units write disjoint
+    parts of y (every cell of y exactly once), so no races.
     """
-    cdef Py_ssize_t nob = (O + vb - 1) // vb, rows = N * Ho, u, ob
-    # The channel blocks are split into ngroups equal groups whose filter panels
-    # (Kh*Kw*C*vb values per block) fit in FILTER_CACHE_BYTES; a work unit is one
-    # output row and one group, so a thread sweeps the rows with a cache-resident
-    # filter group, and the input rows are re-read once per group.
-    cdef Py_ssize_t panel = Kh * Kw * C * vb * sizeof(floating)
-    cdef Py_ssize_t ngroups = (nob * panel + FILTER_CACHE_BYTES - 1) // FILTER_CACHE_BYTES
-    if ngroups > nob:
-        ngroups = nob
-    while nob % ngroups:
-        ngroups += 1
-    cdef Py_ssize_t per_group = nob // ngroups
-    for u in prange(rows * ngroups, schedule="static", num_threads=nb_team_size(), use_threads_if=threads):
-        for ob in range((u // rows) * per_group, (u // rows + 1) * per_group):
-            if transpose:
-                _transpose_unit(x, H, W, C, wp, Kh, Kw, vb, y, Ho, Wo, O, zeros, win,
-                                u % rows, ob, kind)
+    cdef Py_ssize_t nblocks = d.groups * d.nob, rows = d.N * d.Ho, u, ob
+    # The blocks are split into nsets equal sets whose filter panels (Kh*Kw*C*vb
+    # values per block) fit in FILTER_CACHE_BYTES; a work unit is one output row and
+    # one set, so a thread sweeps the rows with a cache-resident filter set, and the
+    # input rows are re-read once per set.
+    cdef Py_ssize_t panel = d.Kh * d.Kw * d.C * d.vb * sizeof(floating)
+    cdef Py_ssize_t nsets = (nblocks * panel + FILTER_CACHE_BYTES - 1) // FILTER_CACHE_BYTES
+    if nsets > nblocks:
+        nsets = nblocks
+    while nblocks % nsets:
+        nsets += 1
+    cdef Py_ssize_t per_set = nblocks // nsets
+    for u in prange(rows * nsets, schedule="static", num_threads=nb_team_size(), use_threads_if=threads):
+        for ob in range((u // rows) * per_set, (u // rows + 1) * per_set):
+            if d.transpose:
+                _transpose_unit(x, wp, y, zeros, d, u % rows, ob)
             else:
-                _forward_unit(x, H, W, C, wp, Kh, Kw, vb, y, Ho, Wo, O, zeros, win,
-                              u % rows, ob, kind)
+                _forward_unit(x, wp, y, zeros, d, u % rows, ob)
 
 
-cdef inline void _forward_unit(const floating *x, Py_ssize_t H, Py_ssize_t W, Py_ssize_t C,
-                               const floating *wp, Py_ssize_t Kh, Py_ssize_t Kw,
-                               Py_ssize_t vb, floating *y, Py_ssize_t Ho, Py_ssize_t Wo,
-                               Py_ssize_t O, const floating *zeros, Window win,
-                               Py_ssize_t row, Py_ssize_t ob, int kind) noexcept nogil:
-    cdef Py_ssize_t n = row // Ho, i = row % Ho
+cdef inline void _block_pointers(const DirectGeo *d, Py_ssize_t ob, Py_ssize_t *x_off,
+                                 Py_ssize_t *y_off, Py_ssize_t *nch) noexcept nogil:
+    """Block ob's first channel of x and of y (offsets within a pixel), and its width."""
+    cdef Py_ssize_t g = ob // d.nob, k = ob % d.nob
+    x_off[0] = g * d.C
+    y_off[0] = g * d.O + k * d.vb
+    nch[0] = min(d.vb, d.O - k * d.vb)
+
+
+cdef inline void _forward_unit(const floating *x, const floating *wp, floating *y,
+                               const floating *zeros, const DirectGeo *d, Py_ssize_t row,
+                               Py_ssize_t ob) noexcept nogil:
+    cdef Py_ssize_t n = row // d.Ho, i = row % d.Ho, x_off, y_off
+    cdef Window win = d.win
     cdef nb_rowgeo g
-    g.H, g.W, g.C = H, W, C
+    _block_pointers(d, ob, &x_off, &y_off, &g.nch)
+    g.H, g.W, g.C, g.xps = d.H, d.W, d.C, d.xps
     # Row tap a reads input row i*sh - pt + a*dh (the kernel skips rows outside).
-    g.row0, g.row_step, g.wa0, g.wa_step, g.na = i * win.sh - win.pt, win.dh, 0, 1, Kh
+    g.row0, g.row_step, g.wa0, g.wa_step, g.na = i * win.sh - win.pt, win.dh, 0, 1, d.Kh
     # Column tap b of pixel j reads input column j*sw - pl + b*dw (zeros outside).
-    g.col0, g.col_pix, g.col_tap, g.wb0, g.wb_step, g.nb = -win.pl, win.sw, win.dw, 0, 1, Kw
-    g.Kw, g.npix, g.y_pix, g.nch = Kw, Wo, O, min(vb, O - ob * vb)
-    _conv_row(x + n * H * W * C, wp + ob * Kh * Kw * C * vb, y + row * Wo * O + ob * vb,
-              zeros, &g, kind)
+    g.col0, g.col_pix, g.col_tap, g.wb0, g.wb_step, g.nb = -win.pl, win.sw, win.dw, 0, 1, d.Kw
+    g.Kw, g.npix, g.y_pix = d.Kw, d.Wo, d.yps
+    _conv_row(x + n * d.H * d.W * d.xps + x_off, wp + ob * d.Kh * d.Kw * d.C * d.vb,
+              y + row * d.Wo * d.yps + y_off, zeros, &g, d.kind)
 
 
 cdef inline void _c1_row(const float *x, Py_ssize_t H, Py_ssize_t W, const float *w,
@@ -601,7 +662,7 @@ cdef inline void _c1_row(const float *x, Py_ssize_t H, Py_ssize_t W, const float
     """Output row y[n, i] of a one-input-channel conv2d (nb_c1_row_f32, w: HWIO)."""
     cdef Py_ssize_t n = row // Ho, i = row % Ho
     cdef nb_rowgeo g
-    g.H, g.W, g.C = H, W, 1
+    g.H, g.W, g.C, g.xps = H, W, 1, 1
     g.row0, g.row_step, g.wa0, g.wa_step, g.na = i * win.sh - win.pt, win.dh, 0, 1, Kh
     g.col0, g.col_pix, g.col_tap, g.wb0, g.wb_step, g.nb = -win.pl, 1, win.dw, 0, 1, Kw
     g.Kw, g.npix, g.y_pix, g.nch = Kw, Wo, O, O
@@ -638,58 +699,70 @@ cdef inline void _phase_taps(Py_ssize_t offset, Py_ssize_t d, Py_ssize_t s, Py_s
             return
 
 
-cdef inline void _transpose_unit(const floating *dy, Py_ssize_t Ho, Py_ssize_t Wo,
-                                 Py_ssize_t C, const floating *wp, Py_ssize_t Kh,
-                                 Py_ssize_t Kw, Py_ssize_t vb, floating *dx, Py_ssize_t H,
-                                 Py_ssize_t W, Py_ssize_t O, const floating *zeros,
-                                 Window win, Py_ssize_t row, Py_ssize_t ob,
-                                 int kind) noexcept nogil:
-    """Row dx[n, h], channel block ob: one row kernel call per column phase v % sw."""
-    cdef Py_ssize_t n = row // H, h = row % H, rw
+cdef inline void _transpose_unit(const floating *dy, const floating *wp, floating *dx,
+                                 const floating *zeros, const DirectGeo *d, Py_ssize_t row,
+                                 Py_ssize_t ob) noexcept nogil:
+    """Row dx[n, h], channel block ob: one row kernel call per column phase v % sw.
+
+    Here d's input is dy (N, d.H, d.W, .) and its output dx (N, d.Ho, d.Wo, .)."""
+    cdef Py_ssize_t n = row // d.Ho, h = row % d.Ho, rw, x_off, y_off
     cdef Py_ssize_t a0, a_step, na, e0, e_step, b0, b_step, nb, f0, f_step
+    cdef Py_ssize_t Kh = d.Kh, Kw = d.Kw, W = d.Wo
+    cdef Window win = d.win
     cdef nb_rowgeo g
+    _block_pointers(d, ob, &x_off, &y_off, &g.nch)
     _phase_taps(h % win.sh + win.pt, win.dh, win.sh, Kh, &a0, &a_step, &na, &e0, &e_step)
-    g.H, g.W, g.C = Ho, Wo, C
+    g.H, g.W, g.C, g.xps = d.H, d.W, d.C, d.xps
     g.row0, g.row_step, g.wa0, g.wa_step, g.na = h // win.sh + e0, e_step, a0, a_step, na
-    g.Kw, g.nch = Kw, min(vb, O - ob * vb)
-    g.y_pix = win.sw * O
+    g.Kw = Kw
+    g.y_pix = win.sw * d.yps
     for rw in range(min(win.sw, W)):
         _phase_taps(rw + win.pl, win.dw, win.sw, Kw, &b0, &b_step, &nb, &f0, &f_step)
         if win.sw == 1:
-            # Filter packed with flipped columns (see conv2d_transpose): packed column
+            # Filter packed with flipped columns (see _packed_filter): packed column
             # l reads dy column  v + pl - (Kw - 1 - l)*dw.
             g.col0, g.col_pix, g.col_tap = win.pl - (Kw - 1) * win.dw, 1, win.dw
             g.wb0, g.wb_step, g.nb = 0, 1, Kw
         else:
             g.col0, g.col_pix, g.col_tap, g.wb0, g.wb_step, g.nb = f0, 1, f_step, b0, b_step, nb
         g.npix = (W - rw + win.sw - 1) // win.sw
-        _conv_row(dy + n * Ho * Wo * C, wp + ob * Kh * Kw * C * vb,
-                  dx + (row * W + rw) * O + ob * vb, zeros, &g, kind)
+        _conv_row(dy + n * d.H * d.W * d.xps + x_off, wp + ob * Kh * Kw * d.C * d.vb,
+                  dx + (row * W + rw) * d.yps + y_off, zeros, &g, d.kind)
 
 
 cdef void _filter_grad_fast(const floating *x, const floating *dy, floating *parts,
                             Py_ssize_t N, Py_ssize_t H, Py_ssize_t W, Py_ssize_t C,
-                            Py_ssize_t Ho, Py_ssize_t Wo, Py_ssize_t O, Window win,
-                            Py_ssize_t vb, Py_ssize_t rows_per_unit,
+                            Py_ssize_t Ho, Py_ssize_t Wo, Py_ssize_t O, Py_ssize_t groups,
+                            Window win, Py_ssize_t vb, bint half, Py_ssize_t rows_per_unit,
                             Py_ssize_t units_per_image, Py_ssize_t S, Py_ssize_t Q,
                             Py_ssize_t slice_width, bint threads) noexcept nogil:
-    """parts[0] (Kh, Kw, C, O) = dw, summed through the partial sums parts[0 .. S-1].
+    """parts[0] (Kh, Kw, C, groups*O) = dw, summed through the partial sums parts[0 .. S-1].
 
-    Pixel unit: rows [i0, i0 + rows_per_unit) of dy[n] (about FG_PIXELS pixels, which
-    stay in cache while every tap and channel tile sweeps over them).  Work unit
-    (s, q): the pixel units of chunk s, in order, for the output channels of slice q,
-    into parts[s].  Which thread runs a work unit does not change what it computes.
+    x (N, H, W, groups*C), dy (N, Ho, Wo, groups*O); group g reduces its C channels of
+    x against its O channels of dy.  Pixel unit: rows [i0, i0 + rows_per_unit) of
+    dy[n] (about FG_PIXELS pixels, which stay in cache while every tap, group and
+    channel tile sweeps over them).  Work unit (s, q): the pixel units of chunk s, in
+    order, for the columns of slice q (slice_width columns; column k is vector
+    k % nvec of group k // nvec, nvec = ceil(O / vb)), into parts[s].  Which thread
+    runs a work unit does not change what it computes.
     """
-    cdef Py_ssize_t u, p, s, o0, size = win.kh * win.kw * C * O
-    cdef Py_ssize_t units = N * units_per_image
+    cdef Py_ssize_t u, p, s, k, k1, grp, o0, o1, size = win.kh * win.kw * C * groups * O
+    cdef Py_ssize_t units = N * units_per_image, nvec = (O + vb - 1) // vb
     for u in prange(S * Q, schedule="static", num_threads=nb_team_size(), use_threads_if=threads):
         s = u // Q
-        o0 = (u % Q) * slice_width
         for p in range(s * units // S, (s + 1) * units // S):
-            _filter_grad_fast_unit(x, dy, parts + s * size, H, W, C, Ho, Wo, O, win, vb,
-                                   p // units_per_image,
-                                   (p % units_per_image) * rows_per_unit, rows_per_unit,
-                                   o0, min(O, o0 + slice_width))
+            # The slice's columns, one group's run at a time.
+            k = (u % Q) * slice_width
+            while k < min(groups * nvec, (u % Q + 1) * slice_width):
+                grp = k // nvec
+                k1 = min((grp + 1) * nvec, (u % Q + 1) * slice_width)
+                o0 = grp * O + (k - grp * nvec) * vb
+                o1 = min((grp + 1) * O, grp * O + (k1 - grp * nvec) * vb)
+                _filter_grad_fast_unit(x + grp * C, dy, parts + s * size, H, W, C, groups * C,
+                                       Ho, Wo, groups * O, win, vb, half, p // units_per_image,
+                                       (p % units_per_image) * rows_per_unit, rows_per_unit,
+                                       o0, o1)
+                k = k1
     if S > 1:
         _sum_parts(parts, S, size, threads)
 
@@ -723,26 +796,25 @@ cdef inline void _fgrad_tile(const floating *x, Py_ssize_t xrs, Py_ssize_t xps,
 
 cdef inline void _filter_grad_fast_unit(const floating *x, const floating *dy,
                                         floating *dw, Py_ssize_t H, Py_ssize_t W,
-                                        Py_ssize_t C, Py_ssize_t Ho, Py_ssize_t Wo,
-                                        Py_ssize_t O, Window win, Py_ssize_t vb, Py_ssize_t n,
-                                        Py_ssize_t i0, Py_ssize_t rows, Py_ssize_t o0,
-                                        Py_ssize_t o1) noexcept nogil:
-    """dw[.., o0:o1] += the products of pixel rows [i0, i0 + rows) of image n."""
+                                        Py_ssize_t C, Py_ssize_t xps, Py_ssize_t Ho,
+                                        Py_ssize_t Wo, Py_ssize_t O, Window win, Py_ssize_t vb,
+                                        bint half, Py_ssize_t n, Py_ssize_t i0, Py_ssize_t rows,
+                                        Py_ssize_t o0, Py_ssize_t o1) noexcept nogil:
+    """dw[.., o0:o1] += the products of pixel rows [i0, i0 + rows) of image n.
+
+    x's pixels are xps values apart (C of them reduced); dy's and dw's rows are O apart;
+    tiles are vb outputs wide (half: one vector)."""
     cdef Py_ssize_t i1 = min(Ho, i0 + rows), a, b, r0, c0, ia, ib, ja, jb, On = o1 - o0
     # Output channels o0 .. o1-1 only: shift both pointers; O stays the row stride.
     dy = dy + o0
     dw = dw + o0
-    # Up to one vector of output channels: half-width tiles (vb is the full width).
-    cdef bint half = O <= vb // 2
-    if half:
-        vb = vb // 2
     cdef Py_ssize_t KC = win.kw * C, ma = 0, mb = 0
     # Few input channels, dilation 1 in columns: the column taps b and channels c of
     # one pixel are contiguous in x (offset b*C + c) and in dw, so the pixels that all
     # Kw taps reach run as tiles over the merged (b, c) axis, NB_FG_C at a time,
     # instead of Kw tiles of C (mostly idle) channels each.
-    cdef bint merge = win.dw == 1 and ((KC + NB_FG_C - 1) // NB_FG_C
-                                       < win.kw * ((C + NB_FG_C - 1) // NB_FG_C))
+    cdef bint merge = win.dw == 1 and xps == C and ((KC + NB_FG_C - 1) // NB_FG_C
+                                                    < win.kw * ((C + NB_FG_C - 1) // NB_FG_C))
     if merge:
         ma = first_tap(-win.pl, win.sw)
         mb = end_tap(win.kw - 1 - win.pl, win.sw, Wo, W)
@@ -765,18 +837,19 @@ cdef inline void _filter_grad_fast_unit(const floating *x, const floating *dy,
             jb = end_tap(c0, win.sw, Wo, W)
             if merge:
                 # The pixels of tap b outside the merged range [ma, mb).
-                _fgrad_range(x, dy, dw, H, W, C, Ho, Wo, O, On, win, vb, half, n, a, b, r0, c0,
+                _fgrad_range(x, dy, dw, H, W, C, xps, Ho, Wo, O, On, win, vb, half, n, a, b, r0, c0,
                              ia, ib, ja, min(jb, ma))
-                _fgrad_range(x, dy, dw, H, W, C, Ho, Wo, O, On, win, vb, half, n, a, b, r0, c0,
+                _fgrad_range(x, dy, dw, H, W, C, xps, Ho, Wo, O, On, win, vb, half, n, a, b, r0, c0,
                              ia, ib, max(ja, mb), jb)
             else:
-                _fgrad_range(x, dy, dw, H, W, C, Ho, Wo, O, On, win, vb, half, n, a, b, r0, c0,
+                _fgrad_range(x, dy, dw, H, W, C, xps, Ho, Wo, O, On, win, vb, half, n, a, b, r0, c0,
                              ia, ib, ja, jb)
 
 
 cdef inline void _fgrad_range(const floating *x, const floating *dy, floating *dw,
-                              Py_ssize_t H, Py_ssize_t W, Py_ssize_t C, Py_ssize_t Ho,
-                              Py_ssize_t Wo, Py_ssize_t O, Py_ssize_t On, Window win,
+                              Py_ssize_t H, Py_ssize_t W, Py_ssize_t C, Py_ssize_t xps,
+                              Py_ssize_t Ho, Py_ssize_t Wo, Py_ssize_t O, Py_ssize_t On,
+                              Window win,
                               Py_ssize_t vb,
                               bint half, Py_ssize_t n, Py_ssize_t a, Py_ssize_t b,
                               Py_ssize_t r0, Py_ssize_t c0, Py_ssize_t ia, Py_ssize_t ib,
@@ -784,8 +857,8 @@ cdef inline void _fgrad_range(const floating *x, const floating *dy, floating *d
     """dw[a, b] += tap (a, b)'s products over output rows [ia, ib), columns [ja, jb)."""
     if ja >= jb:
         return
-    _fgrad_block(x + ((n * H + r0 + ia * win.sh) * W + c0 + ja * win.sw) * C,
-                 win.sh * W * C, win.sw * C, dy + ((n * Ho + ia) * Wo + ja) * O, Wo * O, O,
+    _fgrad_block(x + ((n * H + r0 + ia * win.sh) * W + c0 + ja * win.sw) * xps,
+                 win.sh * W * xps, win.sw * xps, dy + ((n * Ho + ia) * Wo + ja) * O, Wo * O, O,
                  ib - ia, jb - ja, dw + (a * win.kw + b) * C * O, C, O, On, vb, half)
 
 
