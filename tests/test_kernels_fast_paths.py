@@ -71,7 +71,8 @@ CASES = [
 ]
 
 # Grouped convolutions run the same micro-kernels once per group (a group's channels
-# are a slice of each pixel, so column taps never merge); the last field is groups.
+# are a slice of each pixel, so column taps never merge), or the packed form for few
+# outputs per group; the last field is groups.
 GROUPED_CASES = [
     (2, 7, 11, 8, 16, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 2),   # Cg 4, Og 8: half width
     (1, 9, 13, 16, 16, (3, 3), (2, 2), (1, 1, 1, 1), (1, 1), 2),  # stride 2: phases
@@ -82,6 +83,11 @@ GROUPED_CASES = [
     (1, 8, 9, 6, 12, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 6),    # Cg 1, channel multiplier 2
     (1, 13, 14, 6, 12, (4, 3), (3, 2), (1, 2, 2, 0), (2, 3), 2),  # stride 3, gcd(s, d) = 1
     (1, 4, 5, 4, 6, (3, 3), (1, 1), (4, 4, 4, 4), (1, 1), 2),     # only padding
+    # Packed form (AVX-512): P = 4 / 2 reduction channels per output lane group,
+    # 16-pixel tiles (Wo 21 = 16 + 5), strides, dilation; float64 P = 4 at Og = 2.
+    (2, 9, 21, 32, 32, (3, 3), (2, 1), (1, 0, 1, 2), (1, 2), 8),  # Cg 4, Og 4
+    (1, 7, 19, 16, 4, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 2),   # Cg 8, Og 2
+    (1, 9, 21, 16, 8, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 4),   # Cg 4, Og 2
     (2, 7, 7, 5, 5, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 5),     # depthwise
     (0, 5, 5, 4, 4, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 2),     # empty batch
 ]

@@ -43,6 +43,9 @@
  *
  * nb_c1_row_f32 (AVX-512 only, NB_HAVE_C1): one input channel, vectors along pixels.
  *
+ * nb_pack_row (AVX-512 only, NB_HAVE_PACK): few outputs, P reduction channels per
+ *   lane group, so all lanes work (one group of a grouped convolution).
+ *
  * One dialect for every instruction set: the kernels are written once, as macros over
  * a small table of vector operations (LANES, SET1, FMADD, SETZERO, LOADU, STOREU, and
  * MASKN / MLOADU / MSTOREU for the channel tails), instantiated for AVX-512 (16 floats
@@ -575,7 +578,94 @@ static inline void nb_c1_row_f32(const float *x, const float *w, float *y, const
     }
 }
 
-#endif  /* __AVX512F__: nb_c1_row_f32 */
+
+/* nb_pack_row (AVX-512 only, NB_HAVE_PACK): nb_conv_row for few output channels
+ * (nch <= LANES/P) with P = 2 or 4 reduction channels per lane group, so every lane
+ * works where the half-width kernel would leave most of them idle (one group of a
+ * grouped convolution with 8 outputs fills 8 of 16 lanes).  Lane o*P + j of a
+ * vector accumulates output o over the channels c = j (mod P): each step broadcasts
+ * P consecutive input values x[pixel][c .. c+P) to every lane group (one
+ * vbroadcastsd / vbroadcastf32x4) and multiplies by the packed filter row whose lane
+ * o*P + j is w[c + j][o]; at the end the P lanes of each output are summed and
+ * compressed to nch contiguous values.  Panels are (C/P) x LANES per tap (the tap
+ * at wblk + (wa*Kw + wb)*C*LANES/P); C % P == 0.  Tiles of NB_PACK_PX = 16 pixels
+ * (16 accumulators hide the FMA latency).  Geometry as nb_conv_row's; no merging of
+ * column taps (it serves grouped convolutions, whose pixels are xps > C apart). */
+#define NB_HAVE_PACK 1
+#define NB_PACK_PX 16
+static inline __m512 nb_bcast2_f32(const float *p)
+{
+    return _mm512_broadcast_f32x2(_mm_castsi128_ps(_mm_loadu_si64(p)));
+}
+static inline __m512 nb_bcast4_f32(const float *p) { return _mm512_broadcast_f32x4(_mm_loadu_ps(p)); }
+static inline __m512d nb_bcast2_f64(const double *p) { return _mm512_broadcast_f64x2(_mm_loadu_pd(p)); }
+static inline __m512d nb_bcast4_f64(const double *p) { return _mm512_broadcast_f64x4(_mm256_loadu_pd(p)); }
+/* Sum each output's P lanes into its first lane, then pack the outputs together. */
+static inline __m512 nb_fold_f32(__m512 a, const int P)
+{
+    a = _mm512_add_ps(a, _mm512_permute_ps(a, 0xB1));             /* swap lane pairs */
+    if (P == 4) a = _mm512_add_ps(a, _mm512_permute_ps(a, 0x4E));  /* swap 64-bit halves */
+    return _mm512_maskz_compress_ps(P == 4 ? 0x1111 : 0x5555, a);
+}
+static inline __m512d nb_fold_f64(__m512d a, const int P)
+{
+    a = _mm512_add_pd(a, _mm512_permute_pd(a, 0x55));
+    if (P == 4) a = _mm512_add_pd(a, _mm512_permutex_pd(a, 0x4E));
+    return _mm512_maskz_compress_pd(P == 4 ? 0x11 : 0x55, a);
+}
+
+#define NB_DEFINE_PACK_ROW(NAME, T, V, LANES_, MASK_, SETZERO_, LOADU_, FMADD_, MSTORE_,   \
+                           BCAST2_, BCAST4_, FOLD_)                                 \
+static inline __attribute__((always_inline)) void NAME##_p(                         \
+    const T *x, const T *wblk, T *y, const T *zeros, const nb_rowgeo *g, const int P) \
+{                                                                                   \
+    const nb_idx C = g->C;                                                          \
+    const MASK_ m = (MASK_)((1ull << g->nch) - 1);                                  \
+    for (nb_idx q0 = 0; q0 < g->npix; q0 += NB_PACK_PX) {                           \
+        const nb_idx np = g->npix - q0 < NB_PACK_PX ? g->npix - q0 : NB_PACK_PX;    \
+        V acc[NB_PACK_PX];                                                          \
+        for (int t = 0; t < NB_PACK_PX; t++) acc[t] = SETZERO_();                   \
+        for (nb_idx k = 0; k < g->na; k++) {                                        \
+            const nb_idx r = g->row0 + k * g->row_step;                             \
+            if (r < 0 || r >= g->H) continue;                                       \
+            const T *xrow = x + r * g->W * g->xps;                                  \
+            const nb_idx wa = g->wa0 + k * g->wa_step;                              \
+            for (nb_idx l = 0; l < g->nb; l++) {                                    \
+                const T *p[NB_PACK_PX];                                             \
+                NB_TILE_POINTERS_N(NB_PACK_PX, p, xrow, g, q0, np, l, zeros);       \
+                const T *wp = wblk + (wa * g->Kw + g->wb0 + l * g->wb_step) * C * LANES_ / P; \
+                for (nb_idx c = 0; c < C; c += P) {                                 \
+                    const V w0 = LOADU_(wp + c / P * LANES_);                       \
+                    if (P == 2) {                                                   \
+                        _Pragma("GCC unroll 16")                                    \
+                        for (int t = 0; t < NB_PACK_PX; t++)                        \
+                            acc[t] = FMADD_(BCAST2_(p[t] + c), w0, acc[t]);         \
+                    } else {                                                        \
+                        _Pragma("GCC unroll 16")                                    \
+                        for (int t = 0; t < NB_PACK_PX; t++)                        \
+                            acc[t] = FMADD_(BCAST4_(p[t] + c), w0, acc[t]);         \
+                    }                                                               \
+                }                                                                   \
+            }                                                                       \
+        }                                                                           \
+        for (int t = 0; t < NB_PACK_PX; t++)                                        \
+            if (t < np) MSTORE_(y + (q0 + t) * g->y_pix, m, FOLD_(acc[t], P));      \
+    }                                                                               \
+}                                                                                   \
+static inline void NAME(const T *x, const T *wblk, T *y, const T *zeros,            \
+                        const nb_rowgeo *g, nb_idx P)                               \
+{                                                                                   \
+    if (P == 4) NAME##_p(x, wblk, y, zeros, g, 4);                                  \
+    else NAME##_p(x, wblk, y, zeros, g, 2);                                         \
+}
+NB_DEFINE_PACK_ROW(nb_pack_row_f32, float, __m512, 16, __mmask16, _mm512_setzero_ps,
+                   _mm512_loadu_ps, _mm512_fmadd_ps, _mm512_mask_storeu_ps, nb_bcast2_f32,
+                   nb_bcast4_f32, nb_fold_f32)
+NB_DEFINE_PACK_ROW(nb_pack_row_f64, double, __m512d, 8, __mmask8, _mm512_setzero_pd,
+                   _mm512_loadu_pd, _mm512_fmadd_pd, _mm512_mask_storeu_pd, nb_bcast2_f64,
+                   nb_bcast4_f64, nb_fold_f64)
+
+#endif  /* __AVX512F__: nb_c1_row_f32, nb_pack_row */
 
 #else  /* !NB_SIMD */
 
@@ -654,6 +744,20 @@ NB_DEFINE_DOT_ROW(nb_dot_row_f64, double, double, 1, unsigned, NB_S_MASKN, NB_S_
                   NB_S_FMA, NB_S_HSUM)
 
 #endif  /* NB_SIMD */
+
+#ifndef NB_HAVE_PACK
+#define NB_HAVE_PACK 0
+static inline void nb_pack_row_f32(const float *x, const float *wblk, float *y,
+                                   const float *zeros, const nb_rowgeo *g, nb_idx P)
+{
+    (void)x; (void)wblk; (void)y; (void)zeros; (void)g; (void)P;   /* never called */
+}
+static inline void nb_pack_row_f64(const double *x, const double *wblk, double *y,
+                                   const double *zeros, const nb_rowgeo *g, nb_idx P)
+{
+    (void)x; (void)wblk; (void)y; (void)zeros; (void)g; (void)P;   /* never called */
+}
+#endif
 
 #ifndef NB_HAVE_C1
 #define NB_HAVE_C1 0

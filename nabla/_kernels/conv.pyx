@@ -139,6 +139,10 @@ cdef extern from "_microkernels.h" nogil:
                            Py_ssize_t nrows, Py_ssize_t npix, double *dw, Py_ssize_t ldw,
                            Py_ssize_t nc, Py_ssize_t no)
     void nb_c1_row_f32(const float *x, const float *w, float *y, const nb_rowgeo *g)
+    void nb_pack_row_f32(const float *x, const float *wblk, float *y, const float *zeros,
+                         const nb_rowgeo *g, Py_ssize_t P)
+    void nb_pack_row_f64(const double *x, const double *wblk, double *y,
+                         const double *zeros, const nb_rowgeo *g, Py_ssize_t P)
     void nb_dot_row_f32(const float *x, const float *wblk, float *y, const float *zeros,
                         const nb_rowgeo *g)
     void nb_dot_row_f64(const double *x, const double *wblk, double *y,
@@ -157,12 +161,14 @@ cdef extern from "_microkernels.h" nogil:
         NB_FG_C
         NB_DOT_MAXCH
         NB_HAVE_C1
+        NB_HAVE_PACK
 
 cdef enum:
     # Which row micro-kernel _direct_conv runs (see _microkernels.h and _kernel_kind).
     KIND_BLOCK = 0       # 8 pixels x 2 vectors of output channels
     KIND_HALF = 1        # 8 pixels x 1 vector: at most 16 (float) / 8 (double) outputs
     KIND_DOT = 2         # 4 pixels x <= 6 outputs, vectors along the reduction
+    KIND_PACK = 3        # 16 pixels x 1 vector: <= LANES/P outputs x P channels per step
 
 cdef enum:
     CHANNEL_BLOCK = 64   # input channels per work unit of conv2d_filter_grad (grouped path)
@@ -181,6 +187,7 @@ ctypedef struct DirectGeo:
     Py_ssize_t O, yps        # outputs of each group; y values per pixel (groups*O)
     Py_ssize_t groups, Kh, Kw
     Py_ssize_t vb, nob       # output channels per packed block; blocks per group
+    Py_ssize_t pack          # reduction channels per lane group (KIND_PACK), else 1
     int kind                 # the row micro-kernel (KIND_*)
     bint transpose
     Window win
@@ -469,13 +476,24 @@ cdef inline bint _is_depthwise(Py_ssize_t Cg, Py_ssize_t C_out, Py_ssize_t group
     return groups > 1 and Cg == 1 and C_out == groups
 
 
-cdef inline int _kernel_kind(Py_ssize_t C, Py_ssize_t O, Py_ssize_t *vb) noexcept:
+cdef inline int _kernel_kind(Py_ssize_t C, Py_ssize_t O, Py_ssize_t groups, Py_ssize_t *vb,
+                             Py_ssize_t *pack) noexcept:
     """The row micro-kernel for C reduction and O output channels; sets its block width.
 
-    vb comes in as the full block (2 vectors).  Few outputs (O <= NB_DOT_MAXCH) with at
-    least as many reduction channels: the dot form, whose vectors run along C (a
-    full block would be mostly padding).  O up to one vector: the half-width block.
+    vb comes in as the full block (2 vectors).  One group of a grouped convolution
+    with at most half a vector of outputs: the packed form (P = 4 or 2 reduction
+    channels per output, so all lanes work; AVX-512).  Few outputs (O <= NB_DOT_MAXCH)
+    with at least as many reduction channels: the dot form, whose vectors run along
+    C (a full block would be mostly padding).  O up to one vector: the half-width block.
     """
+    cdef Py_ssize_t lanes = vb[0] // 2
+    pack[0] = 1
+    if NB_HAVE_PACK and groups > 1 and 2 * O <= lanes:
+        pack[0] = 4 if 4 * O <= lanes and C % 4 == 0 else 2
+        if C % pack[0] == 0:
+            vb[0] = lanes
+            return KIND_PACK
+        pack[0] = 1
     if O <= NB_DOT_MAXCH and C >= O:
         vb[0] = O
         return KIND_DOT
@@ -495,7 +513,7 @@ cdef void _direct_geo(DirectGeo *d, Py_ssize_t N, Py_ssize_t H, Py_ssize_t W, Py
     d.Ho, d.Wo, d.O, d.yps = Ho, Wo, O, groups * O
     d.groups, d.Kh, d.Kw, d.win, d.transpose = groups, win.kh, win.kw, win, transpose
     d.vb = NB_VB_F32 if single else NB_VB_F64
-    d.kind = _kernel_kind(C, O, &d.vb)
+    d.kind = _kernel_kind(C, O, groups, &d.vb, &d.pack)
     d.nob = (O + d.vb - 1) // d.vb
 
 
@@ -514,7 +532,7 @@ cdef object _packed_filter(const floating[:, :, :, ::1] w, const DirectGeo *d):
     if dot:
         shape = (d.groups, Kh, Kw, O, C)
     else:
-        shape = (d.groups * d.nob, Kh, Kw, C, d.vb)
+        shape = (d.groups * d.nob, Kh, Kw, C // d.pack, d.vb)
     packed = _aligned_zeros(shape, dtype)
     cdef floating[:, :, :, :, ::1] wp = packed
     for g in range(d.groups):
@@ -524,17 +542,17 @@ cdef object _packed_filter(const floating[:, :, :, ::1] w, const DirectGeo *d):
             # axis 2 (stride C_out).  Column stride 1: columns packed flipped, so the
             # row kernel sees a forward geometry (column taps one apart, ascending)
             # and can merge column taps.
-            _pack(&w[0, 0, 0, g * Og], Kh, Kw, C, O, ts, 1, C_out, d.vb, dot, d.win.sw == 1,
-                  &wp[first, 0, 0, 0, 0])
+            _pack(&w[0, 0, 0, g * Og], Kh, Kw, C, O, ts, 1, C_out, d.vb, d.pack, dot,
+                  d.win.sw == 1, &wp[first, 0, 0, 0, 0])
         else:
-            _pack(&w[0, 0, 0, g * Og], Kh, Kw, C, O, ts, C_out, 1, d.vb, dot, False,
+            _pack(&w[0, 0, 0, g * Og], Kh, Kw, C, O, ts, C_out, 1, d.vb, d.pack, dot, False,
                   &wp[first, 0, 0, 0, 0])
     return packed
 
 
 cdef void _pack(const floating *w, Py_ssize_t Kh, Py_ssize_t Kw, Py_ssize_t C, Py_ssize_t O,
-                Py_ssize_t ts, Py_ssize_t sc, Py_ssize_t so, Py_ssize_t vb, bint dot, bint flip,
-                floating *out) noexcept nogil:
+                Py_ssize_t ts, Py_ssize_t sc, Py_ssize_t so, Py_ssize_t vb, Py_ssize_t P,
+                bint dot, bint flip, floating *out) noexcept nogil:
     """Copy the filter (of one group) into the layout a micro-kernel streams through.
 
     Source: tap t = a*Kw + b, reduction channel c, output channel o at
@@ -543,8 +561,10 @@ cdef void _pack(const floating *w, Py_ssize_t Kh, Py_ssize_t Kw, Py_ssize_t C, P
     channels swapped, sc = 1, so = C_out); with flip,
     packed column b holds source column Kw - 1 - b.  Block layout (ceil(O/vb), Kh*Kw,
     C, vb): panel [ob, t] is the C x vb matrix of outputs ob*vb .. ob*vb + vb - 1, zero
-    past O (out must be zeroed).  Dot layout (Kh, O, Kw, C): for each row tap and
-    output, the column taps' reductions are one contiguous run.
+    past O (out must be zeroed).  Packed (P > 1; O <= vb/P): each panel is C/P rows of
+    vb, lane o*P + j of row k holding channel k*P + j of output o.  Dot layout (Kh, O,
+    Kw, C): for each row tap and output, the column taps' reductions are one contiguous
+    run.
     """
     cdef Py_ssize_t taps = Kh * Kw, t, a, b, c, o, ob
     cdef const floating *src
@@ -560,10 +580,10 @@ cdef void _pack(const floating *w, Py_ssize_t Kh, Py_ssize_t Kw, Py_ssize_t C, P
                     dst[c] = src[c * sc + o * so]
         else:
             for ob in range((O + vb - 1) // vb):
-                dst = out + (ob * taps + t) * C * vb
+                dst = out + (ob * taps + t) * C * vb // P
                 for c in range(C):
                     for o in range(ob * vb, min(ob * vb + vb, O)):
-                        dst[c * vb + o - ob * vb] = src[c * sc + o * so]
+                        dst[(c // P) * vb + (o - ob * vb) * P + c % P] = src[c * sc + o * so]
 
 
 cdef object _aligned_zeros(tuple shape, dtype):
@@ -582,8 +602,14 @@ cdef object _aligned_zeros(tuple shape, dtype):
 
 
 cdef inline void _conv_row(const floating *x, const floating *wblk, floating *y,
-                           const floating *zeros, const nb_rowgeo *g, int kind) noexcept nogil:
-    if floating is float:
+                           const floating *zeros, const nb_rowgeo *g, int kind,
+                           Py_ssize_t pack) noexcept nogil:
+    if kind == KIND_PACK:
+        if floating is float:
+            nb_pack_row_f32(x, wblk, y, zeros, g, pack)
+        else:
+            nb_pack_row_f64(x, wblk, y, zeros, g, pack)
+    elif floating is float:
         if kind == KIND_BLOCK:
             nb_conv_row_f32(x, wblk, y, zeros, g)
         elif kind == KIND_HALF:
@@ -615,7 +641,7 @@ cdef void _direct_conv(const floating *x, const floating *wp, floating *y,
     # values per block) fit in FILTER_CACHE_BYTES; a work unit is one output row and
     # one set, so a thread sweeps the rows with a cache-resident filter set, and the
     # input rows are re-read once per set.
-    cdef Py_ssize_t panel = d.Kh * d.Kw * d.C * d.vb * sizeof(floating)
+    cdef Py_ssize_t panel = _panel_size(d) * sizeof(floating)
     cdef Py_ssize_t nsets = (nblocks * panel + FILTER_CACHE_BYTES - 1) // FILTER_CACHE_BYTES
     if nsets > nblocks:
         nsets = nblocks
@@ -628,6 +654,11 @@ cdef void _direct_conv(const floating *x, const floating *wp, floating *y,
                 _transpose_unit(x, wp, y, zeros, d, u % rows, ob)
             else:
                 _forward_unit(x, wp, y, zeros, d, u % rows, ob)
+
+
+cdef inline Py_ssize_t _panel_size(const DirectGeo *d) noexcept nogil:
+    """Values of the packed filter per block (see _pack)."""
+    return d.Kh * d.Kw * d.C * d.vb // d.pack
 
 
 cdef inline void _block_pointers(const DirectGeo *d, Py_ssize_t ob, Py_ssize_t *x_off,
@@ -652,8 +683,8 @@ cdef inline void _forward_unit(const floating *x, const floating *wp, floating *
     # Column tap b of pixel j reads input column j*sw - pl + b*dw (zeros outside).
     g.col0, g.col_pix, g.col_tap, g.wb0, g.wb_step, g.nb = -win.pl, win.sw, win.dw, 0, 1, d.Kw
     g.Kw, g.npix, g.y_pix = d.Kw, d.Wo, d.yps
-    _conv_row(x + n * d.H * d.W * d.xps + x_off, wp + ob * d.Kh * d.Kw * d.C * d.vb,
-              y + row * d.Wo * d.yps + y_off, zeros, &g, d.kind)
+    _conv_row(x + n * d.H * d.W * d.xps + x_off, wp + ob * _panel_size(d),
+              y + row * d.Wo * d.yps + y_off, zeros, &g, d.kind, d.pack)
 
 
 cdef inline void _c1_row(const float *x, Py_ssize_t H, Py_ssize_t W, const float *w,
@@ -726,8 +757,8 @@ cdef inline void _transpose_unit(const floating *dy, const floating *wp, floatin
         else:
             g.col0, g.col_pix, g.col_tap, g.wb0, g.wb_step, g.nb = f0, 1, f_step, b0, b_step, nb
         g.npix = (W - rw + win.sw - 1) // win.sw
-        _conv_row(dy + n * d.H * d.W * d.xps + x_off, wp + ob * Kh * Kw * d.C * d.vb,
-                  dx + (row * W + rw) * d.yps + y_off, zeros, &g, d.kind)
+        _conv_row(dy + n * d.H * d.W * d.xps + x_off, wp + ob * _panel_size(d),
+                  dx + (row * W + rw) * d.yps + y_off, zeros, &g, d.kind, d.pack)
 
 
 cdef void _filter_grad_fast(const floating *x, const floating *dy, floating *parts,
