@@ -21,6 +21,7 @@ from ._pytree import (PyTreeDef, register_pytree_node, tree_flatten, tree_leaves
 from ._backend import PerformanceWarning, backend_info, get_backend, set_backend, use_backend
 from ._threads import get_num_threads, num_threads, set_num_threads
 from ._config import show_config
+from ._algorithms import get_conv_algorithm, set_conv_algorithm
 from .ops import *  # noqa: F401,F403
 from .ops import __all__ as _ops_all
 from . import nn  # noqa: E402  (layers and optimizers: nabla.nn, as torch.nn)  # isort: skip
@@ -43,5 +44,6 @@ __all__ = [
     "tree_map", "tree_flatten", "tree_unflatten", "tree_leaves", "tree_structure",
     "register_pytree_node", "PyTreeDef", "nn", "debug", "testing", "checked", "detect_anomaly", "profile",
     "BackendMismatchError", "AnomalyError", "PerformanceWarning", "backend_info", "get_backend", "set_backend", "use_backend",
-    "set_num_threads", "get_num_threads", "num_threads", "show_config", "float32", "float64", *_ops_all,
+    "set_num_threads", "get_num_threads", "num_threads", "show_config",
+    "set_conv_algorithm", "get_conv_algorithm", "float32", "float64", *_ops_all,
 ]

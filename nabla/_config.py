@@ -14,7 +14,7 @@ _OPENMP_VERSIONS = {201107: "3.1", 201307: "4.0", 201511: "4.5", 201811: "5.0", 
 
 
 def _config() -> dict[str, Any]:
-    from . import __version__, _backend, _threads
+    from . import __version__, _algorithms, _backend, _threads
     config: dict[str, Any] = {
         "nabla": __version__,
         "python": platform.python_version(),
@@ -22,6 +22,7 @@ def _config() -> dict[str, Any]:
         "machine": platform.machine(),
         "backend": _backend.get_backend(),
         "threads": _threads.get_num_threads(),
+        "conv algorithm": _algorithms.get_conv_algorithm(),
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
         "NABLA_ISA": os.environ.get("NABLA_ISA"),
     }
@@ -51,7 +52,8 @@ def show_config(mode: str = "stdout") -> dict[str, Any] | None:
     The compiled kernels' instruction set (chosen at import among those built: AVX-512,
     AVX2 + FMA, or the platform's baseline; ``NABLA_ISA`` forces one), the compiler and
     OpenMP version they were built with, the thread setting
-    (:func:`nabla.set_num_threads`), the default backend, and the versions of Python
+    (:func:`nabla.set_num_threads`), the convolution algorithm setting
+    (:func:`nabla.set_conv_algorithm`), the default backend, and the versions of Python
     and NumPy.  Paste it into a bug report.
 
     Raises ``ValueError`` for a mode other than ``"stdout"`` or ``"dicts"``.
@@ -65,6 +67,7 @@ def show_config(mode: str = "stdout") -> dict[str, Any] | None:
     kernels:  avx512 (built: avx512, avx2, generic; this CPU runs: avx512, avx2, generic)
     compiler: gcc 12.2.0, OpenMP 4.5 (201511)
     threads:  2 per call (OMP_NUM_THREADS unset; 2 CPUs usable)
+    convs:    auto (nabla.set_conv_algorithm)
     """
     if mode not in ("stdout", "dicts"):
         raise ValueError(f"show_config: mode must be 'stdout' or 'dicts', got {mode!r}")
@@ -84,5 +87,6 @@ def show_config(mode: str = "stdout") -> dict[str, Any] | None:
     omp = c["OMP_NUM_THREADS"]
     lines.append(f"threads:  {c['threads']} per call (OMP_NUM_THREADS "
                  f"{'=' + omp if omp else 'unset'}; {c['cpus usable']} CPUs usable)")
+    lines.append(f"convs:    {c['conv algorithm']} (nabla.set_conv_algorithm)")
     print("\n".join(lines), file=sys.stdout)
     return None

@@ -185,3 +185,81 @@ def test_inputs_unchanged_and_result_fresh():
     K.conv2d_filter_grad(x, dy, k_hw, *geo)
     for a, c in zip((x, w, dy), copies):
         assert np.array_equal(a, c)
+
+
+# Winograd F(4x4, 3x3) (float32 3x3 stride 1, 16..64 reduction channels): tiles cut
+# by the image's edge (Ho, Wo not multiples of 4), padding 0, 1, 2 and asymmetric,
+# more tiles than one work unit holds (threaded), one image, and the transposes.
+WINOGRAD_CASES = [
+    (1, 9, 11, 16, 16, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1)),
+    (2, 13, 7, 24, 40, (3, 3), (1, 1), (0, 0, 0, 0), (1, 1)),
+    (1, 10, 10, 64, 20, (3, 3), (1, 1), (2, 1, 0, 2), (1, 1)),
+    (3, 21, 19, 32, 48, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1)),
+    (1, 4, 5, 16, 64, (3, 3), (1, 1), (2, 2, 2, 2), (1, 1)),
+]
+
+
+@pytest.mark.parametrize("case", WINOGRAD_CASES, ids=_case_id)
+def test_winograd_against_the_reference(case):
+    x, w, dy, in_hw, out_hw, _, geo = _setup(case, np.float32, 6)
+    _check(K.conv2d(x, w, out_hw, *geo), R.conv2d(_f64(x), _f64(w), out_hw, *geo), np.float32)
+    _check(K.conv2d_transpose(dy, w, in_hw, *geo),
+           R.conv2d_transpose(_f64(dy), _f64(w), in_hw, *geo), np.float32)
+
+
+def test_winograd_error_on_unit_scale_data():
+    """The issue's bar: float32 error <= 1e-5 of max|y| against float64, on the peer
+    benchmark's data (x standard normal, w scaled by 1/sqrt(fan_in)), at the most
+    reduction channels Winograd takes (64)."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4, 32, 32, 64)).astype(np.float32)
+    w = (rng.standard_normal((3, 3, 64, 64)) / np.sqrt(9 * 64)).astype(np.float32)
+    geo = ((1, 1), (1, 1, 1, 1), (1, 1), 1)
+    y = K.conv2d(x, w, (32, 32), *geo)
+    ref = R.conv2d(_f64(x), _f64(w), (32, 32), *geo)
+    direct = _direct(lambda: K.conv2d(x, w, (32, 32), *geo))
+    assert not np.array_equal(y, direct)               # Winograd did run
+    assert np.max(np.abs(y - ref)) <= 1e-5 * np.max(np.abs(ref))
+
+
+def _direct(f):
+    import nabla as nb
+    nb.set_conv_algorithm("direct")
+    try:
+        return f()
+    finally:
+        nb.set_conv_algorithm("auto")
+
+
+def test_direct_setting_gives_the_direct_forms_bits():
+    """set_conv_algorithm("direct"): a Winograd-eligible 3x3 layer gives the same bits
+    as the direct form run on a 3x4 filter whose extra column is zero (not eligible;
+    its zero products add nothing, in the same order)."""
+    rng = np.random.default_rng(1)
+    x = _ro(rng.standard_normal((2, 12, 12, 32)).astype(np.float32))
+    w = rng.standard_normal((3, 3, 32, 32)).astype(np.float32)
+    w4 = np.concatenate([w, np.zeros((3, 1, 32, 32), np.float32)], axis=1)
+    y = _direct(lambda: K.conv2d(x, w, (12, 12), (1, 1), (1, 1, 1, 1), (1, 1), 1))
+    y4 = K.conv2d(x, w4, (12, 12), (1, 1), (1, 1, 1, 2), (1, 1), 1)
+    assert np.array_equal(y, y4)
+    assert not np.array_equal(y, K.conv2d(x, w, (12, 12), (1, 1), (1, 1, 1, 1), (1, 1), 1))
+
+
+def test_conv_algorithm_setting_is_checked():
+    import nabla as nb
+    with pytest.raises(ValueError, match="name must be one of"):
+        nb.set_conv_algorithm("winograd4")
+    assert nb.get_conv_algorithm() == "auto"
+
+
+def test_nabla_conv_algo_environment_variable():
+    import subprocess
+    import sys
+    code = "import nabla as nb; print(nb.get_conv_algorithm(), nb._kernels.conv._conv_algorithm())"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**__import__("os").environ, "NABLA_CONV_ALGO": "direct"})
+    assert run.stdout.split() == ["direct", "direct"], run.stderr
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**__import__("os").environ, "NABLA_CONV_ALGO": "fft"})
+    assert run.returncode != 0 and "NABLA_CONV_ALGO must be one of ['auto', 'direct'], got 'fft'" \
+        in run.stderr

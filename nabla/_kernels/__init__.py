@@ -76,6 +76,9 @@ conv, pool = _conv, _pool
 _sys.modules[__name__ + ".conv"] = _conv
 _sys.modules[__name__ + ".pool"] = _pool
 
+from nabla import _algorithms  # noqa: E402  (the conv algorithm setting, NABLA_CONV_ALGO)
+_algorithms._apply(_conv)
+
 
 def build_info() -> dict:
     """The chosen instruction set, the others built and runnable here, the compiler
