@@ -3,8 +3,11 @@
     python benchmarks/conv_kernels.py [--dtype float32|float64] [--only SUBSTR] [--repeat 11]
     python benchmarks/conv_kernels.py --threshold    # 1 vs 2 threads on small problems
 
-Prints ms (median after warm-up) and GFLOP/s = 2*N*Ho*Wo*Kh*Kw*Cin*Cout / time for
-conv2d (forward), conv2d_transpose (dx) and conv2d_filter_grad (dw) of each case.
+Prints ms (median after warm-up) and GFLOP/s = 2*N*Ho*Wo*Kh*Kw*Cin*Cout/groups / time
+for conv2d (forward), conv2d_transpose (dx) and conv2d_filter_grad (dw) of each case,
+and each kernel's peak scratch: the most memory NumPy had allocated during one call
+(tracemalloc) beyond the result itself, at the case's batch and at batch 1 (it stays
+bounded as the batch grows: the filter gradient keeps at most 64 partial sums of dw).
 For the convT case the "forward" of the layer is conv2d_transpose (its input is the
 small tensor); the flop count is the same for all three kernels of one layer.
 """
@@ -12,6 +15,7 @@ import argparse
 import os
 import sys
 import time
+import tracemalloc
 
 import numpy as np
 
@@ -19,7 +23,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import nabla._kernels as K
 
-# name: (N, H, W, Cin, Cout, K, stride, pad)   (conv2d geometry: x (N,H,W,Cin) -> y)
+# name: (N, H, W, Cin, Cout, K, stride, pad[, groups])   (conv2d geometry: x (N,H,W,Cin) -> y)
 CASES = {
     "resnet_b32_32x32_64to64_k3": (32, 32, 32, 64, 64, 3, 1, 1),
     "resnet_b32_16x16_128to128_k3": (32, 16, 16, 128, 128, 3, 1, 1),
@@ -33,7 +37,22 @@ CASES = {
     # DCGAN 4x4/2 transposed conv 16x16x128 -> 32x32x64: the conv2d it is the adjoint of
     # maps x (32, 32, 32, 64) -> y (32, 16, 16, 128) with k4 s2 p1.
     "convT_b32_16x16_128to64_k4s2": (32, 32, 32, 64, 128, 4, 2, 1),
+    "grouped_b32_14x14_256to256_k3_g32": (32, 14, 14, 256, 256, 3, 1, 1, 32),
+    "dw_b32_56x56x96_k3": (32, 56, 56, 96, 96, 3, 1, 1, 96),
+    "dw_b8_28x28x192_k7": (8, 28, 28, 192, 192, 7, 1, 3, 192),
 }
+
+
+def scratch_kib(fn):
+    """Peak bytes NumPy allocated during fn() beyond its result, in KiB."""
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        out = fn()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return (peak - base - out.nbytes) / 1024
 
 
 def timeit(fn, repeat):
@@ -86,24 +105,32 @@ def main():
         return
     dt = np.dtype(args.dtype)
     rng = np.random.default_rng(0)
-    print(f"| case ({args.dtype}) | conv2d ms (GF/s) | transpose ms (GF/s) | filter_grad ms (GF/s) |")
-    print("|---|---|---|---|")
-    for name, (N, H, W, Ci, Co, k, s, p_) in CASES.items():
+    print(f"| case ({args.dtype}) | conv2d ms (GF/s) | transpose ms (GF/s) | filter_grad ms (GF/s) "
+          f"| peak scratch KiB, fwd / dx / dw: batch N; batch 1 |")
+    print("|---|---|---|---|---|")
+    for name, (N, H, W, Ci, Co, k, s, p_, *grouped) in CASES.items():
         if args.only and args.only not in name:
             continue
+        groups = grouped[0] if grouped else 1
         Ho = (H + 2 * p_ - k) // s + 1
         Wo = (W + 2 * p_ - k) // s + 1
-        geo = ((s, s), (p_, p_, p_, p_), (1, 1), 1)
+        geo = ((s, s), (p_, p_, p_, p_), (1, 1), groups)
         x = rng.standard_normal((N, H, W, Ci)).astype(dt)
-        w = rng.standard_normal((k, k, Ci, Co)).astype(dt)
+        w = rng.standard_normal((k, k, Ci // groups, Co)).astype(dt)
         dy = rng.standard_normal((N, Ho, Wo, Co)).astype(dt)
-        flop = 2.0 * N * Ho * Wo * k * k * Ci * Co
+        flop = 2.0 * N * Ho * Wo * k * k * Ci * Co / groups
         cells = []
-        for fn in (lambda: K.conv2d(x, w, (Ho, Wo), *geo),
-                   lambda: K.conv2d_transpose(dy, w, (H, W), *geo),
-                   lambda: K.conv2d_filter_grad(x, dy, (k, k), *geo)):
+
+        def kernels(x, dy):
+            return (lambda: K.conv2d(x, w, (Ho, Wo), *geo),
+                    lambda: K.conv2d_transpose(dy, w, (H, W), *geo),
+                    lambda: K.conv2d_filter_grad(x, dy, (k, k), *geo))
+        for fn in kernels(x, dy):
             t = timeit(fn, args.repeat)
             cells.append(f"{t * 1e3:.3f} ({flop / t / 1e9:.0f})")
+        scratch = [f"{scratch_kib(fn):.0f}" for fn in kernels(x, dy)]
+        scratch1 = [f"{scratch_kib(fn):.0f}" for fn in kernels(x[:1], dy[:1])]
+        cells.append(" / ".join(scratch) + "; " + " / ".join(scratch1))
         print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
 
 

@@ -258,6 +258,9 @@ def conv2d(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] w,
     cdef const floating[::1] zeros
     if min(N, Ho, Wo, x.shape[1], x.shape[2], x.shape[3], w.shape[0], w.shape[1],
            w.shape[3]) > 0 and not _is_depthwise(w.shape[2], w.shape[3], groups):
+        if _winograd_ok(x.shape[3], w.shape[3], groups, win, floating is float):
+            return _winograd_conv(x, np.asarray(w, dtype=np.float64), Ho, Wo, win.pt, win.pl,
+                                  threads)
         y = np.empty((N, Ho, Wo, w.shape[3]), dtype=dtype)
         y_view = y
         if floating is float and NB_HAVE_C1 and groups == 1 and x.shape[3] == 1 \
@@ -269,9 +272,6 @@ def conv2d(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] w,
                             w.shape[0], w.shape[1], &y_view[0, 0, 0, 0], Ho, Wo,
                             w.shape[3], win, row)
             return y
-        if _winograd_ok(x.shape[3], w.shape[3], groups, win, floating is float):
-            return _winograd_conv(x, np.asarray(w, dtype=np.float64), Ho, Wo, win.pt, win.pl,
-                                  threads)
         # Group g reduces its Cg input channels into its Og outputs.
         _direct_geo(&d, x.shape[0], x.shape[1], x.shape[2], w.shape[2], Ho, Wo,
                     w.shape[3] // groups, groups, win, False, floating is float)
