@@ -18,6 +18,7 @@ from .pool import (
     max_pool2d_gather,
     max_pool2d_scatter,
 )
+from .norm import batch_norm, batch_norm_backward, batch_norm_backward_reduce, batch_norm_eval
 
 NAME = "reference"
 
@@ -32,4 +33,8 @@ __all__ = [
     "avg_pool2d",
     "avg_pool2d_transpose",
     "adaptive_max_pool2d",
+    "batch_norm",
+    "batch_norm_backward_reduce",
+    "batch_norm_backward",
+    "batch_norm_eval",
 ]
