@@ -111,6 +111,21 @@ batch_norm_eval(x, mean, scale, beta) -> y
     Evaluation mode (the op computes ``scale = gamma / sqrt(running_var + eps)``)::
 
         y[m, c] = (x[m, c] - mean[c]) * scale[c] + beta[c]
+
+Elementwise kernels (``nabla/ops/basic.py``), on arrays of any shape:
+
+relu(x) -> y
+    ``y = max(x, 0)``; a NaN stays NaN.  (Any real dtype: the op does not
+    restrict it; the compiled kernel passes other dtypes than float32/float64 to
+    NumPy's ``maximum``.)
+
+relu_backward(g, x) -> dx
+    ``dx = g * (1 if x > 0 else 0)``, g and x of one shape (an inf or NaN in g
+    where x <= 0 gives NaN, as the product does).
+
+channel_sum(x) -> s
+    s (C,) for x (..., C) of rank >= 1: ``s[c] = sum over every other index of
+    x[..., c]``, in float64, rounded once; the same bits on any number of threads.
 """
 from __future__ import annotations
 

@@ -48,6 +48,27 @@ def test_every_variant_of_batch_norm_matches_the_reference(isa, dtype):
                                    R.batch_norm_eval(x, mean, gamma, beta), **tol)
 
 
+@pytest.mark.parametrize("isa", VARIANTS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_every_variant_of_the_elementwise_kernels_matches_the_reference(isa, dtype):
+    ew = importlib.import_module(f"nabla._kernels._{isa}.elementwise")
+    rng = np.random.default_rng(2)
+    for shape in [(2, 9, 9, 16), (3, 5, 7, 3), (64, 33), (1, 1, 1, 1), (0, 4), (70000, 1)]:
+        x = rng.standard_normal(shape).astype(dtype)
+        g = rng.standard_normal(shape).astype(dtype)
+        if x.size:
+            x.reshape(-1)[:3] = [np.nan, -0.0, 0.0][:x.size]
+            g.reshape(-1)[-1] = np.inf                       # inf * 0 is NaN, as NumPy's product
+        np.testing.assert_array_equal(ew.relu(x), R.relu(x))
+        with np.errstate(invalid="ignore"):
+            np.testing.assert_array_equal(ew.relu_backward(g, x), R.relu_backward(g, x))
+        finite = np.nan_to_num(x)
+        np.testing.assert_allclose(ew.channel_sum(finite), R.channel_sum(finite),
+                                   rtol=1e-6 if dtype == np.float32 else 1e-13,
+                                   atol=1e-5 if dtype == np.float32 else 1e-12)
+    assert ew.relu(np.array([-2, 3], np.int64)).tolist() == [0, 3]     # other dtypes: NumPy's maximum
+
+
 def test_the_best_supported_variant_is_chosen():
     assert K.ISA in VARIANTS
     if not os.environ.get("NABLA_ISA"):

@@ -83,8 +83,8 @@ for dtype in (np.float32, np.float64):
                     K.avg_pool2d_transpose(dyc, (H, H), (k, k), *geo)]
         for r in results:
             digest.update(np.ascontiguousarray(r).tobytes())
-    # batch norm: per-channel sums over blocks of rows fixed by C (many blocks, the
-    # last one partial), checked against the reference on the way
+    # batch norm and channel_sum: per-channel sums over blocks of rows fixed by C
+    # (many blocks, the last one partial), checked against the reference on the way
     for shape in [(8, 30, 30, 5), (16, 16, 16, 24), (3, 7, 7, 3000), (40000, 3)]:
         x = (3 * rng.standard_normal(shape) + 10).astype(dtype)
         dy = rng.standard_normal(shape).astype(dtype)
@@ -96,8 +96,12 @@ for dtype in (np.float32, np.float64):
         sums = K.batch_norm_backward_reduce(x, dy, mean, var, 1e-5)
         np.testing.assert_allclose(sums, R.batch_norm_backward_reduce(x, dy, mean, var, 1e-5),
                                    rtol=tol["rtol"] * 10, atol=tol["atol"] * x.size ** 0.5)
+        s = K.channel_sum(dy)
+        np.testing.assert_allclose(s, R.channel_sum(dy), rtol=tol["rtol"], atol=tol["atol"] * x.size ** 0.5)
+        np.testing.assert_array_equal(K.relu(dy), R.relu(dy))
+        np.testing.assert_array_equal(K.relu_backward(x, dy), R.relu_backward(x, dy))
         results = [y, mean, var, sums, K.batch_norm_backward(x, gamma, dy, sums, mean, var, 1e-5),
-                   K.batch_norm_eval(x, mean, gamma, beta)]
+                   K.batch_norm_eval(x, mean, gamma, beta), s]
         for r in results:
             digest.update(np.ascontiguousarray(r).tobytes())
 print(digest.hexdigest())

@@ -5,13 +5,13 @@ documents their arguments, shapes and formulas), compiled for float32 and
 float64 from ``conv.pyx`` and ``pool.pyx``.  Build with
 ``python setup.py build_ext --inplace`` or ``pip install -e .``.
 
-Runtime dispatch: ``setup.py`` compiles the three modules once per instruction set
+Runtime dispatch: ``setup.py`` compiles the modules once per instruction set
 (``_avx512``, ``_avx2``, ``_generic``; or one ``_native``), and this package imports
 the best variant the running CPU supports (checked by the generic build, with the
 compiler's ``__builtin_cpu_supports``, which also asks whether the OS saves the wide
 registers).  ``NABLA_ISA=avx2`` (or any built variant) forces one, so the tests can
-run every path on one machine.  The chosen ``conv``, ``pool`` and ``norm`` modules are
-also registered as ``nabla._kernels.conv``, ``nabla._kernels.pool`` and ``nabla._kernels.norm``.
+run every path on one machine.  The chosen modules are also registered as
+``nabla._kernels.conv``, ``.pool``, ``.norm`` and ``.elementwise``.
 """
 import importlib as _importlib
 import inspect as _inspect
@@ -40,7 +40,8 @@ def _import_variant(isa):
     conv = _importlib.import_module(f"nabla._kernels._{isa}.conv")
     pool = _importlib.import_module(f"nabla._kernels._{isa}.pool")
     norm = _importlib.import_module(f"nabla._kernels._{isa}.norm")
-    return conv, pool, norm
+    elementwise = _importlib.import_module(f"nabla._kernels._{isa}.elementwise")
+    return conv, pool, norm, elementwise
 
 
 def _built():
@@ -72,11 +73,12 @@ def _choose():
 
 
 ISA, BUILT, SUPPORTED = _choose()
-_conv, _pool, _norm = _import_variant(ISA)
-conv, pool, norm = _conv, _pool, _norm
+_conv, _pool, _norm, _elementwise = _import_variant(ISA)
+conv, pool, norm, elementwise = _conv, _pool, _norm, _elementwise
 _sys.modules[__name__ + ".conv"] = _conv
 _sys.modules[__name__ + ".pool"] = _pool
 _sys.modules[__name__ + ".norm"] = _norm
+_sys.modules[__name__ + ".elementwise"] = _elementwise
 
 
 def build_info() -> dict:
@@ -163,6 +165,9 @@ batch_norm = _teamed(_norm, _norm.batch_norm)
 batch_norm_backward_reduce = _teamed(_norm, _norm.batch_norm_backward_reduce)
 batch_norm_backward = _teamed(_norm, _norm.batch_norm_backward)
 batch_norm_eval = _teamed(_norm, _norm.batch_norm_eval)
+relu = _teamed(_elementwise, _elementwise.relu)
+relu_backward = _teamed(_elementwise, _elementwise.relu_backward)
+channel_sum = _teamed(_elementwise, _elementwise.channel_sum)
 
 __all__ = [
     "NAME",
@@ -170,4 +175,5 @@ __all__ = [
     "max_pool2d", "max_pool2d_gather", "max_pool2d_scatter",
     "avg_pool2d", "avg_pool2d_transpose", "adaptive_max_pool2d",
     "batch_norm", "batch_norm_backward_reduce", "batch_norm_backward", "batch_norm_eval",
+    "relu", "relu_backward", "channel_sum",
 ]

@@ -6,11 +6,11 @@ reshapes, the loops run over rows, with the innermost loop over the channels
 (contiguous, so it vectorises).
 
 Per-channel sums (the batch mean and variance, and the two sums of the
-backward pass) are taken over fixed blocks of rows: block ``b`` adds rows
-``[b*R, min((b + 1)*R, M))``, in order, into its own row of partial sums, in
-float64 for either dtype; after the parallel region the partial sums are added
-in block order.  ``R`` depends on ``C`` only (``_block_rows``), never on the
-number of threads, so every result has the same bits on any number of threads.
+backward pass) are taken over fixed blocks of rows (``_rows.pxd``): block ``b``
+adds rows ``[b*R, min((b + 1)*R, M))``, in order, into its own row of partial
+sums, in float64 for either dtype; after the parallel region the partial sums
+are added in block order.  ``R`` depends on ``C`` only, never on the number of
+threads, so every result has the same bits on any number of threads.
 For float64 data the variance takes two passes (the mean first, then the squares
 of ``x - mean``), which stays accurate when the mean is large against the spread.
 For float32 data one pass adds ``x`` and ``x**2`` in float64 (a float32 square is
@@ -27,6 +27,7 @@ from libc.math cimport NAN, sqrt
 
 import numpy as np
 
+from nabla._kernels._rows cimport add_blocks, block_rows, sum_rows
 from nabla._kernels._types cimport floating
 
 cdef extern from "_threads.h" nogil:
@@ -41,19 +42,9 @@ def _set_team(int n):
 
 
 cdef enum:
-    # About this many elements per block of rows of the per-channel sums (32 KiB of
-    # float32: each block is a thread's unit of work and stays in cache).
-    BLOCK_ELEMS = 1 << 13
     # Below this many elements a call runs on one thread (waking threads costs
     # microseconds, more than a small pass over the data).
     PARALLEL_MIN_WORK = 1 << 15
-
-
-cdef inline Py_ssize_t _block_rows(Py_ssize_t C) noexcept nogil:
-    """R, the rows per block of the per-channel sums: a function of C alone."""
-    if C >= BLOCK_ELEMS:
-        return 1
-    return BLOCK_ELEMS // C if C > 0 else BLOCK_ELEMS
 
 
 def _matrix(x):
@@ -75,7 +66,7 @@ def batch_norm(x, gamma, beta, eps):
 
 
 def _batch_norm(const floating[:, ::1] x, const floating[::1] gamma, const floating[::1] beta, double eps):
-    cdef Py_ssize_t M = x.shape[0], C = x.shape[1], R = _block_rows(C), c
+    cdef Py_ssize_t M = x.shape[0], C = x.shape[1], R = block_rows(C), c
     cdef Py_ssize_t blocks = (M + R - 1) // R, b
     dtype = np.float32 if floating is float else np.float64
     y = np.empty((M, C), dtype)
@@ -96,19 +87,19 @@ def _batch_norm(const floating[:, ::1] x, const floating[::1] gamma, const float
         if floating is float:        # one pass: sums of x and of x**2 (part is (blocks, 2C))
             for b in prange(blocks, schedule="static", num_threads=nb_team_size(), use_threads_if=threads):
                 _sum_rows_and_squares(&x[0, 0], &part[b, 0], b * R, min((b + 1) * R, M), C)
-            _add_blocks(part, &both[0], blocks, 2 * C)
+            add_blocks(&part[0, 0], &both[0], blocks, 2 * C)
             for c in range(C):
                 mu[c] = both[c] / M
                 acc[c] = max(both[C + c] - M * mu[c] * mu[c], 0.0)    # M * var
         else:                        # two passes: the mean, then the squares about it
             for b in prange(blocks, schedule="static", num_threads=nb_team_size(), use_threads_if=threads):
-                _sum_rows(&x[0, 0], &part[b, 0], b * R, min((b + 1) * R, M), C)
-            _add_blocks(part, &mu[0], blocks, C)
+                sum_rows(&x[0, 0], &part[b, 0], b * R, min((b + 1) * R, M), C)
+            add_blocks(&part[0, 0], &mu[0], blocks, C)
             for c in range(C):
                 mu[c] = mu[c] / M
             for b in prange(blocks, schedule="static", num_threads=nb_team_size(), use_threads_if=threads):
                 _sum_squares(&x[0, 0], &mu[0], &part[b, 0], b * R, min((b + 1) * R, M), C)
-            _add_blocks(part, &acc[0], blocks, C)
+            add_blocks(&part[0, 0], &acc[0], blocks, C)
         for c in range(C):
             mean_v[c] = <floating>mu[c]
             var_v[c] = <floating>(acc[c] / M)
@@ -116,19 +107,6 @@ def _batch_norm(const floating[:, ::1] x, const floating[::1] gamma, const float
         for b in prange(blocks, schedule="static", num_threads=nb_team_size(), use_threads_if=threads):
             _affine_rows(&x[0, 0], &y_v[0, 0], &mean_v[0], &scale[0], &beta[0], b * R, min((b + 1) * R, M), C)
     return y, mean, var
-
-
-cdef inline void _sum_rows(const floating* x, double* acc, Py_ssize_t r0, Py_ssize_t r1,
-                           Py_ssize_t C) noexcept nogil:
-    """acc[c] = sum over rows r0 <= r < r1 of x[r, c]."""
-    cdef Py_ssize_t r, c
-    cdef const floating* row
-    for c in range(C):
-        acc[c] = 0
-    for r in range(r0, r1):
-        row = x + r * C
-        for c in range(C):
-            acc[c] += row[c]
 
 
 cdef inline void _sum_rows_and_squares(const floating* x, double* acc, Py_ssize_t r0, Py_ssize_t r1,
@@ -163,19 +141,6 @@ cdef inline void _sum_squares(const floating* x, const double* mu, double* acc, 
             acc[c] += d * d
 
 
-cdef inline void _add_blocks(const double[:, ::1] part, double* total, Py_ssize_t blocks,
-                             Py_ssize_t C) noexcept nogil:
-    """total[c] = the partial sums of the blocks, added in block order."""
-    cdef Py_ssize_t b, c
-    cdef const double* row
-    for c in range(C):
-        total[c] = 0
-    for b in range(blocks):
-        row = &part[b, 0]
-        for c in range(C):
-            total[c] += row[c]
-
-
 cdef inline void _affine_rows(const floating* x, floating* y, const floating* shift,
                               const floating* scale, const floating* beta, Py_ssize_t r0,
                               Py_ssize_t r1, Py_ssize_t C) noexcept nogil:
@@ -200,7 +165,7 @@ def batch_norm_backward_reduce(x, dy, mean, var, eps):
 
 def _backward_reduce(const floating[:, ::1] x, const floating[:, ::1] dy, const floating[::1] mean,
                      const floating[::1] var, double eps):
-    cdef Py_ssize_t M = x.shape[0], C = x.shape[1], R = _block_rows(C), c
+    cdef Py_ssize_t M = x.shape[0], C = x.shape[1], R = block_rows(C), c
     cdef Py_ssize_t blocks = (M + R - 1) // R, b
     sums = np.zeros((2, C), np.float32 if floating is float else np.float64)
     cdef floating[:, ::1] sums_v = sums
@@ -213,7 +178,7 @@ def _backward_reduce(const floating[:, ::1] x, const floating[:, ::1] dy, const 
     with nogil:
         for b in prange(blocks, schedule="static", num_threads=nb_team_size(), use_threads_if=threads):
             _sum_dy_rows(&x[0, 0], &dy[0, 0], &mean[0], &part[b, 0], b * R, min((b + 1) * R, M), C)
-        _add_blocks(part, &total[0], blocks, 2 * C)
+        add_blocks(&part[0, 0], &total[0], blocks, 2 * C)
         for c in range(C):
             sums_v[0, c] = <floating>(total[c] / sqrt(var[c] + eps))
             sums_v[1, c] = <floating>total[C + c]
@@ -250,7 +215,7 @@ def _backward(const floating[:, ::1] x, const floating[::1] gamma, const floatin
               const floating[:, ::1] sums, const floating[::1] mean, const floating[::1] var, double eps):
     # dx = a*dy - k*(x - mean) - b per channel, with a = gamma*r, k = a*r*sums[0]/M and
     # b = a*sums[1]/M, computed in float64 and rounded to x's dtype once.
-    cdef Py_ssize_t M = x.shape[0], C = x.shape[1], R = _block_rows(C), c
+    cdef Py_ssize_t M = x.shape[0], C = x.shape[1], R = block_rows(C), c
     cdef Py_ssize_t blocks = (M + R - 1) // R, b
     dtype = np.float32 if floating is float else np.float64
     dx = np.empty((M, C), dtype)
@@ -292,7 +257,7 @@ def batch_norm_eval(x, mean, scale, beta):
 
 def _eval(const floating[:, ::1] x, const floating[::1] mean, const floating[::1] scale,
           const floating[::1] beta):
-    cdef Py_ssize_t M = x.shape[0], C = x.shape[1], R = _block_rows(C)
+    cdef Py_ssize_t M = x.shape[0], C = x.shape[1], R = block_rows(C)
     cdef Py_ssize_t blocks = (M + R - 1) // R, b
     y = np.empty((M, C), np.float32 if floating is float else np.float64)
     cdef floating[:, ::1] y_v = y

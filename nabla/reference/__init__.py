@@ -18,6 +18,7 @@ from .pool import (
     max_pool2d_gather,
     max_pool2d_scatter,
 )
+from .elementwise import channel_sum, relu, relu_backward
 from .norm import batch_norm, batch_norm_backward, batch_norm_backward_reduce, batch_norm_eval
 
 NAME = "reference"
@@ -37,4 +38,7 @@ __all__ = [
     "batch_norm_backward_reduce",
     "batch_norm_backward",
     "batch_norm_eval",
+    "relu",
+    "relu_backward",
+    "channel_sum",
 ]
