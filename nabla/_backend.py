@@ -123,6 +123,9 @@ relu_backward(g, x) -> dx
     ``dx = g * (1 if x > 0 else 0)``, g and x of one shape (an inf or NaN in g
     where x <= 0 gives NaN, as the product does).
 
+add(x, y) -> out
+    ``out = x + y`` for x and y of one shape and dtype.
+
 channel_sum(x) -> s
     s (C,) for x (..., C) of rank >= 1: ``s[c] = sum over every other index of
     x[..., c]``, in float64, rounded once; the same bits on any number of threads.
@@ -248,7 +251,7 @@ def backend_info() -> dict:
     >>> import numpy as np, nabla as nb
     >>> info = nb.backend_info()
     >>> sorted(info["reference"])                      # every kernel the ops use
-    ['adaptive_max_pool2d', 'avg_pool2d', ...]
+    ['adaptive_max_pool2d', 'add', 'avg_pool2d', ...]
     >>> all(info["reference"].values())                # the reference backend has them all
     True
     """

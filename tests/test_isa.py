@@ -66,6 +66,7 @@ def test_every_variant_of_the_elementwise_kernels_matches_the_reference(isa, dty
         np.testing.assert_allclose(ew.channel_sum(finite), R.channel_sum(finite),
                                    rtol=1e-6 if dtype == np.float32 else 1e-13,
                                    atol=1e-5 if dtype == np.float32 else 1e-12)
+        np.testing.assert_array_equal(ew.add(x, g), R.add(x, g))
     assert ew.relu(np.array([-2, 3], np.int64)).tolist() == [0, 3]     # other dtypes: NumPy's maximum
 
 

@@ -168,6 +168,7 @@ batch_norm_eval = _teamed(_norm, _norm.batch_norm_eval)
 relu = _teamed(_elementwise, _elementwise.relu)
 relu_backward = _teamed(_elementwise, _elementwise.relu_backward)
 channel_sum = _teamed(_elementwise, _elementwise.channel_sum)
+add = _teamed(_elementwise, _elementwise.add)
 
 __all__ = [
     "NAME",
@@ -175,5 +176,5 @@ __all__ = [
     "max_pool2d", "max_pool2d_gather", "max_pool2d_scatter",
     "avg_pool2d", "avg_pool2d_transpose", "adaptive_max_pool2d",
     "batch_norm", "batch_norm_backward_reduce", "batch_norm_backward", "batch_norm_eval",
-    "relu", "relu_backward", "channel_sum",
+    "relu", "relu_backward", "channel_sum", "add",
 ]

@@ -1,5 +1,6 @@
 """Elementwise kernels for the large tensors of a training step: ReLU, its
-backward, and per-channel sums (formulas in ``nabla/_backend.py``).
+backward, the sum of two tensors of one shape, and per-channel sums (formulas in
+``nabla/_backend.py``).
 
 NumPy runs these on one thread and, for relu's derivative, as two passes with a
 temporary mask.  Here each is one pass: a ``prange`` over fixed chunks of the
@@ -90,6 +91,33 @@ cdef inline void _relu_backward_chunk(const floating* g, const floating* x, floa
     cdef floating one = 1, zero = 0
     for i in range(i0, i1):
         dx[i] = g[i] * (one if x[i] > 0 else zero)
+
+
+# -------------------------------------------------------------------- add
+
+def add(x, y):
+    """x + y, both of one shape and dtype (float32 or float64)."""
+    return _add(x.reshape(-1), y.reshape(-1)).reshape(x.shape)
+
+
+def _add(const floating[::1] x, const floating[::1] y):
+    cdef Py_ssize_t n = x.shape[0], chunks = (n + CHUNK - 1) // CHUNK, k
+    out = np.empty(n, np.float32 if floating is float else np.float64)
+    cdef floating[::1] out_v = out
+    if n == 0:
+        return out
+    with nogil:
+        for k in prange(chunks, schedule="static", num_threads=nb_team_size(),
+                        use_threads_if=n > PARALLEL_MIN_WORK):
+            _add_chunk(&x[0], &y[0], &out_v[0], k * CHUNK, min((k + 1) * CHUNK, n))
+    return out
+
+
+cdef inline void _add_chunk(const floating* x, const floating* y, floating* out,
+                            Py_ssize_t i0, Py_ssize_t i1) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(i0, i1):
+        out[i] = x[i] + y[i]
 
 
 # ------------------------------------------------------------ channel_sum

@@ -2,9 +2,10 @@
 
 Each primitive sits on one screen: the NumPy computation, then its VJP and JVP
 rules, written with nabla ops so they can be differentiated again.  These ops
-are backend-independent (NumPy does them), except the two that a training
-step runs on its largest tensors: ReLU (and its derivative) and the sum over
-every axis but the last (a bias gradient), which have backend kernels.
+are backend-independent (NumPy does them), except those a training step runs
+on its largest tensors: ReLU (and its derivative), the sum of two tensors of
+one shape and the sum over every axis but the last (a bias gradient), which
+have backend kernels.
 """
 from __future__ import annotations
 
@@ -120,9 +121,27 @@ _pow: Primitive = Primitive("pow", _pow_impl, nargs=2).defvjp(
 )
 
 
+# The sum of two large float tensors of one shape (a residual connection, the
+# cotangents of a tensor used twice) as a backend kernel, threaded; smaller or
+# broadcast sums stay with NumPy, whose call costs less than a kernel's.
+_add_same: Primitive = Primitive(
+    "add_same_shape", kernel="add", nargs=2, doc="``x + y`` for x and y of one shape and float dtype.",
+).defvjp(
+    lambda g, ans, x, y: g,
+    lambda g, ans, x, y: g,
+).defjvp(
+    lambda t, ans, x, y: t,
+    lambda t, ans, x, y: t,
+)
+_ADD_KERNEL_MIN = 1 << 15
+
+
 def add(x: ArrayLike, y: ArrayLike) -> Tensor:
     """``x + y`` with NumPy broadcasting."""
-    return _add(*_pair(x, y))
+    x, y = _pair(x, y)
+    if x.shape == y.shape and x.dtype == y.dtype and x.dtype in _FLOATS and x.size >= _ADD_KERNEL_MIN:
+        return _add_same(x, y)
+    return _add(x, y)
 
 
 def sub(x: ArrayLike, y: ArrayLike) -> Tensor:
