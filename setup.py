@@ -7,7 +7,7 @@ Every compiler flag and Cython directive of the build lives in this file, once:
 
 One build runs on any CPU.  The kernels are cythonized once and the C compiled once
 per instruction set (``ISAS``): ``nabla/_kernels/_avx512``, ``_avx2`` and ``_generic``
-each hold a ``conv`` and a ``pool`` module, and ``nabla/_kernels/__init__.py`` imports
+each hold a ``conv``, a ``pool``, a ``norm`` and an ``elementwise`` module, and ``nabla/_kernels/__init__.py`` imports
 the best one the running CPU supports (``NABLA_ISA=avx2|generic|...`` forces one), as
 NumPy, OpenBLAS and oneDNN pick their kernels at run time.  On other architectures
 (aarch64, ...) only ``_generic`` is built, with the compiler's defaults.
@@ -79,7 +79,7 @@ SOURCES = [
         include_dirs=[np.get_include(), "nabla/_kernels"],
         depends=glob.glob("nabla/_kernels/*.h") + glob.glob("nabla/_kernels/*.pxd"),
     )
-    for name in ("conv", "pool")
+    for name in ("conv", "pool", "norm", "elementwise")
 ]
 CYTHONIZED = cythonize(SOURCES, compiler_directives=DIRECTIVES,
                        build_dir=os.path.join("build", f"cython-{MODE}"))

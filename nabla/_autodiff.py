@@ -166,7 +166,9 @@ class Primitive:
 
     ``args`` and ``ans`` are the primal tensors, one trace level down.  Most
     primitives need neither by hand: :meth:`deflinear` and :meth:`defbilinear`
-    derive both modes from the transposes, as JAX does.
+    derive both modes from the transposes, as JAX does.  Where the cotangents
+    of several arguments share their work (batch norm's), :meth:`defvjp_joint`
+    gives one rule for all of them.
     """
 
     def __init__(self, name: str, impl=None, *, kernel: str | None = None, nargs: int = 1,
@@ -181,6 +183,7 @@ class Primitive:
         self.__doc__ = doc or f"The nabla primitive ``{name}``."
         self.vjp_rules: tuple = ()
         self.jvp_rules: tuple = ()
+        self.vjp_joint: Callable | None = None
         PRIMITIVES[name] = self
 
     def __repr__(self):
@@ -194,6 +197,21 @@ class Primitive:
     def defvjp(self, *rules):
         """One VJP rule per argument (``None``: not differentiable there)."""
         self.vjp_rules = self._rules(rules, "defvjp")
+        return self
+
+    def defvjp_joint(self, rule):
+        """One VJP rule for every argument at once (HIPS autograd's ``defvjp_argnums``)::
+
+            rule(g, ans, *args, argnums, **params) -> one cotangent per entry of argnums
+
+        for the arguments ``argnums`` (a tuple of indices) that need one.  The
+        reverse pass calls it once per node, so work the cotangents share (a
+        reduction over the same arrays) is done once.  The per-argument rules
+        are derived from it (``argnums=(i,)``)."""
+        self.vjp_joint = rule
+        self.vjp_rules = self._rules(tuple(
+            (lambda g, ans, *args, _i=i, **params: rule(g, ans, *args, argnums=(_i,), **params)[0])
+            for i in range(self.nargs)), "defvjp_joint")
         return self
 
     def defjvp(self, *rules):
@@ -347,12 +365,12 @@ def _backward(out: Tensor, trace: _VJPTrace, g: Tensor, inputs):
             if node.prim is None and ct is not None:
                 cts[id(node)] = ct  # leaf: keep it for the caller
             continue
-        for i, parent in node.parents:
-            if _eval_hooks:
-                with _DerivativeContext("vjp", node.prim.name, node.site):
-                    contrib = node.prim.vjp_rules[i](ct, node.ans, *node.args, **node.params)
-            else:
-                contrib = node.prim.vjp_rules[i](ct, node.ans, *node.args, **node.params)
+        if _eval_hooks:
+            with _DerivativeContext("vjp", node.prim.name, node.site):
+                contribs = _node_vjps(node, ct)
+        else:
+            contribs = _node_vjps(node, ct)
+        for (_, parent), contrib in zip(node.parents, contribs):
             prev = cts.get(id(parent))
             cts[id(parent)] = contrib if prev is None else prev + contrib
     grads = []
@@ -360,6 +378,16 @@ def _backward(out: Tensor, trace: _VJPTrace, g: Tensor, inputs):
         ct = cts.get(id(x._aux))
         grads.append(zeros_like(x._primal) if ct is None else ct)
     return grads
+
+
+def _node_vjps(node: _Node, ct: Tensor) -> list:
+    """The cotangents of a node's traced arguments, in ``node.parents`` order: one
+    call of its joint rule, or one rule per argument."""
+    prim = node.prim
+    if prim.vjp_joint is not None:
+        argnums = tuple(i for i, _ in node.parents)
+        return list(prim.vjp_joint(ct, node.ans, *node.args, argnums=argnums, **node.params))
+    return [prim.vjp_rules[i](ct, node.ans, *node.args, **node.params) for i, _ in node.parents]
 
 
 def zeros_like(x: Tensor) -> Tensor:

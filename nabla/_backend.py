@@ -82,6 +82,53 @@ adaptive_max_pool2d(x, out_hw) -> (y, argmax)
     As max_pool2d, over PyTorch's adaptive bins: output (i, j) takes rows
     [floor(i*H/Ho), ceil((i+1)*H/Ho)) and columns [floor(j*W/Wo), ceil((j+1)*W/Wo)).
     (It landed in the reference backend first; the Cython kernel followed.)
+
+Batch normalisation (``nabla/ops/norm.py``).  ``x`` has any rank >= 2 with the
+channels last; its ``M`` rows are every other index (N*H*W for an NHWC batch).
+Vectors (``gamma``, ``mean``, ...) are (C,); ``eps`` is a float >= 0; the
+statistics are the *batch's* (biased variance), and
+``r[c] = 1 / sqrt(var[c] + eps)``, ``xhat = (x - mean) * r``:
+
+batch_norm(x, gamma, beta, eps) -> (y, mean, var)
+    mean, var (C,) of x's dtype::
+
+        mean[c] = sum_m x[m, c] / M,   var[c] = sum_m (x[m, c] - mean[c])**2 / M
+        y[m, c] = (x[m, c] - mean[c]) * r[c] * gamma[c] + beta[c]
+
+    (M = 0: mean and var are NaN.)  Sums are exact to float64 rounding for
+    either dtype, and the same bits on any number of threads.
+
+batch_norm_backward_reduce(x, dy, mean, var, eps) -> sums
+    sums (2, C): ``sums[0, c] = sum_m dy[m, c] * xhat[m, c]`` (dgamma) and
+    ``sums[1, c] = sum_m dy[m, c]`` (dbeta).
+
+batch_norm_backward(x, gamma, dy, sums, mean, var, eps) -> dx
+    dx of x's shape, the gradient of x through the batch statistics::
+
+        dx[m, c] = gamma[c] * r[c] * (dy[m, c] - (sums[1, c] + xhat[m, c] * sums[0, c]) / M)
+
+batch_norm_eval(x, mean, scale, beta) -> y
+    Evaluation mode (the op computes ``scale = gamma / sqrt(running_var + eps)``)::
+
+        y[m, c] = (x[m, c] - mean[c]) * scale[c] + beta[c]
+
+Elementwise kernels (``nabla/ops/basic.py``), on arrays of any shape:
+
+relu(x) -> y
+    ``y = max(x, 0)``; a NaN stays NaN.  (Any real dtype: the op does not
+    restrict it; the compiled kernel passes other dtypes than float32/float64 to
+    NumPy's ``maximum``.)
+
+relu_backward(g, x) -> dx
+    ``dx = g * (1 if x > 0 else 0)``, g and x of one shape (an inf or NaN in g
+    where x <= 0 gives NaN, as the product does).
+
+add(x, y) -> out
+    ``out = x + y`` for x and y of one shape and dtype.
+
+channel_sum(x) -> s
+    s (C,) for x (..., C) of rank >= 1: ``s[c] = sum over every other index of
+    x[..., c]``, in float64, rounded once; the same bits on any number of threads.
 """
 from __future__ import annotations
 
@@ -204,7 +251,7 @@ def backend_info() -> dict:
     >>> import numpy as np, nabla as nb
     >>> info = nb.backend_info()
     >>> sorted(info["reference"])                      # every kernel the ops use
-    ['adaptive_max_pool2d', 'avg_pool2d', ...]
+    ['adaptive_max_pool2d', 'add', 'avg_pool2d', ...]
     >>> all(info["reference"].values())                # the reference backend has them all
     True
     """

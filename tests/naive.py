@@ -1,4 +1,4 @@
-"""Naive nested-loop versions of the eight backend kernels, for tests on tiny inputs only.
+"""Naive nested-loop versions of the backend kernels, for tests on tiny inputs only.
 
 Each function is written directly from its formula in ``nabla/_backend.py``,
 one scalar at a time in plain Python loops, sharing no code with any backend.
@@ -299,3 +299,24 @@ def adaptive_max_pool2d(x, out_hw):
                     if best is not None:
                         y[n, i, j, c], argmax[n, i, j, c] = best
     return y, argmax
+
+
+def batch_norm(x, mean, var, gamma, beta, eps):
+    """y[..., c] = (x[..., c] - mean[c]) / sqrt(var[c] + eps) * gamma[c] + beta[c], one
+    element at a time; ``mean``/``var`` None: the batch's, over every axis but the last
+    (var biased), accumulated in Python floats."""
+    C = x.shape[-1]
+    rows = x.reshape(-1, C)
+    y = np.empty(rows.shape, x.dtype)
+    for c in range(C):
+        column = [float(v) for v in rows[:, c]]
+        if mean is None:
+            mu = math.fsum(column) / len(column)
+            sigma2 = math.fsum((v - mu) ** 2 for v in column) / len(column)
+        else:
+            mu, sigma2 = float(mean[c]), float(var[c])
+        g = 1.0 if gamma is None else float(gamma[c])
+        b = 0.0 if beta is None else float(beta[c])
+        for m, v in enumerate(column):
+            y[m, c] = (v - mu) / math.sqrt(sigma2 + eps) * g + b
+    return y.reshape(x.shape)

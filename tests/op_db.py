@@ -313,6 +313,15 @@ def naive_global_max_pool2d(x, *, keepdims=False, input_layout=None):
     return _global(naive.adaptive_max_pool2d, x, keepdims, input_layout)
 
 
+def naive_batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None, training=False,
+                     momentum=0.1, eps=1e-5):
+    x = np.asarray(x)
+    batch = training or running_mean is None or running_var is None
+    vector = (lambda v: None if v is None else np.asarray(v, np.float64))
+    mean, var = (None, None) if batch else (vector(running_mean), vector(running_var))
+    return naive.batch_norm(x, mean, var, vector(weight), vector(bias), eps)
+
+
 def naive_pad(x, *, pad_width, value=0.0, mode="constant"):
     pw = [(int(lo), int(hi)) for lo, hi in pad_width]
     return naive.pad(np.asarray(x), pw, mode=_NAIVE_PAD_MODE[mode], value=value)
@@ -618,6 +627,48 @@ _PAD = [
 def sample_inputs_pad(dtype, rng):
     for id_, xs, kw, order in _PAD:
         yield SampleInput((_normal(rng, xs, dtype),), dict(kw), id_, order=order)
+
+
+# batch_norm: (id, x shape, what to pass, order).  "weight", "bias": a (C,) vector;
+# "stats": running_mean and running_var (positive); "mean_only": a running_mean
+# alone (so the batch's statistics are used); "shift": added to x (a mean far
+# from 0 against a spread of 1); "training", "eps": passed as they are.
+_BATCH_NORM = [
+    ("train_affine", (2, 3, 4, 3), dict(weight=True, bias=True, training=True), 2),
+    ("train_no_affine", (2, 3, 3, 2), dict(training=True), 1),
+    ("train_weight_only", (3, 2, 2, 4), dict(weight=True, training=True), 1),
+    ("train_bias_only_eps0", (2, 2, 3, 2), dict(bias=True, training=True, eps=0.0), 1),
+    ("train_features_2d", (8, 5), dict(weight=True, bias=True, training=True), 2),
+    ("train_rank3", (4, 5, 3), dict(weight=True, bias=True, training=True), 1),
+    ("train_rank5", (2, 2, 2, 2, 3), dict(weight=True, training=True), 1),
+    ("train_one_channel", (6, 2, 2, 1), dict(weight=True, bias=True, training=True), 1),
+    ("train_seven_channels", (2, 2, 3, 7), dict(weight=True, bias=True, training=True), 1),
+    ("train_mean_100", (3, 3, 3, 2), dict(weight=True, bias=True, training=True, shift=100.0), 1),
+    ("train_ignores_running_stats", (2, 3, 2, 3), dict(stats=True, weight=True, training=True), 1),
+    ("eval_without_var_uses_batch", (2, 2, 3, 3), dict(mean_only=True, bias=True), 1),
+    ("eval_affine", (2, 3, 4, 3), dict(stats=True, weight=True, bias=True), 2),
+    ("eval_no_affine", (2, 3, 3, 2), dict(stats=True), 1),
+    ("eval_features_2d_eps", (6, 4), dict(stats=True, weight=True, bias=True, eps=1e-2), 1),
+    ("eval_batch0", (0, 3, 3, 2), dict(stats=True, weight=True, bias=True), 1),
+]
+
+
+def sample_inputs_batch_norm(dtype, rng):
+    for id_, xs, what, order in _BATCH_NORM:
+        what = dict(what)
+        x = _normal(rng, xs, dtype) + np.asarray(what.pop("shift", 0.0), dtype)
+        c = xs[-1]
+        kw = {}
+        if what.pop("stats", False):
+            kw["running_mean"] = _normal(rng, (c,), dtype)
+            kw["running_var"] = rng.uniform(0.5, 2.0, c).astype(dtype)
+        if what.pop("mean_only", False):
+            kw["running_mean"] = _normal(rng, (c,), dtype)
+        if what.pop("weight", False):
+            kw["weight"] = rng.uniform(0.5, 2.0, c).astype(dtype) * rng.choice([-1, 1], c).astype(dtype)
+        if what.pop("bias", False):
+            kw["bias"] = _normal(rng, (c,), dtype)
+        yield SampleInput((x,), dict(kw, **what), id_, order=order)
 
 
 # ------------------------------------------------------------- error inputs
@@ -1060,6 +1111,41 @@ def error_inputs_pad():
             "rank1_reflect_eq_size")
 
 
+def error_inputs_batch_norm():
+    E = ErrorInput
+    x = _z(2, 2, 2, 3)
+    c3 = np.ones(3)
+    for dtype in (np.int64, np.int32, bool, np.float16, np.complex128):
+        name = np.dtype(dtype).name
+        yield E((x.astype(dtype),), {}, TypeError, _m("'x'", name, "float32 or float64"), f"x_{name}")
+    yield E(("abcd",), {}, TypeError, _m("'x'", "<U4"), "x_str")
+    yield E((x.astype(object),), {}, TypeError, _m("'x'", "ndarray", "cannot be read"), "x_object_array")
+    yield E(({"a": 1},), {}, TypeError, _m("'x'", "dict"), "x_dict")
+    yield E((None,), {}, TypeError, _m("'x'", "None"), "x_none")
+    yield E(([[1.0], [1.0, 2.0]],), {}, TypeError, _m("'x'", "list", "cannot be read"), "x_ragged_list")
+    yield E((np.float64(1.0),), {}, ValueError, _m("'x'", "rank 2 or more", "got shape ()"), "x_rank0")
+    yield E((np.zeros(3),), {}, ValueError, _m("'x'", "rank 2 or more", "got shape (3,)"), "x_rank1")
+    # the (C,) vectors: float, one value per channel
+    for name in ("weight", "bias", "running_mean", "running_var"):
+        yield E((x,), {name: np.ones(4)}, ValueError, _m(f"'{name}'", "shape (3,)", "got shape (4,)"),
+                f"{name}_wrong_length")
+        yield E((x,), {name: np.ones((1, 3))}, ValueError, _m(f"'{name}'", "shape (3,)", "got shape (1, 3)"),
+                f"{name}_2d")
+        yield E((x,), {name: np.ones(())}, ValueError, _m(f"'{name}'", "shape (3,)", "got shape ()"),
+                f"{name}_scalar")
+    yield E((x,), dict(weight=c3.astype(np.int64)), TypeError, _m("'weight'", "int64"), "weight_int64")
+    yield E((x,), dict(weight=c3.astype(np.complex128)), TypeError, _m("'weight'", "complex128"), "weight_complex")
+    yield E((x,), dict(bias="abc"), TypeError, _m("'bias'", "<U3"), "bias_str")
+    yield E((x,), dict(running_mean=c3.astype(bool), running_var=c3), TypeError, _m("'running_mean'", "bool"),
+            "running_mean_bool")
+    yield E((x,), dict(running_mean=c3, running_var=[1, 1, 1]), TypeError,
+            _m("'running_var'", "int64"), "running_var_int_list")
+    # eps: a number >= 0
+    for id_, value in (("negative", -1e-5), ("str", "1e-5"), ("nan", float("nan")), ("none", None), ("bool", True),
+                       ("array", np.array([1e-5]))):
+        yield E((x,), dict(eps=value), ValueError, _m("'eps'", ">= 0", repr(value)), f"eps_{id_}")
+
+
 # ----------------------------------------------------------------- database
 op_db = [
     OpInfo("conv2d", nabla.conv2d, sample_inputs_conv2d, error_inputs_conv2d, naive_conv2d,
@@ -1089,6 +1175,10 @@ op_db = [
            primitives=("max_pool2d",)),
     OpInfo("pad", nabla.pad, sample_inputs_pad, error_inputs_pad, naive_pad, arg_names=("x",),
            differentiable=("x",), primitives=("pad", "axes_gather"), uses_kernels=False),
+    # nabla.nn.functional.batch_norm: x positional, the (C,) vectors and the mode by keyword.
+    OpInfo("batch_norm", nabla.nn.functional.batch_norm, sample_inputs_batch_norm, error_inputs_batch_norm,
+           naive_batch_norm, arg_names=("x",), differentiable=("x", "weight", "bias", "running_mean", "running_var"),
+           primitives=("batch_norm", "batch_norm_eval")),
 ]
 OPS = {op.name: op for op in op_db}
 SEED = 20240611

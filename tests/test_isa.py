@@ -26,6 +26,50 @@ def _kernels(isa):
             importlib.import_module(f"nabla._kernels._{isa}.pool"))
 
 
+@pytest.mark.parametrize("isa", VARIANTS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_every_variant_of_batch_norm_matches_the_reference(isa, dtype):
+    norm = importlib.import_module(f"nabla._kernels._{isa}.norm")
+    rng = np.random.default_rng(1)
+    tol = dict(rtol=2e-5, atol=2e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
+    for shape in [(2, 9, 9, 16), (3, 5, 7, 3), (64, 33), (2, 4, 4, 130)]:
+        x = (2 * rng.standard_normal(shape) + 5).astype(dtype)
+        dy = rng.standard_normal(shape).astype(dtype)
+        gamma, beta = rng.standard_normal((2, shape[-1])).astype(dtype)
+        y, mean, var = norm.batch_norm(x, gamma, beta, 1e-5)
+        for got, want in zip((y, mean, var), R.batch_norm(x, gamma, beta, 1e-5)):
+            np.testing.assert_allclose(got, want, **tol)
+        sums = norm.batch_norm_backward_reduce(x, dy, mean, var, 1e-5)
+        np.testing.assert_allclose(sums, R.batch_norm_backward_reduce(x, dy, mean, var, 1e-5),
+                                   rtol=tol["rtol"], atol=tol["atol"] * x.size ** 0.5)
+        np.testing.assert_allclose(norm.batch_norm_backward(x, gamma, dy, sums, mean, var, 1e-5),
+                                   R.batch_norm_backward(x, gamma, dy, sums, mean, var, 1e-5), **tol)
+        np.testing.assert_allclose(norm.batch_norm_eval(x, mean, gamma, beta),
+                                   R.batch_norm_eval(x, mean, gamma, beta), **tol)
+
+
+@pytest.mark.parametrize("isa", VARIANTS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_every_variant_of_the_elementwise_kernels_matches_the_reference(isa, dtype):
+    ew = importlib.import_module(f"nabla._kernels._{isa}.elementwise")
+    rng = np.random.default_rng(2)
+    for shape in [(2, 9, 9, 16), (3, 5, 7, 3), (64, 33), (1, 1, 1, 1), (0, 4), (70000, 1)]:
+        x = rng.standard_normal(shape).astype(dtype)
+        g = rng.standard_normal(shape).astype(dtype)
+        if x.size:
+            x.reshape(-1)[:3] = [np.nan, -0.0, 0.0][:x.size]
+            g.reshape(-1)[-1] = np.inf                       # inf * 0 is NaN, as NumPy's product
+        np.testing.assert_array_equal(ew.relu(x), R.relu(x))
+        with np.errstate(invalid="ignore"):
+            np.testing.assert_array_equal(ew.relu_backward(g, x), R.relu_backward(g, x))
+        finite = np.nan_to_num(x)
+        np.testing.assert_allclose(ew.channel_sum(finite), R.channel_sum(finite),
+                                   rtol=1e-6 if dtype == np.float32 else 1e-13,
+                                   atol=1e-5 if dtype == np.float32 else 1e-12)
+        np.testing.assert_array_equal(ew.add(x, g), R.add(x, g))
+    assert ew.relu(np.array([-2, 3], np.int64)).tolist() == [0, 3]     # other dtypes: NumPy's maximum
+
+
 def test_the_best_supported_variant_is_chosen():
     assert K.ISA in VARIANTS
     if not os.environ.get("NABLA_ISA"):

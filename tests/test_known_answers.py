@@ -503,3 +503,50 @@ class TestAvgPool:
         #   0 0 0 0 / 1 2 3 0 / 4 5 6 0 / 7 8 9 0 -> windows:
         #   (0+0+1+2)/4 = 0.75, (0+0+3+0)/4 = 0.75, (4+5+7+8)/4 = 6, (6+0+9+0)/4 = 3.75
         eq(plane(nb.avg_pool2d(img(X3), kernel_size=2, padding=(1, 0, 0, 1))), [[0.75, 0.75], [6, 3.75]])
+
+
+# =====================================================================================
+# batch_norm (nabla.nn.functional.batch_norm): channels last, statistics over the rest
+# =====================================================================================
+class TestBatchNorm:
+    # x (2, 1, 2, 2): four rows (n, w), two channels.
+    #   channel 0: 1, 3, 1, 3 -> mean 2, var (1 + 1 + 1 + 1)/4 = 1, xhat -1, 1, -1, 1
+    #   channel 1: 0, 0, 4, 4 -> mean 2, var (4 + 4 + 4 + 4)/4 = 4, xhat -1, -1, 1, 1
+    X = np.array([[1, 0], [3, 0], [1, 4], [3, 4]]).reshape(2, 1, 2, 2)
+    GAMMA, BETA = [2.0, -1.0], [1.0, 0.5]
+
+    @staticmethod
+    def channels(t):
+        """(4, 2): the rows of each channel, in (n, w) order."""
+        return np.asarray(t).reshape(4, 2)
+
+    def test_train(self, backend, dt):
+        F = nb.nn.functional
+        x = nb.asarray(self.X.astype(dt))
+        # eps = 0 keeps every number exact: y = gamma * xhat + beta
+        y = F.batch_norm(x, weight=np.array(self.GAMMA, dt), bias=np.array(self.BETA, dt), training=True, eps=0.0)
+        assert y.dtype == dt and y.shape == (2, 1, 2, 2)
+        eq(self.channels(y), [[-1, 1.5], [3, 1.5], [-1, -0.5], [3, -0.5]])
+
+    def test_train_gradients(self, backend, dt):
+        # L = sum(y * u); channel 0: u = 1, 0, 0, 0; channel 1: u = 1, 1, 1, 1.
+        #   dbeta = sum u = 1, 4;  dgamma = sum u * xhat = -1, 0
+        #   dx = gamma * r * (u - mean(u) - xhat * mean(u * xhat)):
+        #   channel 0: 2 * 1 * (u - 1/4 + xhat/4) = 2 * (1/2, 0, -1/2, 0) = 1, 0, -1, 0
+        #   channel 1: a constant cotangent moves no x: -1 * 1/2 * (1 - 1 - 0) = 0
+        F = nb.nn.functional
+        u = nb.asarray(np.array([[1, 1], [0, 1], [0, 1], [0, 1]], dt).reshape(2, 1, 2, 2))
+        loss = lambda x, w, b: nb.sum(F.batch_norm(x, weight=w, bias=b, training=True, eps=0.0) * u)  # noqa: E731
+        dx, dw, db = nb.grad(loss, argnums=(0, 1, 2))(self.X.astype(dt), np.array(self.GAMMA, dt),
+                                                     np.array(self.BETA, dt))
+        eq(self.channels(dx), [[1, 0], [0, 0], [-1, 0], [0, 0]])
+        eq(dw, [-1, 0])
+        eq(db, [1, 4])
+
+    def test_eval(self, backend, dt):
+        # running mean 1, -1; running var 3, 0; eps 1: sqrt(var + eps) = 2, 1
+        #   channel 0: (x - 1)/2 * 2 + 1 = x; channel 1: (x + 1)/1 * -1 + 0.5 = -x - 0.5
+        F = nb.nn.functional
+        y = F.batch_norm(self.X.astype(dt), np.array([1, -1], dt), np.array([3, 0], dt),
+                         np.array(self.GAMMA, dt), np.array(self.BETA, dt), eps=1.0)
+        eq(self.channels(y), [[1, -0.5], [3, -0.5], [1, -4.5], [3, -4.5]])

@@ -83,13 +83,35 @@ for dtype in (np.float32, np.float64):
                     K.avg_pool2d_transpose(dyc, (H, H), (k, k), *geo)]
         for r in results:
             digest.update(np.ascontiguousarray(r).tobytes())
+    # batch norm and channel_sum: per-channel sums over blocks of rows fixed by C
+    # (many blocks, the last one partial), checked against the reference on the way
+    for shape in [(8, 30, 30, 5), (16, 16, 16, 24), (3, 7, 7, 3000), (40000, 3)]:
+        x = (3 * rng.standard_normal(shape) + 10).astype(dtype)
+        dy = rng.standard_normal(shape).astype(dtype)
+        gamma, beta = rng.standard_normal((2, shape[-1])).astype(dtype)
+        y, mean, var = K.batch_norm(x, gamma, beta, 1e-5)
+        tol = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-11, atol=1e-11)
+        for got, want in zip((y, mean, var), R.batch_norm(x, gamma, beta, 1e-5)):
+            np.testing.assert_allclose(got, want, **tol)
+        sums = K.batch_norm_backward_reduce(x, dy, mean, var, 1e-5)
+        np.testing.assert_allclose(sums, R.batch_norm_backward_reduce(x, dy, mean, var, 1e-5),
+                                   rtol=tol["rtol"] * 10, atol=tol["atol"] * x.size ** 0.5)
+        s = K.channel_sum(dy)
+        np.testing.assert_allclose(s, R.channel_sum(dy), rtol=tol["rtol"], atol=tol["atol"] * x.size ** 0.5)
+        np.testing.assert_array_equal(K.relu(dy), R.relu(dy))
+        np.testing.assert_array_equal(K.relu_backward(x, dy), R.relu_backward(x, dy))
+        results = [y, mean, var, sums, K.batch_norm_backward(x, gamma, dy, sums, mean, var, 1e-5),
+                   K.batch_norm_eval(x, mean, gamma, beta), s]
+        for r in results:
+            digest.update(np.ascontiguousarray(r).tobytes())
 print(digest.hexdigest())
 """
 
 
 def test_same_bits_on_any_number_of_openmp_threads():
     """The documented guarantee: same inputs, same bits, whatever the thread count
-    (the filter gradient's partial sums are fixed by the shapes, not the threads)."""
+    (the filter gradient's and batch norm's partial sums are fixed by the shapes, not
+    the threads)."""
     import os
     import subprocess
     import sys

@@ -5,13 +5,13 @@ documents their arguments, shapes and formulas), compiled for float32 and
 float64 from ``conv.pyx`` and ``pool.pyx``.  Build with
 ``python setup.py build_ext --inplace`` or ``pip install -e .``.
 
-Runtime dispatch: ``setup.py`` compiles the two modules once per instruction set
+Runtime dispatch: ``setup.py`` compiles the modules once per instruction set
 (``_avx512``, ``_avx2``, ``_generic``; or one ``_native``), and this package imports
 the best variant the running CPU supports (checked by the generic build, with the
 compiler's ``__builtin_cpu_supports``, which also asks whether the OS saves the wide
 registers).  ``NABLA_ISA=avx2`` (or any built variant) forces one, so the tests can
-run every path on one machine.  The chosen ``conv`` and ``pool`` modules are also
-registered as ``nabla._kernels.conv`` and ``nabla._kernels.pool``.
+run every path on one machine.  The chosen modules are also registered as
+``nabla._kernels.conv``, ``.pool``, ``.norm`` and ``.elementwise``.
 """
 import importlib as _importlib
 import inspect as _inspect
@@ -39,7 +39,9 @@ ISAS = ("native", "avx512", "avx2", "generic")     # best first
 def _import_variant(isa):
     conv = _importlib.import_module(f"nabla._kernels._{isa}.conv")
     pool = _importlib.import_module(f"nabla._kernels._{isa}.pool")
-    return conv, pool
+    norm = _importlib.import_module(f"nabla._kernels._{isa}.norm")
+    elementwise = _importlib.import_module(f"nabla._kernels._{isa}.elementwise")
+    return conv, pool, norm, elementwise
 
 
 def _built():
@@ -57,7 +59,7 @@ def _choose():
     if "native" in built:
         supported = ["native"]
     else:
-        checker, _ = _import_variant("generic")
+        checker = _importlib.import_module("nabla._kernels._generic.conv")
         supported = [isa for isa in built if checker._cpu_supports(isa)]
     forced = _os.environ.get("NABLA_ISA", "").strip().lower()
     if forced:
@@ -71,10 +73,12 @@ def _choose():
 
 
 ISA, BUILT, SUPPORTED = _choose()
-_conv, _pool = _import_variant(ISA)
-conv, pool = _conv, _pool
+_conv, _pool, _norm, _elementwise = _import_variant(ISA)
+conv, pool, norm, elementwise = _conv, _pool, _norm, _elementwise
 _sys.modules[__name__ + ".conv"] = _conv
 _sys.modules[__name__ + ".pool"] = _pool
+_sys.modules[__name__ + ".norm"] = _norm
+_sys.modules[__name__ + ".elementwise"] = _elementwise
 
 from nabla import _algorithms  # noqa: E402  (the conv algorithm setting, NABLA_CONV_ALGO)
 _algorithms._apply(_conv)
@@ -160,10 +164,20 @@ max_pool2d_scatter = _teamed(_pool, _pool.max_pool2d_scatter)
 avg_pool2d = _teamed(_pool, _pool.avg_pool2d)
 avg_pool2d_transpose = _teamed(_pool, _pool.avg_pool2d_transpose)
 adaptive_max_pool2d = _teamed(_pool, _pool.adaptive_max_pool2d)
+batch_norm = _teamed(_norm, _norm.batch_norm)
+batch_norm_backward_reduce = _teamed(_norm, _norm.batch_norm_backward_reduce)
+batch_norm_backward = _teamed(_norm, _norm.batch_norm_backward)
+batch_norm_eval = _teamed(_norm, _norm.batch_norm_eval)
+relu = _teamed(_elementwise, _elementwise.relu)
+relu_backward = _teamed(_elementwise, _elementwise.relu_backward)
+channel_sum = _teamed(_elementwise, _elementwise.channel_sum)
+add = _teamed(_elementwise, _elementwise.add)
 
 __all__ = [
     "NAME",
     "conv2d", "conv2d_transpose", "conv2d_filter_grad",
     "max_pool2d", "max_pool2d_gather", "max_pool2d_scatter",
     "avg_pool2d", "avg_pool2d_transpose", "adaptive_max_pool2d",
+    "batch_norm", "batch_norm_backward_reduce", "batch_norm_backward", "batch_norm_eval",
+    "relu", "relu_backward", "channel_sum", "add",
 ]

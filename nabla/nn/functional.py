@@ -13,12 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from .._autodiff import stop_gradient
 from .._tensor import Tensor, asarray
 from .._typing import ArrayLike, DTypeLike, OptionalArrayLike
 from ..ops import (adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, conv2d, conv2d_transpose,
                    global_avg_pool2d, global_max_pool2d, logsoftmax, max_pool2d, max_unpool2d, mean, pad,
-                   reduce_sum, relu, sigmoid, softmax, sqrt, tanh, where)
+                   reduce_sum, relu, sigmoid, softmax, tanh, where)
+from ..ops.norm import batch_norm
 
 __all__ = [
     "relu", "tanh", "sigmoid", "softmax", "log_softmax", "one_hot", "cross_entropy_loss", "mse_loss",
@@ -351,89 +351,3 @@ def dropout(x: ArrayLike, p: float = 0.5, training: bool = True,
     from .init import _rng
     keep = _rng(seed).random(x.shape) >= p
     return x * Tensor((keep / (1.0 - p)).astype(x.dtype))
-
-
-def batch_norm(x: ArrayLike, running_mean: OptionalArrayLike = None, running_var: OptionalArrayLike = None,
-               weight: OptionalArrayLike = None, bias: OptionalArrayLike = None, training: bool = False,
-               momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
-    r"""Batch normalisation over every axis but the last (the channels, as in NHWC).
-
-    Parameters
-    ----------
-    x : Tensor or array_like, (..., C)
-        Float; (N, H, W, C) for images, (N, C) for features.
-    running_mean, running_var : Tensor or array_like, (C,), optional
-        The statistics to normalise with in evaluation mode (converted to
-        ``x``'s dtype).
-    weight, bias : Tensor or array_like, (C,), optional
-        The scale :math:`\gamma` and shift :math:`\beta` (``None``: 1 and 0).
-    training : bool, optional
-        True: use the batch's statistics.  False (the default, as PyTorch):
-        use ``running_mean`` and ``running_var``, or the batch's when either
-        is ``None``.
-    momentum : float, optional
-        Not used (see Notes); accepted for PyTorch's signature.
-    eps : float, optional
-        Added to the variance, for stability.
-
-    Returns
-    -------
-    Tensor
-        ``x``'s shape.
-
-    Raises
-    ------
-    ValueError
-        If the statistics, ``weight`` or ``bias`` do not broadcast against
-        ``x``.
-
-    Notes
-    -----
-    .. math::
-
-        y = \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}}\, \gamma + \beta
-
-    per channel, where with the batch's statistics :math:`\mu` and
-    :math:`\sigma^2` are the mean and biased variance over every axis but
-    the last, and the gradient flows through them.  Ioffe & Szegedy, ICML
-    2015; PyTorch's ``torch.nn.functional.batch_norm`` with the channels
-    last.  Unlike PyTorch's, it does not update ``running_mean`` and
-    ``running_var`` in training (nabla's tensors are immutable):
-    :class:`~nabla.nn.BatchNorm2d` keeps and updates them.
-
-    Examples
-    --------
-    >>> import numpy as np, nabla as nb
-    >>> from nabla import nn
-    >>> x = nb.randn((8, 3), mean=5.0, std=2.0, seed=0)
-    >>> y = nn.functional.batch_norm(x, training=True)
-    >>> bool(np.allclose(y.numpy().mean(axis=0), 0, atol=1e-5) and np.allclose(y.numpy().var(axis=0), 1, atol=1e-4))
-    True
-    >>> mean, var = np.full(3, 5.0, np.float32), np.full(3, 4.0, np.float32)
-    >>> z = nn.functional.batch_norm(x, mean, var)              # evaluation: the given statistics
-    >>> bool(np.allclose(z.numpy(), (x.numpy() - 5) / np.sqrt(4 + 1e-5)))
-    True
-    """
-    x = asarray(x)
-    axes = tuple(range(x.ndim - 1))
-    if training or running_mean is None or running_var is None:
-        mu = mean(x, axis=axes, keepdims=True)
-        centred = x - mu
-        var = mean(centred * centred, axis=axes, keepdims=True)
-    else:
-        mu, var = asarray(running_mean, dtype=x.dtype), asarray(running_var, dtype=x.dtype)
-        centred = x - mu
-    y = centred / sqrt(var + eps)
-    if weight is not None:
-        y = y * weight
-    if bias is not None:
-        y = y + bias
-    return y
-
-
-def _batch_statistics(x: Tensor) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    """Mean and unbiased variance per channel of a concrete batch (for running statistics)."""
-    v = stop_gradient(x).numpy().astype(np.float64)
-    axes = tuple(range(v.ndim - 1))
-    n = v.size // v.shape[-1]
-    return v.mean(axis=axes), v.var(axis=axes) * n / (n - 1)

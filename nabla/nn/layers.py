@@ -21,6 +21,7 @@ from .. import _args
 from .._tensor import Tensor, asarray
 from .._typing import ArrayLike, DTypeLike, IntPair, OptionalIntPair, Padding
 from ..ops import flatten, sigmoid, tanh
+from ..ops import norm as _norm
 from . import functional as F
 from . import init
 from .module import Module
@@ -1313,15 +1314,20 @@ class BatchNorm2d(_Layer):
         if use_batch and x.size // x.shape[-1] < 2:
             raise ValueError(f"{self._name()}: training needs more than 1 value per channel, got input shape "
                              f"{x.shape}")
+        if not use_batch:
+            return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, eps=self.eps)
+        # The batch's statistics come back from the normalisation kernel itself.
+        y, mu, var = _norm.batch_norm_train(x, self.weight, self.bias, self.eps)
         if self.training and self.track_running_stats:
             n = int(self.num_batches_tracked.item()) + 1
             m = 1.0 / n if self.momentum is None else self.momentum
-            mu, var = F._batch_statistics(x)
+            rows = x.size // x.shape[-1]
+            unbiased = var.astype(np.float64) * (rows / (rows - 1))
             self.num_batches_tracked = Tensor(np.array(n, np.int64))
-            self.running_mean = Tensor(((1 - m) * self.running_mean.numpy() + m * mu).astype(self._dtype))
-            self.running_var = Tensor(((1 - m) * self.running_var.numpy() + m * var).astype(self._dtype))
-        stat_mean, stat_var = (None, None) if use_batch else (self.running_mean, self.running_var)
-        return F.batch_norm(x, stat_mean, stat_var, self.weight, self.bias, training=use_batch, eps=self.eps)
+            old_mean, old_var = self.running_mean.numpy(), self.running_var.numpy()
+            self.running_mean = Tensor(((1 - m) * old_mean + m * mu.astype(np.float64)).astype(self._dtype))
+            self.running_var = Tensor(((1 - m) * old_var + m * unbiased).astype(self._dtype))
+        return y
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "

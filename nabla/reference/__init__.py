@@ -18,6 +18,8 @@ from .pool import (
     max_pool2d_gather,
     max_pool2d_scatter,
 )
+from .elementwise import add, channel_sum, relu, relu_backward
+from .norm import batch_norm, batch_norm_backward, batch_norm_backward_reduce, batch_norm_eval
 
 NAME = "reference"
 
@@ -32,4 +34,12 @@ __all__ = [
     "avg_pool2d",
     "avg_pool2d_transpose",
     "adaptive_max_pool2d",
+    "batch_norm",
+    "batch_norm_backward_reduce",
+    "batch_norm_backward",
+    "batch_norm_eval",
+    "relu",
+    "relu_backward",
+    "channel_sum",
+    "add",
 ]
