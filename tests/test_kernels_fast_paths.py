@@ -187,7 +187,7 @@ def test_inputs_unchanged_and_result_fresh():
         assert np.array_equal(a, c)
 
 
-# Winograd F(4x4, 3x3) (float32 3x3 stride 1, 16..64 reduction channels): tiles cut
+# Winograd F(4x4, 3x3) (3x3 stride 1, 16..64 reduction channels): tiles cut
 # by the image's edge (Ho, Wo not multiples of 4), padding 0, 1, 2 and asymmetric,
 # more tiles than one work unit holds (threaded), one image, and the transposes.
 WINOGRAD_CASES = [
@@ -199,12 +199,13 @@ WINOGRAD_CASES = [
 ]
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", WINOGRAD_CASES, ids=_case_id)
-def test_winograd_against_the_reference(case):
-    x, w, dy, in_hw, out_hw, _, geo = _setup(case, np.float32, 6)
-    _check(K.conv2d(x, w, out_hw, *geo), R.conv2d(_f64(x), _f64(w), out_hw, *geo), np.float32)
+def test_winograd_against_the_reference(case, dtype):
+    x, w, dy, in_hw, out_hw, _, geo = _setup(case, dtype, 6)
+    _check(K.conv2d(x, w, out_hw, *geo), R.conv2d(_f64(x), _f64(w), out_hw, *geo), dtype)
     _check(K.conv2d_transpose(dy, w, in_hw, *geo),
-           R.conv2d_transpose(_f64(dy), _f64(w), in_hw, *geo), np.float32)
+           R.conv2d_transpose(_f64(dy), _f64(w), in_hw, *geo), dtype)
 
 
 def test_winograd_error_on_unit_scale_data():
@@ -263,3 +264,29 @@ def test_nabla_conv_algo_environment_variable():
                          env={**__import__("os").environ, "NABLA_CONV_ALGO": "fft"})
     assert run.returncode != 0 and "NABLA_CONV_ALGO must be one of ['auto', 'direct'], got 'fft'" \
         in run.stderr
+
+
+@pytest.mark.parametrize("where", ["x", "w"])
+@pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan])
+def test_winograd_keeps_ieee_special_values_cell_by_cell(where, value):
+    """An inf or NaN spreads over whole tiles in Winograd's transformed domain; the
+    kernel then falls back to the direct form, so NaN and inf land exactly where the
+    formula puts them (the reference's positions), in conv2d and conv2d_transpose."""
+    case = (2, 10, 9, 16, 24, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1))
+    x, w, dy, in_hw, out_hw, _, geo = _setup(case, np.float32, 7)
+    x, w, dy = x.copy(), w.copy(), dy.copy()
+    if where == "x":
+        x[1, 4, 5, 3] = value
+        dy[0, 2, 7, 11] = value
+    else:
+        w[1, 2, 5, 7] = value
+    with np.errstate(invalid="ignore", over="ignore"):
+        pairs = [(K.conv2d(x, w, out_hw, *geo), R.conv2d(_f64(x), _f64(w), out_hw, *geo)),
+                 (K.conv2d_transpose(dy, w, in_hw, *geo),
+                  R.conv2d_transpose(_f64(dy), _f64(w), in_hw, *geo))]
+    for got, want in pairs:
+        assert np.array_equal(np.isnan(got), np.isnan(want))
+        assert np.array_equal(got[np.isinf(want)], want[np.isinf(want)].astype(np.float32))
+        finite = np.isfinite(want)
+        np.testing.assert_allclose(got[finite], want[finite], rtol=2e-5,
+                                   atol=2e-5 * np.max(np.abs(want[finite])))

@@ -86,12 +86,15 @@ static inline void NAME(const T *x, nb_widx H, nb_widx W, nb_widx C, nb_widx r0,
 }
 
 /* y[(r0 + i, c0 + j)][0 .. O) = (A^T M A)[i][j] for i < nr <= 4, j < nc <= 4, from
- * M[xi * ms + 0 .. O); y is an image (., W, O). */
+ * M[xi * ms + 0 .. O); y is an image (., W, O).  Returns 0 if every output written is
+ * finite, NaN otherwise (the sum of o * 0: an inf or NaN input spreads over the
+ * whole tile in the transformed domain, so the caller then recomputes directly). */
 #define NB_DEFINE_WINO_OUTPUT(NAME, T)                                              \
-static inline void NAME(const T *M, nb_widx ms, nb_widx O, T *y, nb_widx W,         \
-                        nb_widx r0, nb_widx c0, int nr, int nc)                     \
+static inline T NAME(const T *M, nb_widx ms, nb_widx O, T *y, nb_widx W,            \
+                     nb_widx r0, nb_widx c0, int nr, int nc)                        \
 {                                                                                   \
     T t[6][4][NB_WINO_CB];                                                          \
+    T poison = 0;                                                                   \
     for (nb_widx k0 = 0; k0 < O; k0 += NB_WINO_CB) {                                \
         const nb_widx n = O - k0 < NB_WINO_CB ? O - k0 : NB_WINO_CB;                \
         for (int i = 0; i < 6; i++) {         /* rows: t = M A */                   \
@@ -112,9 +115,11 @@ static inline void NAME(const T *M, nb_widx ms, nb_widx O, T *y, nb_widx W,     
                 if (nr > 1) y0[W * O + k] = o1;                                     \
                 if (nr > 2) y0[2 * W * O + k] = o2;                                 \
                 if (nr > 3) y0[3 * W * O + k] = o3;                                 \
+                poison += (o0 + o1 + o2 + o3) * 0;                                  \
             }                                                                       \
         }                                                                           \
     }                                                                               \
+    return poison;                                                                  \
 }
 
 NB_DEFINE_WINO_INPUT(nb_wino_input_f32, float)

@@ -221,16 +221,17 @@ def _conv_algorithm(name=None):
     return _ALGO_NAMES[CONV_ALGO]
 
 
-cdef inline bint _winograd_ok(Py_ssize_t C, Py_ssize_t O, Py_ssize_t groups, Window win,
-                              bint single) noexcept:
+cdef inline bint _winograd_ok(Py_ssize_t C, Py_ssize_t O, Py_ssize_t groups,
+                              Window win) noexcept:
     """Whether a conv2d (or a conv2d_transpose, with C and O its dy's and dx's channels)
-    runs Winograd F(4x4, 3x3): 3x3 filters, stride 1, no dilation, no groups, float32,
+    runs Winograd F(4x4, 3x3): 3x3 filters, stride 1, no dilation, no groups,
     16 <= C <= WINOGRAD_MAX_C reduction channels and O >= 16 outputs.  Measured
     (benchmarks/results/2026-11-30-winograd.md): with fewer channels the transforms
-    cost more than they save; with more, its rounding error (growing with C) passes
-    1e-5 of max|y|, and the 36 transformed filters (36*C*O values) no longer stay in
-    cache."""
-    return (CONV_ALGO == ALGO_AUTO and single and groups == 1 and win.kh == 3 and win.kw == 3
+    cost more than they save; with more, its float32 rounding error (growing with C)
+    passes 1e-5 of max|y|, and the 36 transformed filters (36*C*O values) no longer
+    stay in cache.  float64 takes the same path (its error stays near 1e-14), so it
+    keeps about half of float32's speed."""
+    return (CONV_ALGO == ALGO_AUTO and groups == 1 and win.kh == 3 and win.kw == 3
             and win.sh == 1 and win.sw == 1 and win.dh == 1 and win.dw == 1
             and 16 <= C <= WINOGRAD_MAX_C and O >= 16)
 
@@ -258,9 +259,11 @@ def conv2d(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] w,
     cdef const floating[::1] zeros
     if min(N, Ho, Wo, x.shape[1], x.shape[2], x.shape[3], w.shape[0], w.shape[1],
            w.shape[3]) > 0 and not _is_depthwise(w.shape[2], w.shape[3], groups):
-        if _winograd_ok(x.shape[3], w.shape[3], groups, win, floating is float):
-            return _winograd_conv(x, np.asarray(w, dtype=np.float64), Ho, Wo, win.pt, win.pl,
-                                  threads)
+        if _winograd_ok(x.shape[3], w.shape[3], groups, win):
+            y = _winograd_conv(x, np.asarray(w, dtype=np.float64), Ho, Wo, win.pt, win.pl,
+                               threads)
+            if y is not None:
+                return y
         y = np.empty((N, Ho, Wo, w.shape[3]), dtype=dtype)
         y_view = y
         if floating is float and NB_HAVE_C1 and groups == 1 and x.shape[3] == 1 \
@@ -335,11 +338,13 @@ def conv2d_transpose(const floating[:, :, :, ::1] dy, const floating[:, :, :, ::
         # A direct convolution of dy with the channel-swapped filter, one output
         # phase (h % sh, v % sw) at a time; see _transpose_unit.  Group g reduces
         # its Og channels of dy into its Cg channels of dx.
-        if _winograd_ok(dy.shape[3], w.shape[2], groups, win, floating is float):
+        if _winograd_ok(dy.shape[3], w.shape[2], groups, win):
             # The correlation of dy with the filter turned by 180 degrees, its
             # channels swapped, over a border of 2 - p (the taps k = 2 - a).
-            return _winograd_conv(dy, np.asarray(w, dtype=np.float64)[::-1, ::-1].transpose(
+            dx = _winograd_conv(dy, np.asarray(w, dtype=np.float64)[::-1, ::-1].transpose(
                 0, 1, 3, 2), H, W, 2 - win.pt, 2 - win.pl, threads)
+            if dx is not None:
+                return dx
         dx = np.empty((N, H, W, w.shape[2] * groups), dtype=dtype)
         dx_view = dx
         _direct_geo(&d, N, dy.shape[1], dy.shape[2], w.shape[3] // groups, H, W, w.shape[2],
@@ -961,10 +966,10 @@ cdef extern from "_winograd.h" nogil:
     void nb_wino_input_f64(const double *x, Py_ssize_t H, Py_ssize_t W, Py_ssize_t C,
                            Py_ssize_t r0, Py_ssize_t c0, double *V, Py_ssize_t vs,
                            const double *zeros)
-    void nb_wino_output_f32(const float *M, Py_ssize_t ms, Py_ssize_t O, float *y,
-                            Py_ssize_t W, Py_ssize_t r0, Py_ssize_t c0, int nr, int nc)
-    void nb_wino_output_f64(const double *M, Py_ssize_t ms, Py_ssize_t O, double *y,
-                            Py_ssize_t W, Py_ssize_t r0, Py_ssize_t c0, int nr, int nc)
+    float nb_wino_output_f32(const float *M, Py_ssize_t ms, Py_ssize_t O, float *y,
+                             Py_ssize_t W, Py_ssize_t r0, Py_ssize_t c0, int nr, int nc)
+    double nb_wino_output_f64(const double *M, Py_ssize_t ms, Py_ssize_t O, double *y,
+                              Py_ssize_t W, Py_ssize_t r0, Py_ssize_t c0, int nr, int nc)
 
 # G of F(4x4, 3x3): U = G g G^T (Lavin & Gray 2016), applied in float64.
 # (Written in 24ths: the module compiles with C division, where 1 / 4 == 0.)
@@ -983,6 +988,9 @@ cdef object _winograd_conv(const floating[:, :, :, ::1] x, w64, Py_ssize_t Ho, P
     M[xi] = V[xi] @ U[xi] with the block micro-kernel (the tiles as pixels of a 1x1
     convolution), transform M (36, TB, O) into the outputs.  Units write disjoint
     tiles of y; each thread has its own V and M (scratch independent of the batch).
+    Returns None if an output is not finite: an inf or NaN in x (or an overflow)
+    spreads over whole tiles in the transformed domain, where the direct form gives
+    IEEE's answer cell by cell, so the caller then runs the direct form.
     """
     dtype = np.float32 if floating is float else np.float64
     cdef Py_ssize_t N = x.shape[0], H = x.shape[1], W = x.shape[2], C = x.shape[3]
@@ -995,6 +1003,8 @@ cdef object _winograd_conv(const floating[:, :, :, ::1] x, w64, Py_ssize_t Ho, P
     # 4-index einsum loop.
     U = np.tensordot(_WINOGRAD_G, np.tensordot(_WINOGRAD_G, w64, axes=(1, 0)), axes=(1, 1))
     U = np.ascontiguousarray(U.transpose(1, 0, 2, 3), dtype=dtype)
+    if not np.isfinite(U).all():
+        return None
     cdef const floating[:, :, :, ::1] U_view = U
     packed = _aligned_zeros((36 * d.nob, 1, 1, C // d.pack, d.vb), dtype)
     cdef floating[:, :, :, :, ::1] up = packed
@@ -1011,9 +1021,14 @@ cdef object _winograd_conv(const floating[:, :, :, ::1] x, w64, Py_ssize_t Ho, P
     y = np.empty((N, Ho, Wo, O), dtype=dtype)
     cdef floating[:, :, :, ::1] y_view = y
     cdef const floating[::1] zeros = np.zeros(max(C, O), dtype=dtype)
+    units = np.zeros((tiles + TB - 1) // TB, dtype=dtype)     # 0, or NaN: not finite
+    cdef floating[::1] poison = units
     with nogil:
         _winograd_run(&x[0, 0, 0, 0], H, W, C, &up[0, 0, 0, 0, 0], &d, &y_view[0, 0, 0, 0],
-                      Ho, Wo, O, pt, pl, th, tw, tiles, TB, &scratch[0, 0], &zeros[0], threads)
+                      Ho, Wo, O, pt, pl, th, tw, tiles, TB, &scratch[0, 0], &zeros[0],
+                      &poison[0], threads)
+    if np.isnan(units).any():
+        return None
     return y
 
 
@@ -1021,23 +1036,27 @@ cdef void _winograd_run(const floating *x, Py_ssize_t H, Py_ssize_t W, Py_ssize_
                         const floating *up, const DirectGeo *d, floating *y, Py_ssize_t Ho,
                         Py_ssize_t Wo, Py_ssize_t O, Py_ssize_t pt, Py_ssize_t pl,
                         Py_ssize_t th, Py_ssize_t tw, Py_ssize_t tiles, Py_ssize_t TB,
-                        floating *scratch, const floating *zeros, bint threads) noexcept nogil:
+                        floating *scratch, const floating *zeros, floating *poison,
+                        bint threads) noexcept nogil:
     cdef Py_ssize_t u
     for u in prange((tiles + TB - 1) // TB, schedule="static", num_threads=nb_team_size(),
                     use_threads_if=threads):
-        _winograd_unit(x, H, W, C, up, d, y, Ho, Wo, O, pt, pl, th, tw,
-                       u * TB, min(TB, tiles - u * TB), TB,
-                       scratch + openmp.omp_get_thread_num() * 36 * TB * (C + O), zeros)
+        poison[u] = _winograd_unit(x, H, W, C, up, d, y, Ho, Wo, O, pt, pl, th, tw,
+                                   u * TB, min(TB, tiles - u * TB), TB,
+                                   scratch + openmp.omp_get_thread_num() * 36 * TB * (C + O),
+                                   zeros)
 
 
-cdef inline void _winograd_unit(const floating *x, Py_ssize_t H, Py_ssize_t W, Py_ssize_t C,
+cdef inline floating _winograd_unit(const floating *x, Py_ssize_t H, Py_ssize_t W, Py_ssize_t C,
                                 const floating *up, const DirectGeo *d, floating *y,
                                 Py_ssize_t Ho, Py_ssize_t Wo, Py_ssize_t O, Py_ssize_t pt,
                                 Py_ssize_t pl, Py_ssize_t th, Py_ssize_t tw, Py_ssize_t t0,
                                 Py_ssize_t nt, Py_ssize_t TB, floating *V,
                                 const floating *zeros) noexcept nogil:
-    """Tiles t0 .. t0 + nt - 1, with the scratch V (36, TB, C) and after it M (36, TB, O)."""
+    """Tiles t0 .. t0 + nt - 1, with the scratch V (36, TB, C) and after it M (36, TB, O);
+    returns 0 if every output is finite, else NaN."""
     cdef floating *M = V + 36 * TB * C
+    cdef floating poison = 0
     cdef Py_ssize_t t, tile, n, ty, tx, xi, ob
     cdef nb_rowgeo g
     for t in range(nt):
@@ -1063,8 +1082,9 @@ cdef inline void _winograd_unit(const floating *x, Py_ssize_t H, Py_ssize_t W, P
         tile = t0 + t
         n, ty, tx = tile // (th * tw), tile % (th * tw) // tw, tile % tw
         if floating is float:
-            nb_wino_output_f32(M + t * O, TB * O, O, y + n * Ho * Wo * O, Wo, 4 * ty, 4 * tx,
-                               min(4, Ho - 4 * ty), min(4, Wo - 4 * tx))
+            poison += nb_wino_output_f32(M + t * O, TB * O, O, y + n * Ho * Wo * O, Wo, 4 * ty,
+                                         4 * tx, min(4, Ho - 4 * ty), min(4, Wo - 4 * tx))
         else:
-            nb_wino_output_f64(M + t * O, TB * O, O, y + n * Ho * Wo * O, Wo, 4 * ty, 4 * tx,
-                               min(4, Ho - 4 * ty), min(4, Wo - 4 * tx))
+            poison += nb_wino_output_f64(M + t * O, TB * O, O, y + n * Ho * Wo * O, Wo, 4 * ty,
+                                         4 * tx, min(4, Ho - 4 * ty), min(4, Wo - 4 * tx))
+    return poison
