@@ -19,6 +19,13 @@ Checks, on each backend (``cython`` and ``reference``):
   exactly); on finite data also the JVP (conv is bilinear: ``f(tx, w) + f(x, tw)``;
   avg pooling is linear; max pooling moves the tangent at the naive argmax) and the
   VJP, through ``<u, J v> = <J^T u, v>`` with the naive ``J v``; no input is written to.
+* a call the Cython backend may run by Winograd F(4x4, 3x3) (3x3, stride 1, no
+  dilation, no groups, 16..64 input channels, 16+ outputs): its values within a
+  normwise bound, eps times the largest magnitudes of x and w, instead of each
+  cell's own, since the transforms mix each output with its whole 6x6 input patch
+  and all nine taps (a huge value spoils its neighbours' accuracy, as in every
+  Winograd implementation; see ``nabla.set_conv_algorithm``); NaN and inf
+  positions still exactly.
 * an invalid call: ``TypeError`` or ``ValueError``, the same on both backends; any
   other exception, or one backend raising and the other not, is a failure.
 
@@ -64,6 +71,13 @@ def make_case(seed):
     if op.startswith("conv"):
         groups = pick((1, 1, 1, 2, 3))
         cg, og = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+        family = rng.random()
+        if family < 0.1:        # Winograd's shapes: 3x3, stride 1, 16 to 40 channels
+            kh = kw = 3
+            s = d = kwargs["stride"] = kwargs["dilation"] = (1, 1)
+            groups, cg, og = 1, int(rng.integers(16, 41)), int(rng.integers(16, 41))
+        elif family < 0.2:      # the packed grouped kernels: 4 or 8 channels per group
+            groups, cg, og = pick((2, 4)), pick((4, 8)), pick((2, 4, 8))
         kwargs["groups"] = groups
         if op == "conv2d":
             shapes = {"x": (N, H, W, cg * groups), "filter": (kh, kw, cg, og * groups)}
@@ -242,6 +256,8 @@ def check_case(case):
     bound = bound + np.abs(want)
     for backend in ("cython", "reference"):
         got = outcomes[backend][1]
+        if backend == "cython" and _winograd_eligible(case, kwargs):
+            bound = _winograd_bound(bound, case, arrays["x"], arrays["filter"])
         if got.dtype != dtype:
             raise AssertionError(f"{backend}: dtype {got.dtype}, want {dtype}")
         # Subnormal results round to a multiple of the smallest subnormal, whatever eps.
@@ -252,6 +268,33 @@ def check_case(case):
     if finite and want.size:
         _check_derivatives(case, op, arrays, kwargs, dtype, eps)
     return "ok"
+
+
+def _winograd_bound(bound, case, x, w):
+    """Winograd's error bound is normwise: every output may be off by a multiple of
+    eps * K * max|x| * max|w| (K = 9 * input channels), since the transforms mix
+    each output with its whole 6x6 input patch and all nine filter taps, even taps
+    whose products are zero (they meet only padding).  So every cell gets the
+    largest of the per-cell bounds and 64 K max|x| max|w|."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        ax, aw = np.abs(np.asarray(x, np.float64)), np.abs(np.asarray(w, np.float64))
+        norm = 64.0 * 9 * case["shapes"]["x"][3] * (np.max(ax) if ax.size else 0.0) \
+            * (np.max(aw) if aw.size else 0.0)
+        largest = np.max(bound) if bound.size else 0.0
+    return np.full_like(bound, np.nanmax([largest, norm]))
+
+
+def _winograd_eligible(case, kwargs):
+    """Whether the Cython kernel may compute this call by Winograd F(4x4, 3x3)
+    (nabla/_kernels/conv.pyx: _winograd_ok; x's channels are the ones reduced)."""
+    if not case["op"].startswith("conv") or kwargs.get("groups", 1) != 1:
+        return False
+    filt = case["shapes"]["filter"]
+    outputs = filt[3] if case["op"] == "conv2d" else filt[2]
+    return (filt[:2] == [3, 3] or tuple(filt[:2]) == (3, 3)) \
+        and tuple(kwargs.get("stride", (1, 1))) == (1, 1) \
+        and tuple(kwargs.get("dilation", (1, 1))) == (1, 1) \
+        and 16 <= case["shapes"]["x"][3] <= 64 and outputs >= 16
 
 
 def _jvp(op, names, primals, tangents, kwargs):
@@ -303,11 +346,23 @@ def _check_derivatives(case, op, arrays, kwargs, dtype, eps):
             _, t_out = nabla.jvp(f, primals, tangents)
             y, pullback = nabla.vjp(f, *primals)
             cts = pullback(u)
-        _close(t_out.numpy(), np.asarray(jv, np.float64), mag * 64, eps, f"{backend} JVP")
+        bound = mag * 64
+        if backend == "cython" and _winograd_eligible(case, kwargs):
+            # J v = f(t_x, w) + f(x, t_w) (+ t_bias): two Winograd calls.
+            t = dict(zip(names, tangents))
+            bound = _winograd_bound(_winograd_bound(bound, case, t["x"], arrays["filter"]),
+                                    case, arrays["x"], t["filter"])
+        _close(t_out.numpy(), np.asarray(jv, np.float64), bound, eps, f"{backend} JVP")
         lhs = float(np.sum(u.astype(np.float64) * jv))
         rhs = sum(float(np.sum(np.asarray(c.numpy(), np.float64) * t)) for c, t in zip(cts, tangents))
         scale = float(np.sum(np.abs(u) * mag)) + sum(float(np.sum(np.abs(c.numpy()) * np.abs(t)))
                                                      for c, t in zip(cts, tangents))
+        if backend == "cython" and _winograd_eligible(case, kwargs):
+            # J^T u's x part, conv2d_transpose(u, w), by Winograd: normwise error.
+            t = dict(zip(names, tangents))
+            with np.errstate(over="ignore", invalid="ignore"):
+                scale += float(_winograd_bound(np.zeros(1), case, u, arrays["filter"])[0]
+                               * np.sum(np.abs(t["x"])))
         if abs(lhs - rhs) > 64 * eps * scale:
             raise AssertionError(f"{backend} VJP: <u, Jv> = {lhs!r} but <J^T u, v> = {rhs!r}")
 
