@@ -8,7 +8,10 @@ for up to 16 (8) output channels, a dot-form kernel (4 pixels x <= 6 output
 channels, vectors along the reduction channels) when there are few output
 channels, a pixel-vector kernel for one input channel (float32, <= 8 outputs,
 column stride 1), 8 x 32 channel tiles over pixels for conv2d_filter_grad (over the
-merged (column tap, channel) axis when there are few input channels).  The shapes below are chosen to hit interior and border tiles,
+merged (column tap, channel) axis when there are few input channels).  Depthwise
+convolutions (groups == C_in == C_out) run their own kernels (_depthwise.h: vectors
+along the channels, 8 pixels x 3 vectors with AVX-512); they are tested below on
+every instruction-set variant this CPU runs.  The shapes below are chosen to hit interior and border tiles,
 pixel remainders (Wo not a multiple of 8), channel remainders (C not a multiple of
 16/32), stride, dilation, asymmetric and over-sized padding, transpose phases that
 no tap reaches, the multi-threaded path (work above the OpenMP threshold) and
@@ -20,6 +23,8 @@ with the scale of the terms rather than with the (possibly tiny, cancelling)
 result: we use atol = 2e-5 * max|expected| (about sqrt(K) * eps32 * term size for
 the K <= 1000 here, with margin) and rtol 1e-5.  float64: 1e-12 of the same scale.
 """
+import importlib
+
 import numpy as np
 import pytest
 
@@ -92,6 +97,31 @@ GROUPED_CASES = [
     (0, 5, 5, 4, 4, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 2),     # empty batch
 ]
 
+
+# Depthwise convolutions (groups == C_in; the last field is groups): channel tails (C
+# not a multiple of 16 or 8) and edge vectors, strides 1-3, dilation, asymmetric and
+# over-sized padding, rows shorter than a tile, 1x1 images, N = 1 and more, the
+# threaded path.  C_out = 2*C_in is a channel multiplier (Og = 2: the grouped kernels).
+DEPTHWISE_CASES = [
+    (2, 7, 11, 17, 17, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 17),
+    (1, 10, 21, 3, 3, (3, 2), (2, 1), (2, 0, 1, 3), (1, 2), 3),
+    (2, 9, 9, 40, 40, (5, 5), (2, 2), (2, 2, 2, 2), (1, 1), 40),
+    (1, 13, 14, 33, 33, (4, 3), (3, 2), (1, 2, 2, 0), (2, 3), 33),
+    (1, 11, 13, 48, 48, (3, 3), (2, 2), (1, 1, 1, 1), (2, 2), 48),   # gcd(s, d) = 2
+    (1, 4, 4, 5, 5, (3, 3), (1, 1), (4, 4, 4, 4), (1, 1), 5),        # padding > kernel
+    (3, 1, 1, 19, 19, (1, 1), (1, 1), (0, 0, 0, 0), (1, 1), 19),     # 1x1 images
+    (2, 1, 1, 24, 24, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 24),     # 1x1, padded
+    (1, 5, 3, 64, 64, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 64),     # rows < a tile
+    (1, 12, 12, 1, 1, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),      # C = 1: groups 1
+    (2, 28, 28, 96, 96, (7, 7), (1, 1), (3, 3, 3, 3), (1, 1), 96),   # ConvNeXt, threaded
+    (2, 30, 29, 100, 100, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 100),  # threaded, tail
+    (4, 14, 15, 136, 136, (3, 3), (2, 2), (0, 1, 0, 1), (1, 1), 136),  # MobileNet s2
+    (1, 9, 20, 11, 11, (3, 5), (1, 3), (0, 2, 4, 1), (2, 1), 11),
+    (1, 8, 9, 6, 12, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 6),       # multiplier 2
+    (2, 10, 11, 20, 40, (5, 5), (2, 1), (2, 2, 2, 2), (1, 2), 20),   # multiplier 2
+    (0, 5, 5, 4, 4, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 4),        # empty batch
+]
+ISA_VARIANTS = [isa for isa in K.BUILT if isa in K.SUPPORTED]
 
 
 def _case_id(case):
@@ -290,3 +320,49 @@ def test_winograd_keeps_ieee_special_values_cell_by_cell(where, value):
         finite = np.isfinite(want)
         np.testing.assert_allclose(got[finite], want[finite], rtol=2e-5,
                                    atol=2e-5 * np.max(np.abs(want[finite])))
+
+
+@pytest.mark.parametrize("isa", ISA_VARIANTS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", DEPTHWISE_CASES, ids=_case_id)
+def test_depthwise(case, dtype, isa):
+    """conv2d and both adjoints of depthwise convolutions, on every variant (avx512,
+    avx2, generic) this CPU can run."""
+    conv = importlib.import_module(f"nabla._kernels._{isa}.conv")
+    x, w, dy, in_hw, out_hw, k_hw, geo = _setup(case, dtype, 6)
+    _check(conv.conv2d(x, w, out_hw, *geo), R.conv2d(_f64(x), _f64(w), out_hw, *geo), dtype)
+    _check(conv.conv2d_transpose(dy, w, in_hw, *geo),
+           R.conv2d_transpose(_f64(dy), _f64(w), in_hw, *geo), dtype)
+    _check(conv.conv2d_filter_grad(x, dy, k_hw, *geo),
+           R.conv2d_filter_grad(_f64(x), _f64(dy), k_hw, *geo), dtype)
+
+
+@pytest.mark.parametrize("isa", ISA_VARIANTS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_depthwise_any_alignment(dtype, isa):
+    """The depthwise kernels start their vectors at x's first aligned channel (head,
+    whole chunks, tail): inputs at every offset in a 64-byte line give the same
+    results, up to rounding, as aligned ones."""
+    conv = importlib.import_module(f"nabla._kernels._{isa}.conv")
+    case = (2, 9, 10, 56, 56, (3, 3), (2, 1), (1, 1, 1, 1), (1, 1), 56)
+    x, w, dy, in_hw, out_hw, k_hw, geo = _setup(case, dtype, 7)
+    want = (R.conv2d(_f64(x), _f64(w), out_hw, *geo),
+            R.conv2d_transpose(_f64(dy), _f64(w), in_hw, *geo),
+            R.conv2d_filter_grad(_f64(x), _f64(dy), k_hw, *geo))
+    per_line = 64 // np.dtype(dtype).itemsize
+    for shift in range(per_line):
+        xs, ws, dys = (_shifted(a, shift) for a in (x, w, dy))
+        _check(conv.conv2d(xs, ws, out_hw, *geo), want[0], dtype)
+        _check(conv.conv2d_transpose(dys, ws, in_hw, *geo), want[1], dtype)
+        _check(conv.conv2d_filter_grad(xs, dys, k_hw, *geo), want[2], dtype)
+
+
+def _shifted(a, shift):
+    """A read-only copy of a that starts `shift` elements past a 64-byte boundary."""
+    items = 64 // a.itemsize
+    buf = np.empty(a.size + 2 * items, a.dtype)
+    start = (-(buf.ctypes.data // a.itemsize) % items) + shift
+    out = buf[start:start + a.size].reshape(a.shape)
+    out[...] = a
+    out.setflags(write=False)
+    return out
