@@ -24,7 +24,7 @@ TORCH   := torch==2.13.0
 pip = $(1) -m pip install --quiet 2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2)
 
 BUILD_INPUTS := setup.py pyproject.toml requirements-dev.txt \
-                $(wildcard nabla/_kernels/*.pyx nabla/_kernels/*.pxd nabla/_kernels/*.h)
+                $(wildcard nabla/_kernels/*.pyx nabla/_kernels/*.pxd nabla/_kernels/*.pxi nabla/_kernels/*.h)
 
 .PHONY: venv test demo crosscheck docs bench fuzz sanitize wheel portable-check clean
 

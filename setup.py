@@ -75,9 +75,10 @@ SOURCES = [
         f"nabla._kernels.{name}",
         [f"nabla/_kernels/{name}.pyx"],
         # The C micro-kernels' header sits next to the .pyx; listing it (and the
-        # .pxd files) as dependencies rebuilds the extension when they change.
+        # .pxd, .pxi files) as dependencies rebuilds the extension when they change.
         include_dirs=[np.get_include(), "nabla/_kernels"],
-        depends=glob.glob("nabla/_kernels/*.h") + glob.glob("nabla/_kernels/*.pxd"),
+        depends=glob.glob("nabla/_kernels/*.h") + glob.glob("nabla/_kernels/*.pxd")
+        + glob.glob("nabla/_kernels/*.pxi"),
     )
     for name in ("conv", "pool", "norm", "elementwise")
 ]

@@ -366,3 +366,34 @@ def _shifted(a, shift):
     out[...] = a
     out.setflags(write=False)
     return out
+
+
+@pytest.mark.parametrize("op, c_in, c_out, k, s, d, groups, nonempty, single, want", [
+    ("conv2d", 64, 64, (3, 3), (1, 1), (1, 1), 1, True, True, "winograd"),
+    ("conv2d", 64, 64, (3, 3), (1, 1), (1, 1), 1, True, False, "winograd"),
+    ("conv2d_transpose", 128, 64, (3, 3), (1, 1), (1, 1), 1, True, True, "winograd"),
+    ("conv2d", 128, 128, (3, 3), (1, 1), (1, 1), 1, True, True, "direct"),  # error > 1e-5
+    ("conv2d", 8, 64, (3, 3), (1, 1), (1, 1), 1, True, True, "direct"),     # too few channels
+    ("conv2d", 64, 64, (3, 3), (2, 2), (1, 1), 1, True, True, "direct"),    # strided
+    ("conv2d", 64, 64, (3, 3), (1, 1), (2, 2), 1, True, True, "direct"),    # dilated
+    ("conv2d", 64, 64, (5, 5), (1, 1), (1, 1), 1, True, True, "direct"),
+    ("conv2d_filter_grad", 64, 64, (3, 3), (1, 1), (1, 1), 1, True, True, "direct"),
+    ("conv2d", 1, 6, (5, 5), (1, 1), (1, 1), 1, True, True, "pixels"),
+    ("conv2d", 1, 6, (5, 5), (1, 1), (1, 1), 1, True, False, "direct"),     # float64
+    ("conv2d", 96, 96, (3, 3), (1, 1), (1, 1), 96, True, True, "depthwise"),
+    ("conv2d_filter_grad", 96, 96, (7, 7), (2, 2), (1, 1), 96, True, False, "depthwise"),
+    ("conv2d", 96, 192, (3, 3), (1, 1), (1, 1), 96, True, True, "direct"),  # multiplier 2
+    ("conv2d", 256, 256, (3, 3), (1, 1), (1, 1), 32, True, True, "direct"),  # grouped
+    ("conv2d", 64, 64, (3, 3), (1, 1), (1, 1), 1, False, True, "zeros"),
+])
+def test_choose_algorithm(op, c_in, c_out, k, s, d, groups, nonempty, single, want):
+    if want == "pixels" and K.ISA not in ("avx512", "native"):
+        want = "direct"           # the pixel-vector kernel is written for AVX-512 only
+    assert K.conv._algorithm(op, c_in, c_out, k, s, d, groups, nonempty, single) == want
+    if want == "winograd":
+        import nabla as nb
+        nb.set_conv_algorithm("direct")
+        try:
+            assert K.conv._algorithm(op, c_in, c_out, k, s, d, groups, nonempty, single) == "direct"
+        finally:
+            nb.set_conv_algorithm("auto")

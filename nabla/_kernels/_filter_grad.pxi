@@ -1,0 +1,204 @@
+# The filter gradient of conv.pyx (included there): dw = the adjoint of conv2d in w,
+# by the register-blocked tiles of _microkernels.h (nb_fgrad_tile: 8 input channels
+# x 2 vectors of outputs, summed over pixels).
+#
+# _filter_grad_fast sums dw over blocks of output rows into partial sums fixed by
+# the shapes (not the thread count: same bits on any number of threads), added up
+# in a fixed order after the parallel region; with few input channels its tiles run
+# over the merged (column tap, channel) axis.
+
+cdef object _direct_filter_grad(const floating[:, :, :, ::1] x,
+                                const floating[:, :, :, ::1] dy, Window win,
+                                Py_ssize_t groups, bint threads):
+    """dw (Kh, Kw, Cg, C_out) by the register-blocked tiles, group by group."""
+    dtype = np.float32 if floating is float else np.float64
+    cdef Py_ssize_t N = x.shape[0], Ho = dy.shape[1], Wo = dy.shape[2]
+    cdef Py_ssize_t Kh = win.kh, Kw = win.kw, C = x.shape[3], O = dy.shape[3]
+    cdef Py_ssize_t vb = NB_VB_F32 if floating is float else NB_VB_F64
+    cdef Py_ssize_t rows_per_unit, units_per_image, S, Q, T, slice_width, columns, Cg, Og
+    cdef bint half
+    cdef floating[:, :, :, :, ::1] parts
+    # The partition of the sum over pixels is fixed by the shapes alone, never by
+    # the number of threads, so dw has the same bits on any thread count: the
+    # pixel units (about FG_PIXELS output pixels each) go, in order, to S chunks,
+    # each summed into its own copy of dw; the copies are then added in the order
+    # 0, 1, ..., S-1.  Q slices of the output columns (a column: one vector of one
+    # group's outputs) give the threads more units without more copies: a unit
+    # owns its slice outright.
+    Cg, Og = C // groups, O // groups
+    rows_per_unit = min(Ho, (FG_PIXELS + Wo - 1) // Wo)
+    units_per_image = (Ho + rows_per_unit - 1) // rows_per_unit
+    # S grows with the pixels, and for a small dw (cheap copies) up to FG_SMALL_PARTS.
+    S = max(1, (N * Ho * Wo) // FG_PART_PIXELS, min(FG_SMALL_PARTS, FG_SMALL_BYTES // (
+        Kh * Kw * Cg * O * x.itemsize)))
+    S = min(S, N * units_per_image, FG_MAX_PARTS)
+    while S & (S - 1):     # a power of two: S units share out evenly on 2, 4, 8... threads
+        S = S & (S - 1)
+    # Q changes which thread computes what, never what is computed, so it may follow
+    # the thread count T: the fewest slices that give every thread the same number
+    # of units, or at least 4 each (slicing makes the units re-read their x rows).
+    T = nb_team_size() if threads else 1
+    half = Og <= vb // 2
+    if half:
+        vb = vb // 2       # half-width tiles: one vector covers a group's outputs
+    columns = groups * ((Og + vb - 1) // vb)
+    Q = 1
+    while Q < columns and (S * Q) % T != 0 and S * Q < 4 * T:
+        Q += 1
+    slice_width = (columns + Q - 1) // Q
+    Q = (columns + slice_width - 1) // slice_width
+    parts_arr = np.zeros((S, Kh, Kw, Cg, O), dtype=dtype)
+    parts = parts_arr
+    with nogil:
+        _filter_grad_fast(&x[0, 0, 0, 0], &dy[0, 0, 0, 0], &parts[0, 0, 0, 0, 0],
+                          N, x.shape[1], x.shape[2], Cg, Ho, Wo, Og, groups, win, vb, half,
+                          rows_per_unit, units_per_image, S, Q, slice_width, threads)
+    return parts_arr[0]
+
+
+cdef void _filter_grad_fast(const floating *x, const floating *dy, floating *parts,
+                            Py_ssize_t N, Py_ssize_t H, Py_ssize_t W, Py_ssize_t C,
+                            Py_ssize_t Ho, Py_ssize_t Wo, Py_ssize_t O, Py_ssize_t groups,
+                            Window win, Py_ssize_t vb, bint half, Py_ssize_t rows_per_unit,
+                            Py_ssize_t units_per_image, Py_ssize_t S, Py_ssize_t Q,
+                            Py_ssize_t slice_width, bint threads) noexcept nogil:
+    """parts[0] (Kh, Kw, C, groups*O) = dw, summed through the partial sums parts[0 .. S-1].
+
+    x (N, H, W, groups*C), dy (N, Ho, Wo, groups*O); group g reduces its C channels of
+    x against its O channels of dy.  Pixel unit: rows [i0, i0 + rows_per_unit) of
+    dy[n] (about FG_PIXELS pixels, which stay in cache while every tap, group and
+    channel tile sweeps over them).  Work unit (s, q): the pixel units of chunk s, in
+    order, for the columns of slice q (slice_width columns; column k is vector
+    k % nvec of group k // nvec, nvec = ceil(O / vb)), into parts[s].  Which thread
+    runs a work unit does not change what it computes.
+    """
+    cdef Py_ssize_t u, p, s, k, k1, grp, o0, o1, size = win.kh * win.kw * C * groups * O
+    cdef Py_ssize_t units = N * units_per_image, nvec = (O + vb - 1) // vb
+    for u in prange(S * Q, schedule="static", num_threads=nb_team_size(), use_threads_if=threads):
+        s = u // Q
+        for p in range(s * units // S, (s + 1) * units // S):
+            # The slice's columns, one group's run at a time.
+            k = (u % Q) * slice_width
+            while k < min(groups * nvec, (u % Q + 1) * slice_width):
+                grp = k // nvec
+                k1 = min((grp + 1) * nvec, (u % Q + 1) * slice_width)
+                o0 = grp * O + (k - grp * nvec) * vb
+                o1 = min((grp + 1) * O, grp * O + (k1 - grp * nvec) * vb)
+                _filter_grad_fast_unit(x + grp * C, dy, parts + s * size, H, W, C, groups * C,
+                                       Ho, Wo, groups * O, win, vb, half, p // units_per_image,
+                                       (p % units_per_image) * rows_per_unit, rows_per_unit,
+                                       o0, o1)
+                k = k1
+    if S > 1:
+        _sum_parts(parts, S, size, threads)
+
+
+cdef void _sum_parts(floating *parts, Py_ssize_t S, Py_ssize_t size,
+                     bint threads) noexcept nogil:
+    """parts[0][k] = ((parts[0][k] + parts[1][k]) + parts[2][k]) + ...: a fixed order."""
+    cdef Py_ssize_t blk, s, k, k1, nblk = (size + 4095) // 4096
+    for blk in prange(nblk, schedule="static", num_threads=nb_team_size(), use_threads_if=threads and size >= 65536):
+        k1 = min(size, (blk + 1) * 4096)
+        for s in range(1, S):
+            for k in range(blk * 4096, k1):
+                parts[k] = parts[k] + parts[s * size + k]
+
+
+cdef inline void _fgrad_tile(const floating *x, Py_ssize_t xrs, Py_ssize_t xps,
+                             const floating *dy, Py_ssize_t dyrs, Py_ssize_t dyps,
+                             Py_ssize_t nrows, Py_ssize_t npix, floating *dw, Py_ssize_t ldw,
+                             Py_ssize_t nc, Py_ssize_t no, bint half) noexcept nogil:
+    if floating is float:
+        if half:
+            nb_fgrad_half_f32(x, xrs, xps, dy, dyrs, dyps, nrows, npix, dw, ldw, nc, no)
+        else:
+            nb_fgrad_tile_f32(x, xrs, xps, dy, dyrs, dyps, nrows, npix, dw, ldw, nc, no)
+    else:
+        if half:
+            nb_fgrad_half_f64(x, xrs, xps, dy, dyrs, dyps, nrows, npix, dw, ldw, nc, no)
+        else:
+            nb_fgrad_tile_f64(x, xrs, xps, dy, dyrs, dyps, nrows, npix, dw, ldw, nc, no)
+
+
+cdef inline void _filter_grad_fast_unit(const floating *x, const floating *dy,
+                                        floating *dw, Py_ssize_t H, Py_ssize_t W,
+                                        Py_ssize_t C, Py_ssize_t xps, Py_ssize_t Ho,
+                                        Py_ssize_t Wo, Py_ssize_t O, Window win, Py_ssize_t vb,
+                                        bint half, Py_ssize_t n, Py_ssize_t i0, Py_ssize_t rows,
+                                        Py_ssize_t o0, Py_ssize_t o1) noexcept nogil:
+    """dw[.., o0:o1] += the products of pixel rows [i0, i0 + rows) of image n.
+
+    x's pixels are xps values apart (C of them reduced); dy's and dw's rows are O apart;
+    tiles are vb outputs wide (half: one vector)."""
+    cdef Py_ssize_t i1 = min(Ho, i0 + rows), a, b, r0, c0, ia, ib, ja, jb, On = o1 - o0
+    # Output channels o0 .. o1-1 only: shift both pointers; O stays the row stride.
+    dy = dy + o0
+    dw = dw + o0
+    cdef Py_ssize_t KC = win.kw * C, ma = 0, mb = 0
+    # Few input channels, dilation 1 in columns: the column taps b and channels c of
+    # one pixel are contiguous in x (offset b*C + c) and in dw, so the pixels that all
+    # Kw taps reach run as tiles over the merged (b, c) axis, NB_FG_C at a time,
+    # instead of Kw tiles of C (mostly idle) channels each.
+    cdef bint merge = win.dw == 1 and xps == C and ((KC + NB_FG_C - 1) // NB_FG_C
+                                                    < win.kw * ((C + NB_FG_C - 1) // NB_FG_C))
+    if merge:
+        ma = first_tap(-win.pl, win.sw)
+        mb = end_tap(win.kw - 1 - win.pl, win.sw, Wo, W)
+        if ma >= mb:
+            merge = False
+    for a in range(win.kh):
+        # Output rows i in [ia, ib) of this unit whose tap a lands inside the input.
+        r0 = a * win.dh - win.pt
+        ia = max(i0, first_tap(r0, win.sh))
+        ib = min(i1, end_tap(r0, win.sh, Ho, H))
+        if ia >= ib:
+            continue
+        if merge:
+            _fgrad_block(x + ((n * H + r0 + ia * win.sh) * W - win.pl + ma * win.sw) * C,
+                         win.sh * W * C, win.sw * C, dy + ((n * Ho + ia) * Wo + ma) * O,
+                         Wo * O, O, ib - ia, mb - ma, dw + a * KC * O, KC, O, On, vb, half)
+        for b in range(win.kw):
+            c0 = b * win.dw - win.pl
+            ja = first_tap(c0, win.sw)
+            jb = end_tap(c0, win.sw, Wo, W)
+            if merge:
+                # The pixels of tap b outside the merged range [ma, mb).
+                _fgrad_range(x, dy, dw, H, W, C, xps, Ho, Wo, O, On, win, vb, half, n, a, b, r0, c0,
+                             ia, ib, ja, min(jb, ma))
+                _fgrad_range(x, dy, dw, H, W, C, xps, Ho, Wo, O, On, win, vb, half, n, a, b, r0, c0,
+                             ia, ib, max(ja, mb), jb)
+            else:
+                _fgrad_range(x, dy, dw, H, W, C, xps, Ho, Wo, O, On, win, vb, half, n, a, b, r0, c0,
+                             ia, ib, ja, jb)
+
+
+cdef inline void _fgrad_range(const floating *x, const floating *dy, floating *dw,
+                              Py_ssize_t H, Py_ssize_t W, Py_ssize_t C, Py_ssize_t xps,
+                              Py_ssize_t Ho, Py_ssize_t Wo, Py_ssize_t O, Py_ssize_t On,
+                              Window win,
+                              Py_ssize_t vb,
+                              bint half, Py_ssize_t n, Py_ssize_t a, Py_ssize_t b,
+                              Py_ssize_t r0, Py_ssize_t c0, Py_ssize_t ia, Py_ssize_t ib,
+                              Py_ssize_t ja, Py_ssize_t jb) noexcept nogil:
+    """dw[a, b] += tap (a, b)'s products over output rows [ia, ib), columns [ja, jb)."""
+    if ja >= jb:
+        return
+    _fgrad_block(x + ((n * H + r0 + ia * win.sh) * W + c0 + ja * win.sw) * xps,
+                 win.sh * W * xps, win.sw * xps, dy + ((n * Ho + ia) * Wo + ja) * O, Wo * O, O,
+                 ib - ia, jb - ja, dw + (a * win.kw + b) * C * O, C, O, On, vb, half)
+
+
+cdef inline void _fgrad_block(const floating *xb, Py_ssize_t xrs, Py_ssize_t xps,
+                              const floating *db, Py_ssize_t dyrs, Py_ssize_t dyps,
+                              Py_ssize_t nrows, Py_ssize_t npix, floating *dwb, Py_ssize_t C,
+                              Py_ssize_t O, Py_ssize_t On, Py_ssize_t vb,
+                              bint half) noexcept nogil:
+    """dwb[c, o] (C x On, rows O apart) += sum over the pixels of xb[.., c] * db[.., o]."""
+    cdef Py_ssize_t ob, cb
+    # Output block outer: its dy panel (pixels x vb) stays in L1 while the
+    # input-channel tiles stream the (narrower) x panel past it.
+    for ob in range((On + vb - 1) // vb):
+        for cb in range((C + NB_FG_C - 1) // NB_FG_C):
+            _fgrad_tile(xb + cb * NB_FG_C, xrs, xps, db + ob * vb, dyrs, dyps, nrows, npix,
+                        dwb + cb * NB_FG_C * O + ob * vb, O, min(NB_FG_C, C - cb * NB_FG_C),
+                        min(vb, On - ob * vb), half)
