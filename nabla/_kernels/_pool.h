@@ -10,7 +10,9 @@
  *       cur is not NaN  and  not (v <= cur)
  *   which is the contract's rule "v > cur, or v is NaN and cur is not": once cur is
  *   NaN nothing replaces it (the first NaN wins), and an all -inf window keeps its
- *   first cell.  The update is two compares and two selects, with no branch.
+ *   first cell.  Without NaN the rule is "v > cur", and the maximum is maxps: the
+ *   kernel runs that and redoes a block with the full rule only where it read a NaN
+ *   (NBP_MAX_BLOCK).
  *
  * nbp_avg_row: one output row of avg_pool2d: 0, plus the in-bounds cells in
  *   row-major window order, times 1/(kh*kw), with the sum in a register.
@@ -66,7 +68,9 @@ static inline nbp_idx nbp_end_tap(nbp_idx start, nbp_idx step, nbp_idx count, nb
 /* ------------------------------------------------------- operation tables
  * Per dtype S: V (values), M (lane mask of a compare), I (LANES int64 indices);
  * maskn(n): the first n lanes; take(v, cur): lanes where v replaces cur (rule above);
- * blend(m, a, b): b where m else a; iblend(m, idx, k): k where m; istore and
+ * blend(m, a, b): b where m else a; max(v, cur): v > cur ? v : cur lane by lane (the
+ * x86 maxps rule: cur where either is NaN); gt(v, cur): v > cur, false with a NaN;
+ * isnan, mor (or of masks), many (any lane set); iblend(m, idx, k): k where m; istore and
  * imstore write the LANES int64 indices (imstore only the lanes of m). */
 #if defined(__AVX512F__)
 
@@ -86,6 +90,11 @@ static inline nbp_f32_M nbp_f32_take(nbp_f32_V v, nbp_f32_V cur) {
     return _mm512_mask_cmp_ps_mask(_mm512_cmp_ps_mask(cur, cur, _CMP_ORD_Q), v, cur, _CMP_NLE_UQ);
 }
 static inline nbp_f32_V nbp_f32_blend(nbp_f32_M m, nbp_f32_V a, nbp_f32_V b) { return _mm512_mask_mov_ps(a, m, b); }
+static inline nbp_f32_V nbp_f32_max(nbp_f32_V v, nbp_f32_V cur) { return _mm512_max_ps(v, cur); }
+static inline nbp_f32_M nbp_f32_gt(nbp_f32_V v, nbp_f32_V cur) { return _mm512_cmp_ps_mask(v, cur, _CMP_GT_OQ); }
+static inline nbp_f32_M nbp_f32_isnan(nbp_f32_V v) { return _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q); }
+static inline nbp_f32_M nbp_f32_mor(nbp_f32_M a, nbp_f32_M b) { return a | b; }
+static inline int nbp_f32_many(nbp_f32_M m) { return m != 0; }
 static inline nbp_f32_I nbp_f32_iset1(int64_t k) {
     nbp_f32_I r = {_mm512_set1_epi64(k), _mm512_set1_epi64(k)};
     return r;
@@ -121,6 +130,11 @@ static inline nbp_f64_M nbp_f64_take(nbp_f64_V v, nbp_f64_V cur) {
     return _mm512_mask_cmp_pd_mask(_mm512_cmp_pd_mask(cur, cur, _CMP_ORD_Q), v, cur, _CMP_NLE_UQ);
 }
 static inline nbp_f64_V nbp_f64_blend(nbp_f64_M m, nbp_f64_V a, nbp_f64_V b) { return _mm512_mask_mov_pd(a, m, b); }
+static inline nbp_f64_V nbp_f64_max(nbp_f64_V v, nbp_f64_V cur) { return _mm512_max_pd(v, cur); }
+static inline nbp_f64_M nbp_f64_gt(nbp_f64_V v, nbp_f64_V cur) { return _mm512_cmp_pd_mask(v, cur, _CMP_GT_OQ); }
+static inline nbp_f64_M nbp_f64_isnan(nbp_f64_V v) { return _mm512_cmp_pd_mask(v, v, _CMP_UNORD_Q); }
+static inline nbp_f64_M nbp_f64_mor(nbp_f64_M a, nbp_f64_M b) { return a | b; }
+static inline int nbp_f64_many(nbp_f64_M m) { return m != 0; }
 static inline nbp_f64_I nbp_f64_iset1(int64_t k) { return _mm512_set1_epi64(k); }
 static inline nbp_f64_I nbp_f64_iblend(nbp_f64_M m, nbp_f64_I idx, int64_t k) {
     return _mm512_mask_mov_epi64(idx, m, _mm512_set1_epi64(k));
@@ -157,6 +171,11 @@ static inline nbp_f32_M nbp_f32_take(nbp_f32_V v, nbp_f32_V cur) {
     return _mm256_and_ps(_mm256_cmp_ps(cur, cur, _CMP_ORD_Q), _mm256_cmp_ps(v, cur, _CMP_NLE_UQ));
 }
 static inline nbp_f32_V nbp_f32_blend(nbp_f32_M m, nbp_f32_V a, nbp_f32_V b) { return _mm256_blendv_ps(a, b, m); }
+static inline nbp_f32_V nbp_f32_max(nbp_f32_V v, nbp_f32_V cur) { return _mm256_max_ps(v, cur); }
+static inline nbp_f32_M nbp_f32_gt(nbp_f32_V v, nbp_f32_V cur) { return _mm256_cmp_ps(v, cur, _CMP_GT_OQ); }
+static inline nbp_f32_M nbp_f32_isnan(nbp_f32_V v) { return _mm256_cmp_ps(v, v, _CMP_UNORD_Q); }
+static inline nbp_f32_M nbp_f32_mor(nbp_f32_M a, nbp_f32_M b) { return _mm256_or_ps(a, b); }
+static inline int nbp_f32_many(nbp_f32_M m) { return _mm256_movemask_ps(m) != 0; }
 static inline nbp_f32_I nbp_f32_iset1(int64_t k) {
     nbp_f32_I r = {_mm256_set1_epi64x(k), _mm256_set1_epi64x(k)};
     return r;
@@ -194,6 +213,11 @@ static inline nbp_f64_M nbp_f64_take(nbp_f64_V v, nbp_f64_V cur) {
     return _mm256_and_pd(_mm256_cmp_pd(cur, cur, _CMP_ORD_Q), _mm256_cmp_pd(v, cur, _CMP_NLE_UQ));
 }
 static inline nbp_f64_V nbp_f64_blend(nbp_f64_M m, nbp_f64_V a, nbp_f64_V b) { return _mm256_blendv_pd(a, b, m); }
+static inline nbp_f64_V nbp_f64_max(nbp_f64_V v, nbp_f64_V cur) { return _mm256_max_pd(v, cur); }
+static inline nbp_f64_M nbp_f64_gt(nbp_f64_V v, nbp_f64_V cur) { return _mm256_cmp_pd(v, cur, _CMP_GT_OQ); }
+static inline nbp_f64_M nbp_f64_isnan(nbp_f64_V v) { return _mm256_cmp_pd(v, v, _CMP_UNORD_Q); }
+static inline nbp_f64_M nbp_f64_mor(nbp_f64_M a, nbp_f64_M b) { return _mm256_or_pd(a, b); }
+static inline int nbp_f64_many(nbp_f64_M m) { return _mm256_movemask_pd(m) != 0; }
 static inline nbp_f64_I nbp_f64_iset1(int64_t k) { return _mm256_set1_epi64x(k); }
 static inline nbp_f64_I nbp_f64_iblend(nbp_f64_M m, nbp_f64_I idx, int64_t k) {
     return _mm256_blendv_epi8(idx, _mm256_set1_epi64x(k), _mm256_castpd_si256(m));
@@ -210,7 +234,7 @@ static inline void nbp_f64_imstore(int64_t* p, nbp_f64_M m, nbp_f64_I idx) {
 typedef T nbp_##S##_V;                                                                   \
 typedef unsigned nbp_##S##_M;                                                            \
 typedef int64_t nbp_##S##_I;                                                             \
-static inline nbp_##S##_M nbp_##S##_maskn(nbp_idx n) { return n > 0; }                  \
+static inline nbp_##S##_M nbp_##S##_maskn(nbp_idx n) { return n > 0; }                   \
 static inline T nbp_##S##_load(const T* p) { return *p; }                                \
 static inline T nbp_##S##_mload(nbp_##S##_M m, const T* p) { return m ? *p : 0; }        \
 static inline void nbp_##S##_store(T* p, T v) { *p = v; }                                \
@@ -220,9 +244,14 @@ static inline T nbp_##S##_add(T a, T b) { return a + b; }                       
 static inline T nbp_##S##_mul(T a, T b) { return a * b; }                                \
 static inline nbp_##S##_M nbp_##S##_take(T v, T cur) { return (cur == cur) & !(v <= cur); } \
 static inline T nbp_##S##_blend(nbp_##S##_M m, T a, T b) { return m ? b : a; }           \
+static inline T nbp_##S##_max(T v, T cur) { return v > cur ? v : cur; }                  \
+static inline nbp_##S##_M nbp_##S##_gt(T v, T cur) { return v > cur; }                   \
+static inline nbp_##S##_M nbp_##S##_isnan(T v) { return v != v; }                        \
+static inline nbp_##S##_M nbp_##S##_mor(nbp_##S##_M a, nbp_##S##_M b) { return a | b; }  \
+static inline int nbp_##S##_many(nbp_##S##_M m) { return m != 0; }                       \
 static inline int64_t nbp_##S##_iset1(int64_t k) { return k; }                           \
 static inline int64_t nbp_##S##_iblend(nbp_##S##_M m, int64_t idx, int64_t k) { return m ? k : idx; } \
-static inline void nbp_##S##_istore(int64_t* p, int64_t idx) { *p = idx; }              \
+static inline void nbp_##S##_istore(int64_t* p, int64_t idx) { *p = idx; }               \
 static inline void nbp_##S##_imstore(int64_t* p, nbp_##S##_M m, int64_t idx) { if (m) *p = idx; } \
 #define NBP_LANES_f32 1
 #define NBP_LANES_f64 1
@@ -233,22 +262,39 @@ NBP_SCALAR_TABLE(f64, double)
 
 /* ------------------------------------------------------------- the kernels */
 
-/* One block of channels [c, c + LANES) of output pixel y_px (window rows [a_lo, a_hi),
- * columns [b_lo, b_hi)); LOAD_ / STORE_ / ISTORE_ are the plain or the masked forms. */
-#define NBP_MAX_BLOCK(S, LOAD_, STORE_, ISTORE_) do {                                    \
-    nbp_##S##_V cur = nbp_##S##_set1(-INFINITY), v;                                      \
-    nbp_##S##_I idx = nbp_##S##_iset1((g->r0 + g->a_lo * g->dh) * W + c0 + b_lo * g->dw); \
-    nbp_##S##_M t;                                                                       \
+/* The window's in-bounds cells in row-major order, each loaded into v (flat index
+ * r*W + col) and given to UPDATE, from cur = -inf and idx = the first cell. */
+#define NBP_MAX_TAPS(S, LOAD_, UPDATE) do {                                              \
+    cur = nbp_##S##_set1(-INFINITY);                                                     \
+    idx = nbp_##S##_iset1((g->r0 + g->a_lo * g->dh) * W + c0 + b_lo * g->dw);            \
     for (a = g->a_lo; a < g->a_hi; a++) {                                                \
         r = g->r0 + a * g->dh;                                                           \
         for (b = b_lo; b < b_hi; b++) {                                                  \
             col = c0 + b * g->dw;                                                        \
             v = LOAD_(x + (r * W + col) * C + c);                                        \
-            t = nbp_##S##_take(v, cur);                                                  \
-            cur = nbp_##S##_blend(t, cur, v);                                            \
-            idx = nbp_##S##_iblend(t, idx, r * W + col);                                 \
+            UPDATE;                                                                      \
         }                                                                                \
     }                                                                                    \
+} while (0)
+
+/* One block of channels [c, c + LANES) of output pixel y_px (window rows [a_lo, a_hi),
+ * columns [b_lo, b_hi)); LOAD_ / STORE_ / ISTORE_ are the plain or the masked forms.
+ * The common case runs `cur = max(v, cur)`, one short operation on the dependency
+ * chain from tap to tap (the exact rule's compare, masked compare and select made
+ * the 3x3 windows compute-bound), and moves idx where v > cur, strictly, so ties
+ * keep the first cell; a NaN loses both there, so the loop notes whether one was
+ * read, and only then does the block again with the exact rule (take, above). */
+#define NBP_MAX_BLOCK(S, LOAD_, STORE_, ISTORE_) do {                                    \
+    nbp_##S##_V cur, v;                                                                  \
+    nbp_##S##_I idx;                                                                     \
+    nbp_##S##_M t, nan = nbp_##S##_isnan(nbp_##S##_set1(0));    /* no lane */           \
+    NBP_MAX_TAPS(S, LOAD_, (t = nbp_##S##_gt(v, cur), cur = nbp_##S##_max(v, cur),       \
+                            idx = nbp_##S##_iblend(t, idx, r * W + col),                 \
+                            nan = nbp_##S##_mor(nan, nbp_##S##_isnan(v))));              \
+    if (nbp_##S##_many(nan))                                                             \
+        NBP_MAX_TAPS(S, LOAD_, (t = nbp_##S##_take(v, cur),                              \
+                                cur = nbp_##S##_blend(t, cur, v),                        \
+                                idx = nbp_##S##_iblend(t, idx, r * W + col)));           \
     STORE_(y_px + c, cur);                                                               \
     ISTORE_(am_px + c, idx);                                                             \
 } while (0)
@@ -258,15 +304,15 @@ NBP_SCALAR_TABLE(f64, double)
     for (a = g->a_lo; a < g->a_hi; a++) {                                                \
         r = g->r0 + a * g->dh;                                                           \
         for (b = b_lo; b < b_hi; b++)                                                    \
-            acc = nbp_##S##_add(acc, LOAD_(x + (r * W + c0 + b * g->dw) * C + c));      \
+            acc = nbp_##S##_add(acc, LOAD_(x + (r * W + c0 + b * g->dw) * C + c));       \
     }                                                                                    \
     STORE_(y_px + c, nbp_##S##_mul(scale, acc));                                         \
 } while (0)
 
 #define NBP_DEFINE(S, T)                                                                 \
-static inline void nbp_max_row_##S(const T* x, T* y, int64_t* am, const nbp_row* g) {   \
+static inline void nbp_max_row_##S(const T* x, T* y, int64_t* am, const nbp_row* g) {    \
     const nbp_idx W = g->W, C = g->C, L = NBP_LANES_##S, full = C - C % L;               \
-    const nbp_##S##_M tail = nbp_##S##_maskn(C % L);                                    \
+    const nbp_##S##_M tail = nbp_##S##_maskn(C % L);                                     \
     nbp_idx j, c, c0, b_lo, b_hi, a, b, r, col;                                          \
     T* y_px;                                                                             \
     int64_t* am_px;                                                                      \
@@ -292,9 +338,9 @@ static inline void nbp_max_row_##S(const T* x, T* y, int64_t* am, const nbp_row*
     }                                                                                    \
 }                                                                                        \
                                                                                          \
-static inline void nbp_avg_row_##S(const T* x, T* y, const nbp_row* g, T scale_) {      \
+static inline void nbp_avg_row_##S(const T* x, T* y, const nbp_row* g, T scale_) {       \
     const nbp_idx W = g->W, C = g->C, L = NBP_LANES_##S, full = C - C % L;               \
-    const nbp_##S##_M tail = nbp_##S##_maskn(C % L);                                    \
+    const nbp_##S##_M tail = nbp_##S##_maskn(C % L);                                     \
     const nbp_##S##_V scale = nbp_##S##_set1(scale_);                                    \
     nbp_idx j, c, c0, b_lo, b_hi, a, b, r;                                               \
     T* y_px;                                                                             \
