@@ -252,7 +252,7 @@ static inline int nbp_##S##_many(nbp_##S##_M m) { return m != 0; }              
 static inline int64_t nbp_##S##_iset1(int64_t k) { return k; }                           \
 static inline int64_t nbp_##S##_iblend(nbp_##S##_M m, int64_t idx, int64_t k) { return m ? k : idx; } \
 static inline void nbp_##S##_istore(int64_t* p, int64_t idx) { *p = idx; }               \
-static inline void nbp_##S##_imstore(int64_t* p, nbp_##S##_M m, int64_t idx) { if (m) *p = idx; } \
+static inline void nbp_##S##_imstore(int64_t* p, nbp_##S##_M m, int64_t idx) { if (m) *p = idx; }
 #define NBP_LANES_f32 1
 #define NBP_LANES_f64 1
 NBP_SCALAR_TABLE(f32, float)
