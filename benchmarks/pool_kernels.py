@@ -1,4 +1,6 @@
-"""Time nabla's Cython pooling kernels on the peer benchmark's pool cases.
+"""Time nabla's Cython pooling kernels on the peer benchmark's pool cases and on
+LeNet-5's first max pool (2x2/2 over 6 channels: a small channel count, one
+masked vector per pixel).
 
     python benchmarks/pool_kernels.py [--repeats 200]
 
@@ -23,6 +25,7 @@ CASES = [  # name, kind, N, H, W, C, k, s, p
     ("maxpool_b16_56x56x64_k2s2", "max", 16, 56, 56, 64, 2, 2, 0),
     ("maxpool_b16_56x56x64_k3s2p1", "max", 16, 56, 56, 64, 3, 2, 1),
     ("avgpool_b32_32x32x64_k2s2", "avg", 32, 32, 32, 64, 2, 2, 0),
+    ("lenet5_pool1_b64_28x28x6_k2s2", "max", 64, 28, 28, 6, 2, 2, 0),
 ]
 
 

@@ -82,3 +82,99 @@ def test_avg_pool_matches_reference(dtype, H, W, C, out_hw, k, s, p, d):
     np.testing.assert_allclose(K.avg_pool2d(x, out_hw, **win), R.avg_pool2d(x, out_hw, **win), **tol)
     np.testing.assert_allclose(K.avg_pool2d_transpose(g, (H, W), **win),
                                R.avg_pool2d_transpose(g, (H, W), **win), **tol)
+
+
+# ----------------------------------------------- the vector row kernels (_pool.h)
+#
+# max_pool2d and avg_pool2d run in blocks of LANES channels (16/8/4/1 floats by
+# instruction set) with a masked last block, the running maximum and its index in
+# registers.  The cases cover every channel tail of those widths, small C (LeNet's
+# 6), overlapping and non-overlapping windows, padding (windows partly and wholly
+# in it), dilation, ties, NaN and -inf; max pooling must equal the reference
+# bit for bit (y and argmax), average pooling up to rounding.
+
+CHANNELS = [1, 3, 6, 7, 8, 9, 15, 16, 17, 33, 64]
+WINDOWS = [  # H, W, out_hw, kernel_size, stride, padding, dilation
+    (8, 8, (4, 4), (2, 2), (2, 2), (0, 0, 0, 0), (1, 1)),       # non-overlapping
+    (9, 7, (5, 4), (3, 3), (2, 2), (1, 1, 1, 1), (1, 1)),       # overlapping, padded
+    (7, 9, (4, 7), (3, 2), (2, 1), (2, 1, 0, 1), (1, 1)),       # stride 1 in columns
+    (9, 9, (3, 3), (2, 3), (3, 3), (0, 0, 1, 0), (2, 2)),       # dilated
+    (3, 4, (3, 3), (2, 2), (2, 2), (3, 2, 3, 2), (1, 1)),       # windows wholly in padding
+]
+
+
+def _pool_input(kind, shape, dtype, rng):
+    if kind == "normal":
+        return rng.standard_normal(shape).astype(dtype)
+    if kind == "ties":          # few distinct values: many equal maxima per window
+        return rng.integers(-1, 2, size=shape).astype(dtype)
+    x = rng.standard_normal(shape).astype(dtype)
+    if kind == "nan":           # NaN anywhere, windows with one or several
+        x[rng.random(shape) < 0.15] = np.nan
+    else:                       # "-inf": whole windows of -inf, and -inf beside NaN
+        x[rng.random(shape) < 0.6] = -np.inf
+        x[rng.random(shape) < 0.05] = np.nan
+    return x
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kind", ["normal", "ties", "nan", "-inf"])
+@pytest.mark.parametrize("C", CHANNELS)
+@pytest.mark.parametrize("geo", WINDOWS)
+def test_max_pool_blocks_match_reference(dtype, kind, C, geo):
+    H, W, out_hw, k, s, p, d = geo
+    rng = np.random.default_rng(C * 7 + H * W + len(kind))
+    win = dict(kernel_size=k, stride=s, padding=p, dilation=d)
+    x = _pool_input(kind, (2, H, W, C), dtype, rng)
+    y, am = K.max_pool2d(x, out_hw, **win)
+    y_ref, am_ref = R.max_pool2d(x, out_hw, **win)
+    assert y.dtype == dtype and am.dtype == np.int64
+    np.testing.assert_array_equal(y, y_ref)
+    np.testing.assert_array_equal(am, am_ref)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("C", CHANNELS)
+@pytest.mark.parametrize("geo", WINDOWS)
+def test_avg_pool_blocks_match_reference(dtype, C, geo):
+    H, W, out_hw, k, s, p, d = geo
+    rng = np.random.default_rng(C * 5 + H * W)
+    win = dict(kernel_size=k, stride=s, padding=p, dilation=d)
+    x = rng.standard_normal((2, H, W, C)).astype(dtype)
+    tol = dict(rtol=1e-6, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(K.avg_pool2d(x, out_hw, **win), R.avg_pool2d(x, out_hw, **win), **tol)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_max_pool_first_nan_and_first_maximum(dtype):
+    # One 2x2 window per channel lane: lane c of the 17 (a full block and a 1-lane
+    # tail with AVX-512) gets its own pattern; the index must be the first in
+    # row-major window order (flat indices 0, 1, 2, 3 of the 2x2 image).
+    pats = [[1, 1, 1, 1], [0, 2, 2, 1], [np.nan, 5, np.nan, 1], [1, np.nan, 7, np.nan],
+            [-np.inf] * 4, [-np.inf, -np.inf, np.nan, -np.inf], [3, 3, 3, np.nan],
+            [np.inf, np.nan, np.inf, 1], [-1, -2, -1, -3]]
+    pats = (pats * 2)[:17]
+    x = np.ascontiguousarray(np.array(pats, dtype).T.reshape(1, 2, 2, 17))
+    win = dict(kernel_size=(2, 2), stride=(2, 2), padding=(0, 0, 0, 0), dilation=(1, 1))
+    y, am = K.max_pool2d(x, (1, 1), **win)
+    y_ref, am_ref = R.max_pool2d(x, (1, 1), **win)
+    np.testing.assert_array_equal(y, y_ref)
+    np.testing.assert_array_equal(am, am_ref)
+    assert am[0, 0, 0, :4].tolist() == [0, 1, 0, 1]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("op", ["max", "avg"])
+def test_pool_empty_batch_and_threaded_rows(dtype, op):
+    win = dict(kernel_size=(3, 3), stride=(2, 2), padding=(1, 1, 1, 1), dilation=(1, 1))
+    for N, C in [(0, 6), (16, 6), (8, 37)]:   # empty; LeNet-like C on the threaded path
+        x = np.random.default_rng(N + C).standard_normal((N, 28, 28, C)).astype(dtype)
+        if op == "max":
+            y, am = K.max_pool2d(x, (14, 14), **win)
+            y_ref, am_ref = R.max_pool2d(x, (14, 14), **win)
+            np.testing.assert_array_equal(am, am_ref)
+            np.testing.assert_array_equal(y, y_ref)
+        else:
+            y = K.avg_pool2d(x, (14, 14), **win)
+            np.testing.assert_allclose(y, R.avg_pool2d(x, (14, 14), **win), rtol=1e-6, atol=1e-6)
+        assert y.shape == (N, 14, 14, C)

@@ -5,10 +5,12 @@ Same layering as conv.pyx: a thin ``def`` picks the dtype through its
 ``cdef inline ... noexcept nogil`` work units (an output row, or an image and
 channel block for the scatter) that write disjoint parts of the result.  Each
 makes one pass over the arrays with the innermost loop over contiguous
-channels.  The formulas are in ``nabla/_backend.py``.
+channels.  max_pool2d and avg_pool2d run the vector kernels of
+``_pool.h`` (one pixel's maximum and index, or sum, stay in registers over the
+whole window); the others are Cython loops.  The formulas are in
+``nabla/_backend.py``.
 """
 from cython.parallel cimport prange
-from libc.math cimport INFINITY
 from libc.stdint cimport int64_t
 from libc.string cimport memset
 
@@ -20,6 +22,14 @@ from nabla._kernels._types cimport floating
 cdef extern from "_threads.h" nogil:
     void nb_set_team(int n)
     int nb_team_size()
+
+cdef extern from "_pool.h" nogil:
+    ctypedef struct nbp_row:
+        Py_ssize_t W, C, Wo, r0, a_lo, a_hi, dh, sw, pl, kw, dw
+    void nbp_max_row_f32(const float* x, float* y, int64_t* am, const nbp_row* g)
+    void nbp_max_row_f64(const double* x, double* y, int64_t* am, const nbp_row* g)
+    void nbp_avg_row_f32(const float* x, float* y, const nbp_row* g, float scale)
+    void nbp_avg_row_f64(const double* x, double* y, const nbp_row* g, double scale)
 
 
 def _set_team(int n):
@@ -44,66 +54,46 @@ def max_pool2d(const floating[:, :, :, ::1] x, out_hw, kernel_size, stride, padd
     shape = (x.shape[0], out_hw[0], out_hw[1], x.shape[3])
     y = np.empty(shape, dtype=np.float32 if floating is float else np.float64)
     argmax = np.empty(shape, dtype=np.int64)
+    if y.size == 0:
+        return y, argmax
     cdef floating[:, :, :, ::1] y_view = y
     cdef int64_t[:, :, :, ::1] argmax_view = argmax
     cdef Window win = make_window(kernel_size, stride, padding, dilation)
     cdef Py_ssize_t Ho = y_view.shape[1], row
     cdef bint threads = y.size * win.kh * win.kw > PARALLEL_MIN_WORK
+    # An empty image (H or W == 0, all windows in padding) has no cell to point at.
+    cdef const floating* x0 = &x[0, 0, 0, 0] if x.shape[1] * x.shape[2] > 0 else NULL
     with nogil:
         for row in prange(y_view.shape[0] * Ho, schedule="static", num_threads=nb_team_size(), use_threads_if=threads):
-            _max_pool2d_row(x, y_view, argmax_view, win, row // Ho, row % Ho)
+            _max_pool2d_row(x0, x, y_view, argmax_view, win, row // Ho, row % Ho)
     return y, argmax
 
 
-cdef inline void _max_pool2d_row(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] y,
-                                 int64_t[:, :, :, ::1] argmax, Window win,
-                                 Py_ssize_t n, Py_ssize_t i) noexcept nogil:
-    cdef Py_ssize_t H = x.shape[1], W = x.shape[2], C = x.shape[3]
-    cdef Py_ssize_t r0 = i * win.sh - win.pt
-    cdef Py_ssize_t a_lo = first_tap(r0, win.dh), a_hi = end_tap(r0, win.dh, win.kh, H)
-    cdef Py_ssize_t j, c0, b_lo, b_hi, a, b, r, col, c
-    cdef int64_t flat
-    cdef floating v, cur
-    cdef bint take
-    # Row pointers (bounds-checked in debug builds) let the compiler vectorise
-    # the channel loop, whose conditional update is written as selects.
-    cdef const floating* x_px
-    cdef floating* y_px
-    cdef int64_t* argmax_px
-    if C == 0:
-        return
-    for j in range(y.shape[2]):
-        c0 = j * win.sw - win.pl
-        b_lo = first_tap(c0, win.dw)
-        b_hi = end_tap(c0, win.dw, win.kw, W)
-        y_px = &y[n, i, j, 0]
-        argmax_px = &argmax[n, i, j, 0]
-        if a_lo >= a_hi or b_lo >= b_hi:      # the window lies wholly in the padding
-            for c in range(C):
-                y_px[c] = -INFINITY
-                argmax_px[c] = -1
-            continue
-        # Take the first in-bounds cell, then visit all cells in row-major order
-        # (revisiting the first one changes nothing).
-        r = r0 + a_lo * win.dh
-        col = c0 + b_lo * win.dw
-        x_px = &x[n, r, col, 0]
-        for c in range(C):
-            y_px[c] = x_px[c]
-            argmax_px[c] = r * W + col
-        for a in range(a_lo, a_hi):
-            r = r0 + a * win.dh
-            for b in range(b_lo, b_hi):
-                col = c0 + b * win.dw
-                flat = r * W + col
-                x_px = &x[n, r, col, 0]
-                for c in range(C):
-                    v = x_px[c]
-                    cur = y_px[c]
-                    # Replace iff v > cur, or v is NaN and cur is not (v != v is isnan).
-                    take = (v > cur) | ((v != v) & (cur == cur))
-                    y_px[c] = v if take else cur
-                    argmax_px[c] = flat if take else argmax_px[c]
+cdef inline nbp_row _row_geometry(const floating[:, :, :, ::1] x, Py_ssize_t Wo, Window win,
+                                  Py_ssize_t i) noexcept nogil:
+    """The geometry of output row i for _pool.h: its in-bounds row taps and the column rule."""
+    cdef nbp_row g
+    g.W = x.shape[2]
+    g.C = x.shape[3]
+    g.Wo = Wo
+    g.r0 = i * win.sh - win.pt
+    g.a_lo = first_tap(g.r0, win.dh)
+    g.a_hi = end_tap(g.r0, win.dh, win.kh, x.shape[1])
+    g.dh = win.dh
+    g.sw, g.pl, g.kw, g.dw = win.sw, win.pl, win.kw, win.dw
+    return g
+
+
+cdef inline void _max_pool2d_row(const floating* x0, const floating[:, :, :, ::1] x,
+                                 floating[:, :, :, ::1] y, int64_t[:, :, :, ::1] argmax,
+                                 Window win, Py_ssize_t n, Py_ssize_t i) noexcept nogil:
+    # The vector kernel of _pool.h (registers hold each pixel's maximum and index).
+    cdef nbp_row g = _row_geometry(x, y.shape[2], win, i)
+    cdef const floating* x_n = x0 + n * x.shape[1] * x.shape[2] * x.shape[3] if x0 != NULL else NULL
+    if floating is float:
+        nbp_max_row_f32(x_n, &y[n, i, 0, 0], &argmax[n, i, 0, 0], &g)
+    else:
+        nbp_max_row_f64(x_n, &y[n, i, 0, 0], &argmax[n, i, 0, 0], &g)
 
 
 # ----------------------------------------------------- max_pool2d_gather
@@ -232,44 +222,31 @@ def avg_pool2d(const floating[:, :, :, ::1] x, out_hw, kernel_size, stride, padd
     # Every cell is written by _avg_pool2d_row.
     y = np.empty((x.shape[0], out_hw[0], out_hw[1], x.shape[3]),
                  dtype=np.float32 if floating is float else np.float64)
+    if y.size == 0:
+        return y
     cdef floating[:, :, :, ::1] y_view = y
     cdef Window win = make_window(kernel_size, stride, padding, dilation)
     cdef Py_ssize_t Ho = y_view.shape[1], row
     cdef bint threads = y.size * win.kh * win.kw > PARALLEL_MIN_WORK
+    cdef const floating* x0 = &x[0, 0, 0, 0] if x.shape[1] * x.shape[2] > 0 else NULL
     with nogil:
         for row in prange(y_view.shape[0] * Ho, schedule="static", num_threads=nb_team_size(), use_threads_if=threads):
-            _avg_pool2d_row(x, y_view, win, row // Ho, row % Ho)
+            _avg_pool2d_row(x0, x, y_view, win, row // Ho, row % Ho)
     return y
 
 
-cdef inline void _avg_pool2d_row(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] y,
-                                 Window win, Py_ssize_t n, Py_ssize_t i) noexcept nogil:
+cdef inline void _avg_pool2d_row(const floating* x0, const floating[:, :, :, ::1] x,
+                                 floating[:, :, :, ::1] y, Window win, Py_ssize_t n,
+                                 Py_ssize_t i) noexcept nogil:
     # Summation order as the contract's formula: 0, then the in-bounds cells in
-    # row-major window order, then one multiply by 1/(kh*kw).
-    cdef Py_ssize_t H = x.shape[1], W = x.shape[2], C = x.shape[3]
-    cdef Py_ssize_t r0 = i * win.sh - win.pt
-    cdef Py_ssize_t a_lo = first_tap(r0, win.dh), a_hi = end_tap(r0, win.dh, win.kh, H)
-    cdef Py_ssize_t j, c0, b_lo, b_hi, a, b, r, c
+    # row-major window order, then one multiply by 1/(kh*kw) (nbp_avg_row, _pool.h).
+    cdef nbp_row g = _row_geometry(x, y.shape[2], win, i)
+    cdef const floating* x_n = x0 + n * x.shape[1] * x.shape[2] * x.shape[3] if x0 != NULL else NULL
     cdef floating scale = 1.0 / <floating>(win.kh * win.kw)
-    cdef const floating* x_px
-    cdef floating* y_px
-    if C == 0:
-        return
-    for j in range(y.shape[2]):
-        c0 = j * win.sw - win.pl
-        b_lo = first_tap(c0, win.dw)
-        b_hi = end_tap(c0, win.dw, win.kw, W)
-        y_px = &y[n, i, j, 0]
-        for c in range(C):
-            y_px[c] = 0
-        for a in range(a_lo, a_hi):
-            r = r0 + a * win.dh
-            for b in range(b_lo, b_hi):
-                x_px = &x[n, r, c0 + b * win.dw, 0]
-                for c in range(C):
-                    y_px[c] += x_px[c]
-        for c in range(C):
-            y_px[c] = scale * y_px[c]
+    if floating is float:
+        nbp_avg_row_f32(x_n, &y[n, i, 0, 0], &g, scale)
+    else:
+        nbp_avg_row_f64(x_n, &y[n, i, 0, 0], &g, scale)
 
 
 # -------------------------------------------------- avg_pool2d_transpose
