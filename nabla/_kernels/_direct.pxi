@@ -37,10 +37,12 @@ cdef extern from "_microkernels.h" nogil:
                            Py_ssize_t nrows, Py_ssize_t npix, double *dw, Py_ssize_t ldw,
                            Py_ssize_t nc, Py_ssize_t no)
     void nb_c1_row_f32(const float *x, const float *w, float *y, const nb_rowgeo *g)
-    void nb_pack_row_f32(const float *x, const float *wblk, float *y, const float *zeros,
-                         const nb_rowgeo *g, Py_ssize_t P)
-    void nb_pack_row_f64(const double *x, const double *wblk, double *y,
-                         const double *zeros, const nb_rowgeo *g, Py_ssize_t P)
+    void nb_pack_row_f32(const float *x, const float *wblk, Py_ssize_t wgap, float *y,
+                         Py_ssize_t xgap, Py_ssize_t ygap, const float *zeros,
+                         const nb_rowgeo *g, Py_ssize_t P, Py_ssize_t G)
+    void nb_pack_row_f64(const double *x, const double *wblk, Py_ssize_t wgap, double *y,
+                         Py_ssize_t xgap, Py_ssize_t ygap, const double *zeros,
+                         const nb_rowgeo *g, Py_ssize_t P, Py_ssize_t G)
     void nb_dot_row_f32(const float *x, const float *wblk, float *y, const float *zeros,
                         const nb_rowgeo *g)
     void nb_dot_row_f64(const double *x, const double *wblk, double *y,
@@ -265,12 +267,15 @@ cdef object _aligned_zeros(tuple shape, dtype):
 
 cdef inline void _conv_row(const floating *x, const floating *wblk, floating *y,
                            const floating *zeros, const nb_rowgeo *g, int kind,
-                           Py_ssize_t pack) noexcept nogil:
+                           Py_ssize_t pack, const DirectGeo *d,
+                           Py_ssize_t pair) noexcept nogil:
+    """One row micro-kernel call; the packed kernel may take two groups at once (pair 2;
+    their inputs, outputs and filter panels one group's width apart, from d)."""
     if kind == KIND_PACK:
         if floating is float:
-            nb_pack_row_f32(x, wblk, y, zeros, g, pack)
+            nb_pack_row_f32(x, wblk, _panel_size(d), y, d.C, d.O, zeros, g, pack, pair)
         else:
-            nb_pack_row_f64(x, wblk, y, zeros, g, pack)
+            nb_pack_row_f64(x, wblk, _panel_size(d), y, d.C, d.O, zeros, g, pack, pair)
     elif floating is float:
         if kind == KIND_BLOCK:
             nb_conv_row_f32(x, wblk, y, zeros, g)
@@ -298,7 +303,7 @@ cdef void _direct_conv(const floating *x, const floating *wp, floating *y,
     Work unit: one output row y[n, i] and one set of blocks; units write disjoint
     parts of y (every cell of y exactly once), so no races.
     """
-    cdef Py_ssize_t nblocks = d.groups * d.nob, rows = d.N * d.Ho, u, ob
+    cdef Py_ssize_t nblocks = d.groups * d.nob, rows = d.N * d.Ho, u
     # The blocks are split into nsets equal sets whose filter panels (Kh*Kw*C*vb
     # values per block) fit in FILTER_CACHE_BYTES; a work unit is one output row and
     # one set, so a thread sweeps the rows with a cache-resident filter set, and the
@@ -311,11 +316,23 @@ cdef void _direct_conv(const floating *x, const floating *wp, floating *y,
         nsets += 1
     cdef Py_ssize_t per_set = nblocks // nsets
     for u in prange(rows * nsets, schedule="static", num_threads=nb_team_size(), use_threads_if=threads):
-        for ob in range((u // rows) * per_set, (u // rows + 1) * per_set):
-            if d.transpose:
-                _transpose_unit(x, wp, y, zeros, d, u % rows, ob)
-            else:
-                _forward_unit(x, wp, y, zeros, d, u % rows, ob)
+        _direct_blocks(x, wp, y, zeros, d, u % rows, (u // rows) * per_set,
+                       (u // rows + 1) * per_set)
+
+
+cdef inline void _direct_blocks(const floating *x, const floating *wp, floating *y,
+                                const floating *zeros, const DirectGeo *d, Py_ssize_t row,
+                                Py_ssize_t ob0, Py_ssize_t ob1) noexcept nogil:
+    """Output row `row` (of y, or of dx for the transpose), channel blocks [ob0, ob1);
+    the packed kernel takes two groups (blocks) at a time where it can."""
+    cdef Py_ssize_t ob = ob0, pair
+    while ob < ob1:
+        pair = min(PACK_GROUPS, ob1 - ob) if d.kind == KIND_PACK else 1
+        if d.transpose:
+            _transpose_unit(x, wp, y, zeros, d, row, ob, pair)
+        else:
+            _forward_unit(x, wp, y, zeros, d, row, ob, pair)
+        ob += pair
 
 
 cdef inline Py_ssize_t _panel_size(const DirectGeo *d) noexcept nogil:
@@ -334,7 +351,8 @@ cdef inline void _block_pointers(const DirectGeo *d, Py_ssize_t ob, Py_ssize_t *
 
 cdef inline void _forward_unit(const floating *x, const floating *wp, floating *y,
                                const floating *zeros, const DirectGeo *d, Py_ssize_t row,
-                               Py_ssize_t ob) noexcept nogil:
+                               Py_ssize_t ob, Py_ssize_t pair) noexcept nogil:
+    """Output row y[n, i], channel block ob (and ob + 1 if pair is 2)."""
     cdef Py_ssize_t n = row // d.Ho, i = row % d.Ho, x_off, y_off
     cdef Window win = d.win
     cdef nb_rowgeo g
@@ -346,7 +364,7 @@ cdef inline void _forward_unit(const floating *x, const floating *wp, floating *
     g.col0, g.col_pix, g.col_tap, g.wb0, g.wb_step, g.nb = -win.pl, win.sw, win.dw, 0, 1, d.Kw
     g.Kw, g.npix, g.y_pix = d.Kw, d.Wo, d.yps
     _conv_row(x + n * d.H * d.W * d.xps + x_off, wp + ob * _panel_size(d),
-              y + row * d.Wo * d.yps + y_off, zeros, &g, d.kind, d.pack)
+              y + row * d.Wo * d.yps + y_off, zeros, &g, d.kind, d.pack, d, pair)
 
 
 cdef inline void _c1_row(const float *x, Py_ssize_t H, Py_ssize_t W, const float *w,
@@ -394,8 +412,9 @@ cdef inline void _phase_taps(Py_ssize_t offset, Py_ssize_t d, Py_ssize_t s, Py_s
 
 cdef inline void _transpose_unit(const floating *dy, const floating *wp, floating *dx,
                                  const floating *zeros, const DirectGeo *d, Py_ssize_t row,
-                                 Py_ssize_t ob) noexcept nogil:
-    """Row dx[n, h], channel block ob: one row kernel call per column phase v % sw.
+                                 Py_ssize_t ob, Py_ssize_t pair) noexcept nogil:
+    """Row dx[n, h], channel block ob (and ob + 1 if pair is 2): one row kernel call
+    per column phase v % sw.
 
     Here d's input is dy (N, d.H, d.W, .) and its output dx (N, d.Ho, d.Wo, .)."""
     cdef Py_ssize_t n = row // d.Ho, h = row % d.Ho, rw, x_off, y_off
@@ -420,4 +439,4 @@ cdef inline void _transpose_unit(const floating *dy, const floating *wp, floatin
             g.col0, g.col_pix, g.col_tap, g.wb0, g.wb_step, g.nb = f0, 1, f_step, b0, b_step, nb
         g.npix = (W - rw + win.sw - 1) // win.sw
         _conv_row(dy + n * d.H * d.W * d.xps + x_off, wp + ob * _panel_size(d),
-                  dx + (row * W + rw) * d.yps + y_off, zeros, &g, d.kind, d.pack)
+                  dx + (row * W + rw) * d.yps + y_off, zeros, &g, d.kind, d.pack, d, pair)

@@ -588,11 +588,10 @@ static inline void nb_c1_row_f32(const float *x, const float *w, float *y, const
  * vbroadcastsd / vbroadcastf32x4) and multiplies by the packed filter row whose lane
  * o*P + j is w[c + j][o]; at the end the P lanes of each output are summed and
  * compressed to nch contiguous values.  Panels are (C/P) x LANES per tap (the tap
- * at wblk + (wa*Kw + wb)*C*LANES/P); C % P == 0.  Tiles of NB_PACK_PX = 16 pixels
- * (16 accumulators hide the FMA latency).  Geometry as nb_conv_row's; no merging of
+ * at wblk + (wa*Kw + wb)*C*LANES/P); C % P == 0.  Tiles of 16 pixels (16
+ * accumulators hide the FMA latency), or 8 pixels of two groups.  Geometry as nb_conv_row's; no merging of
  * column taps (it serves grouped convolutions, whose pixels are xps > C apart). */
 #define NB_HAVE_PACK 1
-#define NB_PACK_PX 16
 static inline __m512 nb_bcast2_f32(const float *p)
 {
     return _mm512_broadcast_f32x2(_mm_castsi128_ps(_mm_loadu_si64(p)));
@@ -614,49 +613,65 @@ static inline __m512d nb_fold_f64(__m512d a, const int P)
     return _mm512_maskz_compress_pd(P == 4 ? 0x11 : 0x55, a);
 }
 
+/* Two groups at once (G = 2: blocks ob and ob + 1, whose inputs sit xgap values and
+ * outputs ygap values further on in each pixel, and whose filter panels wgap values
+ * further on) share the tile's pixel pointers, which otherwise cost as much to set
+ * up per tap as the tap's few reduction steps; the tile is then 8 pixels x 2 groups
+ * (16 accumulators either way; 4 pixels x 4 groups measured slower). */
+#define NB_PACK_ACC 16
 #define NB_DEFINE_PACK_ROW(NAME, T, V, LANES_, MASK_, SETZERO_, LOADU_, FMADD_, MSTORE_,   \
                            BCAST2_, BCAST4_, FOLD_)                                 \
 static inline __attribute__((always_inline)) void NAME##_p(                         \
-    const T *x, const T *wblk, T *y, const T *zeros, const nb_rowgeo *g, const int P) \
+    const T *x, const T *wblk, nb_idx wgap, T *y, nb_idx xgap, nb_idx ygap,         \
+    const T *zeros, const nb_rowgeo *g, const int P, const int G)                   \
 {                                                                                   \
+    const int NPX = NB_PACK_ACC / G;                                                \
     const nb_idx C = g->C;                                                          \
     const MASK_ m = (MASK_)((1ull << g->nch) - 1);                                  \
-    for (nb_idx q0 = 0; q0 < g->npix; q0 += NB_PACK_PX) {                           \
-        const nb_idx np = g->npix - q0 < NB_PACK_PX ? g->npix - q0 : NB_PACK_PX;    \
-        V acc[NB_PACK_PX];                                                          \
-        for (int t = 0; t < NB_PACK_PX; t++) acc[t] = SETZERO_();                   \
+    for (nb_idx q0 = 0; q0 < g->npix; q0 += NPX) {                                  \
+        const nb_idx np = g->npix - q0 < NPX ? g->npix - q0 : NPX;                  \
+        V acc[NB_PACK_ACC];                                                         \
+        for (int t = 0; t < NB_PACK_ACC; t++) acc[t] = SETZERO_();                  \
         for (nb_idx k = 0; k < g->na; k++) {                                        \
             const nb_idx r = g->row0 + k * g->row_step;                             \
             if (r < 0 || r >= g->H) continue;                                       \
             const T *xrow = x + r * g->W * g->xps;                                  \
             const nb_idx wa = g->wa0 + k * g->wa_step;                              \
             for (nb_idx l = 0; l < g->nb; l++) {                                    \
-                const T *p[NB_PACK_PX];                                             \
-                NB_TILE_POINTERS_N(NB_PACK_PX, p, xrow, g, q0, np, l, zeros);       \
+                const T *p[NB_PACK_ACC];                                            \
+                NB_TILE_POINTERS_N(NPX, p, xrow, g, q0, np, l, zeros);              \
                 const T *wp = wblk + (wa * g->Kw + g->wb0 + l * g->wb_step) * C * LANES_ / P; \
                 for (nb_idx c = 0; c < C; c += P) {                                 \
-                    const V w0 = LOADU_(wp + c / P * LANES_);                       \
-                    if (P == 2) {                                                   \
+                    _Pragma("GCC unroll 4")                                         \
+                    for (int gi = 0; gi < G; gi++) {                                \
+                        const V w0 = LOADU_(wp + gi * wgap + c / P * LANES_);       \
                         _Pragma("GCC unroll 16")                                    \
-                        for (int t = 0; t < NB_PACK_PX; t++)                        \
-                            acc[t] = FMADD_(BCAST2_(p[t] + c), w0, acc[t]);         \
-                    } else {                                                        \
-                        _Pragma("GCC unroll 16")                                    \
-                        for (int t = 0; t < NB_PACK_PX; t++)                        \
-                            acc[t] = FMADD_(BCAST4_(p[t] + c), w0, acc[t]);         \
+                        for (int t = 0; t < NPX; t++)                               \
+                            acc[gi * NPX + t] = FMADD_(                             \
+                                P == 2 ? BCAST2_(p[t] + gi * xgap + c)              \
+                                       : BCAST4_(p[t] + gi * xgap + c), w0,         \
+                                acc[gi * NPX + t]);                                 \
                     }                                                               \
                 }                                                                   \
             }                                                                       \
         }                                                                           \
-        for (int t = 0; t < NB_PACK_PX; t++)                                        \
-            if (t < np) MSTORE_(y + (q0 + t) * g->y_pix, m, FOLD_(acc[t], P));      \
+        for (int gi = 0; gi < G; gi++)                                              \
+            for (int t = 0; t < NPX; t++)                                           \
+                if (t < np) MSTORE_(y + (q0 + t) * g->y_pix + gi * ygap, m,         \
+                                    FOLD_(acc[gi * NPX + t], P));                   \
     }                                                                               \
 }                                                                                   \
-static inline void NAME(const T *x, const T *wblk, T *y, const T *zeros,            \
-                        const nb_rowgeo *g, nb_idx P)                               \
+static inline void NAME(const T *x, const T *wblk, nb_idx wgap, T *y, nb_idx xgap,  \
+                        nb_idx ygap, const T *zeros, const nb_rowgeo *g, nb_idx P,  \
+                        nb_idx G)                                                   \
 {                                                                                   \
-    if (P == 4) NAME##_p(x, wblk, y, zeros, g, 4);                                  \
-    else NAME##_p(x, wblk, y, zeros, g, 2);                                         \
+    if (G == 2) {                                                                   \
+        if (P == 4) NAME##_p(x, wblk, wgap, y, xgap, ygap, zeros, g, 4, 2);         \
+        else NAME##_p(x, wblk, wgap, y, xgap, ygap, zeros, g, 2, 2);                \
+    } else {                                                                        \
+        if (P == 4) NAME##_p(x, wblk, wgap, y, xgap, ygap, zeros, g, 4, 1);         \
+        else NAME##_p(x, wblk, wgap, y, xgap, ygap, zeros, g, 2, 1);                \
+    }                                                                               \
 }
 NB_DEFINE_PACK_ROW(nb_pack_row_f32, float, __m512, 16, __mmask16, _mm512_setzero_ps,
                    _mm512_loadu_ps, _mm512_fmadd_ps, _mm512_mask_storeu_ps, nb_bcast2_f32,
@@ -747,15 +762,19 @@ NB_DEFINE_DOT_ROW(nb_dot_row_f64, double, double, 1, unsigned, NB_S_MASKN, NB_S_
 
 #ifndef NB_HAVE_PACK
 #define NB_HAVE_PACK 0
-static inline void nb_pack_row_f32(const float *x, const float *wblk, float *y,
-                                   const float *zeros, const nb_rowgeo *g, nb_idx P)
+static inline void nb_pack_row_f32(const float *x, const float *wblk, nb_idx wgap, float *y,
+                                   nb_idx xgap, nb_idx ygap, const float *zeros,
+                                   const nb_rowgeo *g, nb_idx P, nb_idx G)
 {
-    (void)x; (void)wblk; (void)y; (void)zeros; (void)g; (void)P;   /* never called */
+    (void)x; (void)wblk; (void)wgap; (void)y; (void)xgap; (void)ygap; (void)zeros;
+    (void)g; (void)P; (void)G;   /* never called: conv.pyx checks NB_HAVE_PACK */
 }
-static inline void nb_pack_row_f64(const double *x, const double *wblk, double *y,
-                                   const double *zeros, const nb_rowgeo *g, nb_idx P)
+static inline void nb_pack_row_f64(const double *x, const double *wblk, nb_idx wgap,
+                                   double *y, nb_idx xgap, nb_idx ygap, const double *zeros,
+                                   const nb_rowgeo *g, nb_idx P, nb_idx G)
 {
-    (void)x; (void)wblk; (void)y; (void)zeros; (void)g; (void)P;   /* never called */
+    (void)x; (void)wblk; (void)wgap; (void)y; (void)xgap; (void)ygap; (void)zeros;
+    (void)g; (void)P; (void)G;   /* never called: conv.pyx checks NB_HAVE_PACK */
 }
 #endif
 

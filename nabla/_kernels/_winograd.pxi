@@ -137,7 +137,7 @@ cdef inline floating _winograd_unit(const floating *x, Py_ssize_t H, Py_ssize_t 
         for ob in range(d.nob):
             g.nch = min(d.vb, O - ob * d.vb)
             _conv_row(V + xi * TB * C, up + (xi * d.nob + ob) * _panel_size(d),
-                      M + xi * TB * O + ob * d.vb, zeros, &g, d.kind, d.pack)
+                      M + xi * TB * O + ob * d.vb, zeros, &g, d.kind, d.pack, d, 1)
     for t in range(nt):
         tile = t0 + t
         n, ty, tx = tile // (th * tw), tile % (th * tw) // tw, tile % tw

@@ -124,6 +124,7 @@ cdef enum:
     FG_SMALL_PARTS = 8      # and at least this many (if there are that many pixel units)
     FG_SMALL_BYTES = 262144 # when they fit in this many bytes together (small filters)
     FILTER_CACHE_BYTES = 1 << 20   # packed filter bytes a conv work unit sweeps with
+    PACK_GROUPS = 2                # groups one packed-lane tile covers (1 or 2)
     WINOGRAD_MIN_C = 16            # fewest channels (each way) of a Winograd call ...
     WINOGRAD_MAX_C = 64            # ... and most reduction channels (see _winograd_ok)
     WINOGRAD_SCRATCH = 262144      # bytes of transformed tiles (V and M) per Winograd unit
