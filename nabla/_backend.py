@@ -129,6 +129,9 @@ add(x, y) -> out
 channel_sum(x) -> s
     s (C,) for x (..., C) of rank >= 1: ``s[c] = sum over every other index of
     x[..., c]``, in float64, rounded once; the same bits on any number of threads.
+
+matmul(x, y) -> out
+    x (M, K), y (K, N) of one dtype, out (M, N): ``out[m, n] = sum_k x[m, k] * y[k, n]``.
 """
 from __future__ import annotations
 

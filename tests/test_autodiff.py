@@ -559,6 +559,34 @@ def test_matmul(sa, sb):
     check_grads(nb.matmul, (a, b), order=2)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("backend", ["cython", "reference"])
+def test_matmul_of_two_matrices_is_a_backend_kernel(backend, dtype):
+    """Two float matrices of one dtype run the backends' matmul kernel (the Cython one
+    as a 1x1 convolution on nabla's threads), transposed views included; both
+    gradients too; other shapes and dtypes keep NumPy's matmul."""
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((19, 37)).astype(dtype).T       # (37, 19), not C-contiguous
+    b = rng.standard_normal((19, 45)).astype(dtype)
+    with nb.use_backend(backend), nb.profile() as prof:
+        y, pullback = nb.vjp(nb.matmul, a, b)
+        da, db = pullback(np.ones((37, 45), dtype))
+    kernels = [c["op"] for c in prof.calls]
+    assert kernels.count("matmul2d") == 3 and "matmul" not in kernels
+    tol = 1e-5 if dtype == np.float32 else 1e-13
+    want = a.astype(np.float64) @ b.astype(np.float64)
+    assert y.dtype == dtype and np.allclose(y.numpy(), want, rtol=tol, atol=tol * np.abs(want).max())
+    assert np.allclose(da.numpy(), np.ones((37, 45)) @ b.T.astype(np.float64), rtol=tol, atol=tol * 50)
+    assert np.allclose(db.numpy(), a.T.astype(np.float64) @ np.ones((37, 45)), rtol=tol, atol=tol * 50)
+    if dtype == np.float64:
+        with nb.use_backend(backend):
+            check_grads(nb.matmul, (nb.asarray(a), nb.asarray(b)), order=2)
+    with nb.profile() as prof:
+        nb.matmul(np.ones((2, 3, 4), dtype), np.ones((4, 5), dtype))
+        nb.matmul(np.ones((3, 4), np.float32), np.ones((4, 5), np.float64))
+    assert [c["op"] for c in prof.calls if c["kind"] == "forward"].count("matmul") == 2
+
+
 def test_matmul_shape_mismatch():
     with pytest.raises(ValueError, match="matmul"):
         nb.matmul(t64(2, 3), t64(4, 2))

@@ -173,11 +173,26 @@ relu_backward = _teamed(_elementwise, _elementwise.relu_backward)
 channel_sum = _teamed(_elementwise, _elementwise.channel_sum)
 add = _teamed(_elementwise, _elementwise.add)
 
+
+def matmul(x, y):
+    """out (M, N) = x (M, K) @ y (K, N), float32 or float64, as a 1x1 convolution.
+
+    On nabla's own OpenMP threads rather than NumPy's BLAS: the BLAS keeps a second
+    pool of threads that spin after each product, and beside nabla's team on a
+    small machine the two pools take turns at the cores (LeNet-5's training step,
+    whose linear layers are three small products, ran 2.2x slower:
+    benchmarks/results/2026-11-30-kernels-issue.md).  The direct convolution kernel
+    runs a 1x1 layer at about the BLAS's speed."""
+    M, K = x.shape
+    N = y.shape[1]
+    return conv2d(x.reshape(M, 1, 1, K), y.reshape(1, 1, K, N), (1, 1), (1, 1), (0, 0, 0, 0),
+                  (1, 1), 1).reshape(M, N)
+
 __all__ = [
     "NAME",
     "conv2d", "conv2d_transpose", "conv2d_filter_grad",
     "max_pool2d", "max_pool2d_gather", "max_pool2d_scatter",
     "avg_pool2d", "avg_pool2d_transpose", "adaptive_max_pool2d",
     "batch_norm", "batch_norm_backward_reduce", "batch_norm_backward", "batch_norm_eval",
-    "relu", "relu_backward", "channel_sum", "add",
+    "relu", "relu_backward", "channel_sum", "add", "matmul",
 ]

@@ -727,6 +727,14 @@ _matmul: Primitive = Primitive("matmul", np.matmul, nargs=2).defbilinear(
     lambda g, x, y: _unbroadcast(matmul(g, _swap_last(y)), x),
     lambda g, x, y: _unbroadcast(matmul(_swap_last(x), g), y),
 )
+# Two matrices of one float dtype (a linear layer and both its gradients): a backend
+# kernel, so the Cython backend runs it on its own threads (nabla/_kernels/__init__.py).
+_matmul2d: Primitive = Primitive(
+    "matmul2d", kernel="matmul", nargs=2, doc="``x @ y`` for two matrices of one float dtype.",
+).defbilinear(
+    lambda g, x, y: matmul(g, _swap_last(y)),
+    lambda g, x, y: matmul(_swap_last(x), g),
+)
 
 
 def _swap_last(x: Tensor) -> Tensor:
@@ -751,4 +759,6 @@ def matmul(x: ArrayLike, y: ArrayLike) -> Tensor:
         return squeeze(matmul(reshape(x, (1, -1)), y), -2 if y.ndim > 1 else -1)
     if y.ndim == 1:
         return squeeze(matmul(x, reshape(y, (-1, 1))), -1)
+    if x.ndim == 2 and y.ndim == 2 and x.dtype == y.dtype and x.dtype in (np.float32, np.float64):
+        return _matmul2d(x, y)
     return _matmul(x, y)

@@ -18,7 +18,7 @@ from .pool import (
     max_pool2d_gather,
     max_pool2d_scatter,
 )
-from .elementwise import add, channel_sum, relu, relu_backward
+from .elementwise import add, channel_sum, matmul, relu, relu_backward
 from .norm import batch_norm, batch_norm_backward, batch_norm_backward_reduce, batch_norm_eval
 
 NAME = "reference"
@@ -42,4 +42,5 @@ __all__ = [
     "relu_backward",
     "channel_sum",
     "add",
+    "matmul",
 ]

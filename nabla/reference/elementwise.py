@@ -1,4 +1,5 @@
-"""Reference elementwise kernels: ReLU, its backward, a same-shape sum, per-channel sums."""
+"""Reference elementwise kernels: ReLU, its backward, a same-shape sum, per-channel
+sums; and the 2-D matrix product the Cython backend runs on its own threads."""
 import math
 
 import numpy as np
@@ -22,3 +23,8 @@ def channel_sum(x):
 def add(x, y):
     """x + y, of one shape and dtype."""
     return x + y
+
+
+def matmul(x, y):
+    """out (M, N) = x (M, K) @ y (K, N): out[m, n] = sum over k of x[m, k] * y[k, n]."""
+    return x @ y
