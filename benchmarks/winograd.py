@@ -2,16 +2,15 @@
 
     python benchmarks/winograd.py [--dtype float32|float64] [--repeat 15]
 
-For each 3x3 stride-1 layer: conv2d and conv2d_transpose timed with
-nabla.set_conv_algorithm("direct") and ("auto"), alternated twice (the best of each
-kept), and the error of the auto result against a float64 reference, as a fraction
+For each 3x3 stride-1 layer: conv2d and conv2d_transpose timed (median after
+warm-up) with nabla.set_conv_algorithm("direct") and ("auto"), alternated twice (the
+better of each pair kept), and the error of the auto result against a float64 reference, as a fraction
 of max|y|, on the peer benchmark's data (x standard normal, w / sqrt(fan_in)).
 Layers the chooser keeps on the direct form show ratio 1.
 """
 import argparse
 import os
 import sys
-import time
 
 import numpy as np
 
@@ -20,19 +19,14 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import nabla as nb  # noqa: E402
 import nabla._kernels as K  # noqa: E402
 import nabla.reference as R  # noqa: E402
+from conv_kernels import timeit  # noqa: E402  (benchmarks/conv_kernels.py: median after warm-up)
 
 LAYERS = [(32, 32, 16, 16), (32, 32, 64, 64), (32, 16, 128, 128), (32, 8, 256, 256),
           (1, 56, 64, 64), (8, 32, 32, 32)]   # (N, H = W, C_in, C_out), padding 1
 
 
 def best_ms(fn, repeat):
-    fn()
-    samples = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - t)
-    return min(samples) * 1e3
+    return timeit(fn, repeat) * 1e3
 
 
 def main():

@@ -88,15 +88,7 @@ def _build_info():
     return NB_ISA.decode(), NB_COMPILER.decode(), NB_OPENMP
 
 
-cdef extern from "_threads.h" nogil:
-    void nb_set_team(int n)
-    int nb_team_size()
-
-
-def _set_team(int n):
-    """Set how many threads this module's kernels use when called from this thread
-    (0: OpenMP's default); nabla/_threads.py calls it before each kernel."""
-    nb_set_team(n)
+include "_team.pxi"
 
 
 def _omp_set_num_threads(int n):

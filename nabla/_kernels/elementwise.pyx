@@ -16,15 +16,7 @@ import numpy as np
 from nabla._kernels._rows cimport add_blocks, block_rows, sum_rows
 from nabla._kernels._types cimport floating
 
-cdef extern from "_threads.h" nogil:
-    void nb_set_team(int n)
-    int nb_team_size()
-
-
-def _set_team(int n):
-    """Set how many threads this module's kernels use when called from this thread
-    (0: OpenMP's default); nabla/_threads.py calls it before each kernel."""
-    nb_set_team(n)
+include "_team.pxi"
 
 
 cdef enum:

@@ -19,9 +19,7 @@ import numpy as np
 from nabla._kernels._geometry cimport Window, end_tap, first_tap, make_window, source_window
 from nabla._kernels._types cimport floating
 
-cdef extern from "_threads.h" nogil:
-    void nb_set_team(int n)
-    int nb_team_size()
+include "_team.pxi"
 
 cdef extern from "_pool.h" nogil:
     ctypedef struct nbp_row:
@@ -30,12 +28,6 @@ cdef extern from "_pool.h" nogil:
     void nbp_max_row_f64(const double* x, double* y, int64_t* am, const nbp_row* g)
     void nbp_avg_row_f32(const float* x, float* y, const nbp_row* g, float scale)
     void nbp_avg_row_f64(const double* x, double* y, const nbp_row* g, double scale)
-
-
-def _set_team(int n):
-    """Set how many threads this module's kernels use when called from this thread
-    (0: OpenMP's default); nabla/_threads.py calls it before each kernel."""
-    nb_set_team(n)
 
 cdef enum:
     SCATTER_BLOCK = 64   # channels per work unit of max_pool2d_scatter
