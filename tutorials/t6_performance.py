@@ -326,8 +326,12 @@ fig.tight_layout()
 #   fixed by the shapes (not the thread count, so the bits never depend on it)
 #   and added up in order at the end, so threads never write to the same memory
 #   and need no locks;
-# * runs grouped and depthwise convolutions and the pools as direct loops over
-#   NHWC, vectorised over channels.
+# * runs grouped convolutions group by group on the same micro-kernels (a group
+#   of 8 outputs gives each output 2 lanes, so no lane idles), depthwise ones on
+#   channel-vector kernels, 3x3 stride-1 layers with 16 to 64 input channels by
+#   Winograd F(4x4, 3x3) (4x fewer multiply-adds; ``nb.set_conv_algorithm("direct")``
+#   turns it off), and the pools in one vectorised pass over NHWC.  Which
+#   algorithm a call takes, and why, is on the docs' performance page.
 #
 # The forward pass of the layer above (the child processes of `Threads`_), in
 # floating-point operations per second:

@@ -127,7 +127,7 @@ cdef enum:
 # (about 15 us of work) on; 2**19 leaves a margin for a loaded machine.
 cdef Py_ssize_t PARALLEL_MIN_MACS = 1 << 19
 
-
+# ------------------------------------------------------------ the algorithms
 
 include "_direct.pxi"
 include "_filter_grad.pxi"
