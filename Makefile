@@ -78,8 +78,10 @@ sanitize: $(STAMP)
 
 # A wheel that runs on any x86-64 CPU: the kernels compiled for AVX-512, AVX2 and the
 # baseline, chosen at import (setup.py, nabla/_kernels/__init__.py).
+# build/lib.* is setuptools' staging copy of the package: a variant built there earlier
+# (a NABLA_NATIVE_BUILD=1 `_native`, say) would otherwise ride along into the wheel.
 wheel: $(STAMP)
-	rm -rf dist
+	rm -rf dist build/lib.*
 	NABLA_REQUIRE_EXTENSION=1 $(PY) -m pip wheel --quiet --no-build-isolation --no-deps -w dist .
 	@ls dist/*.whl
 

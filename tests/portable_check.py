@@ -3,8 +3,9 @@
     python tests/portable_check.py          # from any directory, against the installed nabla
 
 Runs all four ops and their gradients (VJP and JVP) on the compiled backend, in float32
-and float64, with padding, stride, dilation and groups, and compares them with the
-reference backend; prints the instruction set the kernels were chosen for, and exits 1
+and float64, with padding, stride, dilation and groups (every convolution algorithm:
+direct, packed lanes, depthwise, Winograd), and a matrix product and ReLU (the
+training kernels), and compares them with the reference backend; prints the instruction set the kernels were chosen for, and exits 1
 on any mismatch.  No subprocesses and no test framework, so it runs under an emulator
 (``qemu-x86_64 -cpu Haswell python portable_check.py``) as it runs natively.
 """
@@ -21,6 +22,10 @@ CASES = [
     ("conv2d", dict(padding=1, groups=3), (1, 8, 8, 6), (3, 3, 2, 9)),
     ("conv2d", dict(padding=2, groups=8), (2, 9, 9, 8), (5, 5, 1, 8)),
     ("conv2d", dict(), (4, 6, 6, 32), (1, 1, 32, 40)),
+    ("conv2d", dict(padding=1), (2, 9, 7, 16), (3, 3, 16, 24)),          # Winograd
+    ("conv2d", dict(padding=1, groups=4), (2, 7, 19, 32), (3, 3, 8, 32)),  # packed lanes
+    ("matmul", dict(), (7, 19), (19, 24)),                                  # a linear layer
+    ("relu", dict(), (2, 5, 5, 37), None),
     ("conv2d_transpose", dict(stride=2, padding=1), (2, 5, 6, 8), (4, 4, 5, 8)),
     ("max_pool2d", dict(kernel_size=3, stride=2, padding=1), (2, 9, 8, 5), None),
     ("avg_pool2d", dict(kernel_size=2), (2, 8, 8, 33), None),
