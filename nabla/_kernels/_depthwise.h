@@ -347,28 +347,12 @@ static inline void NAME(const T_ *x, const T_ *dy, T_ *dw, const T_ *zeros,     
 #define NB_DW_CB_F32 (NB_DW_NV * 16)    /* channels per whole chunk */
 #define NB_DW_CB_F64 (NB_DW_NV * 8)
 #define NB_DW_VBYTES 64                 /* bytes per vector */
-#define LANES 16
-#define SET1 _mm512_set1_ps
-#define FMADD _mm512_fmadd_ps
-#define SETZERO _mm512_setzero_ps
-#define LOADU _mm512_loadu_ps
-#define STOREU _mm512_storeu_ps
-#define MSTOREU _mm512_mask_storeu_ps
-#define MLOADU _mm512_maskz_loadu_ps
-#define MASKN(n) ((__mmask16)((1ull << (n)) - 1))
+#include "_vec_f32.h"       /* the vector table for float */
 NB_DEFINE_DW_ROW(nb_dw_row_f32, float, __m512, __mmask16)
 NB_DEFINE_DW_FGRAD(nb_dw_fgrad_f32, float, __m512, __mmask16)
 #include "_vec_undef.h"      /* ends this instantiation's table */
 
-#define LANES 8
-#define SET1 _mm512_set1_pd
-#define FMADD _mm512_fmadd_pd
-#define SETZERO _mm512_setzero_pd
-#define LOADU _mm512_loadu_pd
-#define STOREU _mm512_storeu_pd
-#define MSTOREU _mm512_mask_storeu_pd
-#define MLOADU _mm512_maskz_loadu_pd
-#define MASKN(n) ((__mmask8)((1ull << (n)) - 1))
+#include "_vec_f64.h"       /* the vector table for double */
 NB_DEFINE_DW_ROW(nb_dw_row_f64, double, __m512d, __mmask8)
 NB_DEFINE_DW_FGRAD(nb_dw_fgrad_f64, double, __m512d, __mmask8)
 #include "_vec_undef.h"
@@ -377,30 +361,12 @@ NB_DEFINE_DW_FGRAD(nb_dw_fgrad_f64, double, __m512d, __mmask8)
 #define NB_DW_CB_F32 (NB_DW_NV * 8)
 #define NB_DW_CB_F64 (NB_DW_NV * 4)
 #define NB_DW_VBYTES 32
-#define LANES 8
-#define SET1 _mm256_set1_ps
-#define FMADD _mm256_fmadd_ps
-#define SETZERO _mm256_setzero_ps
-#define LOADU _mm256_loadu_ps
-#define STOREU _mm256_storeu_ps
-#define MSTOREU(p, m, v) _mm256_maskstore_ps((p), (m), (v))
-#define MLOADU(m, p) _mm256_maskload_ps((p), (m))
-#define MASKN(n) _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n)),                    \
-                                    _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
+#include "_vec_f32.h"       /* the vector table for float */
 NB_DEFINE_DW_ROW(nb_dw_row_f32, float, __m256, __m256i)
 NB_DEFINE_DW_FGRAD(nb_dw_fgrad_f32, float, __m256, __m256i)
 #include "_vec_undef.h"
 
-#define LANES 4
-#define SET1 _mm256_set1_pd
-#define FMADD _mm256_fmadd_pd
-#define SETZERO _mm256_setzero_pd
-#define LOADU _mm256_loadu_pd
-#define STOREU _mm256_storeu_pd
-#define MSTOREU(p, m, v) _mm256_maskstore_pd((p), (m), (v))
-#define MLOADU(m, p) _mm256_maskload_pd((p), (m))
-#define MASKN(n) _mm256_cmpgt_epi64(_mm256_set1_epi64x((long long)(n)),             \
-                                    _mm256_setr_epi64x(0, 1, 2, 3))
+#include "_vec_f64.h"       /* the vector table for double */
 NB_DEFINE_DW_ROW(nb_dw_row_f64, double, __m256d, __m256i)
 NB_DEFINE_DW_FGRAD(nb_dw_fgrad_f64, double, __m256d, __m256i)
 #include "_vec_undef.h"

@@ -435,15 +435,7 @@ static inline void NAME(const T_ *x, nb_idx xrs, nb_idx xps, const T_ *dy, nb_id
 
 #if defined(__AVX512F__)
 /* AVX-512: 16 floats / 8 doubles per vector; masks are bit masks. */
-#define LANES 16
-#define SET1 _mm512_set1_ps
-#define FMADD _mm512_fmadd_ps
-#define SETZERO _mm512_setzero_ps
-#define LOADU _mm512_loadu_ps
-#define STOREU _mm512_storeu_ps
-#define MSTOREU _mm512_mask_storeu_ps
-#define MLOADU _mm512_maskz_loadu_ps
-#define MASKN(n) ((__mmask16)((1ull << (n)) - 1))
+#include "_vec_f32.h"       /* the vector table for float */
 NB_DEFINE_CONV_ROW(nb_conv_row_f32, float, __m512, 16, __mmask16)
 NB_DEFINE_CONV_ROW_HALF(nb_conv_half_f32, float, __m512, 16, __mmask16)
 NB_DEFINE_FGRAD_TILE(nb_fgrad_tile_f32, float, __m512, 16, __mmask16)
@@ -452,15 +444,7 @@ NB_DEFINE_DOT_ROW(nb_dot_row_f32, float, __m512, 16, __mmask16, MASKN, SETZERO, 
                   _mm512_reduce_add_ps)
 #include "_vec_undef.h"      /* ends this instantiation's table */
 
-#define LANES 8
-#define SET1 _mm512_set1_pd
-#define FMADD _mm512_fmadd_pd
-#define SETZERO _mm512_setzero_pd
-#define LOADU _mm512_loadu_pd
-#define STOREU _mm512_storeu_pd
-#define MSTOREU _mm512_mask_storeu_pd
-#define MLOADU _mm512_maskz_loadu_pd
-#define MASKN(n) ((__mmask8)((1ull << (n)) - 1))
+#include "_vec_f64.h"       /* the vector table for double */
 NB_DEFINE_CONV_ROW(nb_conv_row_f64, double, __m512d, 8, __mmask8)
 NB_DEFINE_CONV_ROW_HALF(nb_conv_half_f64, double, __m512d, 8, __mmask8)
 NB_DEFINE_FGRAD_TILE(nb_fgrad_tile_f64, double, __m512d, 8, __mmask8)
@@ -483,16 +467,7 @@ static inline double nb_hsum_f64x4(__m256d v)
     __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
     return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
 }
-#define LANES 8
-#define SET1 _mm256_set1_ps
-#define FMADD _mm256_fmadd_ps
-#define SETZERO _mm256_setzero_ps
-#define LOADU _mm256_loadu_ps
-#define STOREU _mm256_storeu_ps
-#define MSTOREU(p, m, v) _mm256_maskstore_ps((p), (m), (v))
-#define MLOADU(m, p) _mm256_maskload_ps((p), (m))
-#define MASKN(n) _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n)),                    \
-                                    _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
+#include "_vec_f32.h"       /* the vector table for float */
 NB_DEFINE_CONV_ROW(nb_conv_row_f32, float, __m256, 8, __m256i)
 NB_DEFINE_CONV_ROW_HALF(nb_conv_half_f32, float, __m256, 8, __m256i)
 NB_DEFINE_FGRAD_TILE(nb_fgrad_tile_f32, float, __m256, 8, __m256i)
@@ -501,16 +476,7 @@ NB_DEFINE_DOT_ROW(nb_dot_row_f32, float, __m256, 8, __m256i, MASKN, SETZERO, MLO
                   nb_hsum_f32x8)
 #include "_vec_undef.h"      /* ends this instantiation's table */
 
-#define LANES 4
-#define SET1 _mm256_set1_pd
-#define FMADD _mm256_fmadd_pd
-#define SETZERO _mm256_setzero_pd
-#define LOADU _mm256_loadu_pd
-#define STOREU _mm256_storeu_pd
-#define MSTOREU(p, m, v) _mm256_maskstore_pd((p), (m), (v))
-#define MLOADU(m, p) _mm256_maskload_pd((p), (m))
-#define MASKN(n) _mm256_cmpgt_epi64(_mm256_set1_epi64x((long long)(n)),             \
-                                    _mm256_setr_epi64x(0, 1, 2, 3))
+#include "_vec_f64.h"       /* the vector table for double */
 NB_DEFINE_CONV_ROW(nb_conv_row_f64, double, __m256d, 4, __m256i)
 NB_DEFINE_CONV_ROW_HALF(nb_conv_half_f64, double, __m256d, 4, __m256i)
 NB_DEFINE_FGRAD_TILE(nb_fgrad_tile_f64, double, __m256d, 4, __m256i)

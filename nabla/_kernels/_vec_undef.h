@@ -1,4 +1,4 @@
-/* Ends one instantiation of the vector-operation table in _microkernels.h: included after
+/* Ends one instantiation of the vector-operation table (_vec_f32.h, _vec_f64.h): included after
  * each set of kernels, so the next dtype or instruction set can define the table afresh.
  * (Deliberately without an include guard.) */
 #undef LANES
