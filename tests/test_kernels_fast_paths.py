@@ -397,3 +397,36 @@ def test_choose_algorithm(op, c_in, c_out, k, s, d, groups, nonempty, single, wa
             assert K.conv._algorithm(op, c_in, c_out, k, s, d, groups, nonempty, single) == "direct"
         finally:
             nb.set_conv_algorithm("auto")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_prefetch_changes_no_bits(dtype):
+    """Work units prefetch the next unit's input rows (a hint to the caches only): the
+    results of every algorithm are the same bits with the prefetch switched off,
+    also for the last rows of the batch, whose next unit does not exist."""
+    conv = importlib.import_module("nabla._kernels.conv")
+    rng = np.random.default_rng(7)
+    calls = []
+    # (x shape, w shape, stride, padding, dilation, groups): grouped (packed lanes),
+    # a strided transpose, Winograd's shapes, a dilated one, few input channels.
+    for xs, ws, s, p, d, g in [((2, 9, 7, 32), (3, 3, 4, 32), 1, 1, 1, 8),
+                               ((3, 11, 10, 16), (3, 3, 16, 24), 2, 1, 1, 1),
+                               ((2, 12, 12, 16), (3, 3, 16, 16), 1, 1, 1, 1),
+                               ((2, 13, 9, 8), (3, 3, 8, 16), 1, 2, 2, 1),
+                               ((2, 15, 15, 3), (7, 7, 3, 16), 2, 3, 1, 1)]:
+        x = _ro(rng.standard_normal(xs).astype(dtype))
+        w = _ro(rng.standard_normal(ws).astype(dtype))
+        geo = ((s, s), (p, p, p, p), (d, d), g)
+        out_hw = tuple((n + 2 * p - d * (k - 1) - 1) // s + 1 for n, k in zip(xs[1:3], ws[:2]))
+        dy = _ro(rng.standard_normal((xs[0],) + out_hw + (ws[3],)).astype(dtype))
+        calls += [lambda x=x, w=w, o=out_hw, geo=geo: K.conv2d(x, w, o, *geo),
+                  lambda dy=dy, w=w, hw=xs[1:3], geo=geo: K.conv2d_transpose(dy, w, hw, *geo),
+                  lambda x=x, dy=dy, k=ws[:2], geo=geo: K.conv2d_filter_grad(x, dy, k, *geo)]
+    with_prefetch = [f() for f in calls]
+    conv._prefetch(False)
+    try:
+        without = [f() for f in calls]
+    finally:
+        conv._prefetch(True)
+    for a, b in zip(with_prefetch, without):
+        assert np.array_equal(a, b)

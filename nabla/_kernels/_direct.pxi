@@ -43,6 +43,7 @@ cdef extern from "_microkernels.h" nogil:
     void nb_pack_row_f64(const double *x, const double *wblk, Py_ssize_t wgap, double *y,
                          Py_ssize_t xgap, Py_ssize_t ygap, const double *zeros,
                          const nb_rowgeo *g, Py_ssize_t P, Py_ssize_t G)
+    void nb_prefetch_part(const void *p, Py_ssize_t n, Py_ssize_t k, Py_ssize_t parts)
     void nb_dot_row_f32(const float *x, const float *wblk, float *y, const float *zeros,
                         const nb_rowgeo *g)
     void nb_dot_row_f64(const double *x, const double *wblk, double *y,
@@ -324,15 +325,56 @@ cdef inline void _direct_blocks(const floating *x, const floating *wp, floating 
                                 const floating *zeros, const DirectGeo *d, Py_ssize_t row,
                                 Py_ssize_t ob0, Py_ssize_t ob1) noexcept nogil:
     """Output row `row` (of y, or of dx for the transpose), channel blocks [ob0, ob1);
-    the packed kernel takes two groups (blocks) at a time where it can."""
-    cdef Py_ssize_t ob = ob0, pair
+    the packed kernel takes two groups (blocks) at a time where it can.  Meanwhile
+    it prefetches, a slice per block, the input rows the next row will read."""
+    cdef Py_ssize_t ob = ob0, pair, step = 0, steps, nbytes
+    cdef const floating *ahead = _next_input_rows(x, d, row, &nbytes)
+    steps = (ob1 - ob0 + PACK_GROUPS - 1) // PACK_GROUPS if d.kind == KIND_PACK else ob1 - ob0
     while ob < ob1:
+        nb_prefetch_part(ahead, nbytes, step, steps)
         pair = min(PACK_GROUPS, ob1 - ob) if d.kind == KIND_PACK else 1
         if d.transpose:
             _transpose_unit(x, wp, y, zeros, d, row, ob, pair)
         else:
             _forward_unit(x, wp, y, zeros, d, row, ob, pair)
         ob += pair
+        step += 1
+
+
+cdef inline void _input_rows(const DirectGeo *d, Py_ssize_t i, Py_ssize_t *lo,
+                             Py_ssize_t *hi) noexcept nogil:
+    """The input rows [lo, hi) that output row i (of its image) reads, clipped to the
+    image (lo >= hi: none).  conv2d: rows i*sh - pt + a*dh; conv2d_transpose (the
+    input is dy): the rows q with q*sh + a*dh - pt = i for some tap a."""
+    cdef Window win = d.win
+    cdef Py_ssize_t top
+    if d.transpose:
+        top = i + win.pt - (d.Kh - 1) * win.dh       # q*sh >= top; C division truncates
+        lo[0] = top // win.sh if top < 0 else (top + win.sh - 1) // win.sh
+        hi[0] = (i + win.pt) // win.sh + 1 if i + win.pt >= 0 else 0
+    else:
+        lo[0] = i * win.sh - win.pt
+        hi[0] = lo[0] + (d.Kh - 1) * win.dh + 1
+    lo[0] = max(lo[0], 0)
+    hi[0] = min(hi[0], d.H)
+
+
+cdef inline const floating *_next_input_rows(const floating *x, const DirectGeo *d,
+                                             Py_ssize_t row, Py_ssize_t *nbytes) noexcept nogil:
+    """The input rows output row `row + 1` reads and row `row` does not, as a start in
+    x and a byte count (0: none), for the prefetch of _direct_blocks."""
+    cdef Py_ssize_t lo, hi, lo_now, hi_now, n = (row + 1) // d.Ho
+    nbytes[0] = 0
+    if row + 1 >= d.N * d.Ho or not PREFETCH:
+        return x
+    _input_rows(d, (row + 1) % d.Ho, &lo, &hi)
+    if n == row // d.Ho:
+        _input_rows(d, row % d.Ho, &lo_now, &hi_now)
+        lo = max(lo, hi_now)
+    if lo >= hi:
+        return x
+    nbytes[0] = min((hi - lo) * d.W * d.xps * <Py_ssize_t>sizeof(floating), PREFETCH_MAX_BYTES)
+    return x + (n * d.H + lo) * d.W * d.xps
 
 
 cdef inline Py_ssize_t _panel_size(const DirectGeo *d) noexcept nogil:

@@ -74,12 +74,22 @@ cdef void _filter_grad_fast(const floating *x, const floating *dy, floating *par
     """
     cdef Py_ssize_t u, p, s, k, k1, grp, o0, o1, size = win.kh * win.kw * C * groups * O
     cdef Py_ssize_t units = N * units_per_image, nvec = (O + vb - 1) // vb
+    cdef Py_ssize_t k_end, steps, x_bytes, dy_bytes
+    cdef const floating *x_ahead
+    cdef const floating *dy_ahead
     for u in prange(S * Q, schedule="static", num_threads=nb_team_size(), use_threads_if=threads):
         s = u // Q
+        k_end = min(groups * nvec, (u % Q + 1) * slice_width)
+        # Calls per pixel unit below: one per group the slice touches.
+        steps = (k_end - 1) // nvec - (u % Q) * slice_width // nvec + 1
         for p in range(s * units // S, (s + 1) * units // S):
+            # The next pixel unit's rows of x and dy, prefetched a slice per call.
+            _fg_unit_rows(x, dy, p + 1, units, units_per_image, rows_per_unit, H, W,
+                          groups * C, Ho, Wo, groups * O, win, &x_ahead, &x_bytes,
+                          &dy_ahead, &dy_bytes)
             # The slice's columns, one group's run at a time.
             k = (u % Q) * slice_width
-            while k < min(groups * nvec, (u % Q + 1) * slice_width):
+            while k < k_end:
                 grp = k // nvec
                 k1 = min((grp + 1) * nvec, (u % Q + 1) * slice_width)
                 o0 = grp * O + (k - grp * nvec) * vb
@@ -87,10 +97,34 @@ cdef void _filter_grad_fast(const floating *x, const floating *dy, floating *par
                 _filter_grad_fast_unit(x + grp * C, dy, parts + s * size, H, W, C, groups * C,
                                        Ho, Wo, groups * O, win, vb, half, p // units_per_image,
                                        (p % units_per_image) * rows_per_unit, rows_per_unit,
-                                       o0, o1)
+                                       o0, o1, x_ahead, x_bytes, dy_ahead, dy_bytes,
+                                       grp - (u % Q) * slice_width // nvec, steps)
                 k = k1
     if S > 1:
         _sum_parts(parts, S, size, threads)
+
+
+cdef inline void _fg_unit_rows(const floating *x, const floating *dy, Py_ssize_t p,
+                               Py_ssize_t units, Py_ssize_t units_per_image,
+                               Py_ssize_t rows_per_unit, Py_ssize_t H, Py_ssize_t W,
+                               Py_ssize_t xps, Py_ssize_t Ho, Py_ssize_t Wo, Py_ssize_t dyps,
+                               Window win, const floating **x_rows, Py_ssize_t *x_bytes,
+                               const floating **dy_rows, Py_ssize_t *dy_bytes) noexcept nogil:
+    """The rows of x and of dy that pixel unit p reads (starts and byte counts; 0 bytes
+    if p is past the last unit), for the prefetch of _filter_grad_fast."""
+    cdef Py_ssize_t n = p // units_per_image, i0, i1, lo, hi
+    x_rows[0], dy_rows[0], x_bytes[0], dy_bytes[0] = x, dy, 0, 0
+    if p >= units or not PREFETCH:
+        return
+    i0 = (p % units_per_image) * rows_per_unit
+    i1 = min(Ho, i0 + rows_per_unit)
+    dy_rows[0] = dy + (n * Ho + i0) * Wo * dyps
+    dy_bytes[0] = min((i1 - i0) * Wo * dyps * <Py_ssize_t>sizeof(floating), PREFETCH_MAX_BYTES)
+    lo = max(0, i0 * win.sh - win.pt)
+    hi = min(H, (i1 - 1) * win.sh - win.pt + (win.kh - 1) * win.dh + 1)
+    if lo < hi:
+        x_rows[0] = x + (n * H + lo) * W * xps
+        x_bytes[0] = min((hi - lo) * W * xps * <Py_ssize_t>sizeof(floating), PREFETCH_MAX_BYTES)
 
 
 cdef void _sum_parts(floating *parts, Py_ssize_t S, Py_ssize_t size,
@@ -125,11 +159,15 @@ cdef inline void _filter_grad_fast_unit(const floating *x, const floating *dy,
                                         Py_ssize_t C, Py_ssize_t xps, Py_ssize_t Ho,
                                         Py_ssize_t Wo, Py_ssize_t O, Window win, Py_ssize_t vb,
                                         bint half, Py_ssize_t n, Py_ssize_t i0, Py_ssize_t rows,
-                                        Py_ssize_t o0, Py_ssize_t o1) noexcept nogil:
+                                        Py_ssize_t o0, Py_ssize_t o1,
+                                        const floating *x_ahead, Py_ssize_t x_bytes,
+                                        const floating *dy_ahead, Py_ssize_t dy_bytes,
+                                        Py_ssize_t step, Py_ssize_t steps) noexcept nogil:
     """dw[.., o0:o1] += the products of pixel rows [i0, i0 + rows) of image n.
 
     x's pixels are xps values apart (C of them reduced); dy's and dw's rows are O apart;
-    tiles are vb outputs wide (half: one vector)."""
+    tiles are vb outputs wide (half: one vector).  Prefetches part `step` of `steps`
+    of the next unit's rows (x_ahead, dy_ahead), a slice per filter row."""
     cdef Py_ssize_t i1 = min(Ho, i0 + rows), a, b, r0, c0, ia, ib, ja, jb, On = o1 - o0
     # Output channels o0 .. o1-1 only: shift both pointers; O stays the row stride.
     dy = dy + o0
@@ -147,6 +185,8 @@ cdef inline void _filter_grad_fast_unit(const floating *x, const floating *dy,
         if ma >= mb:
             merge = False
     for a in range(win.kh):
+        nb_prefetch_part(x_ahead, x_bytes, step * win.kh + a, steps * win.kh)
+        nb_prefetch_part(dy_ahead, dy_bytes, step * win.kh + a, steps * win.kh)
         # Output rows i in [ia, ib) of this unit whose tap a lands inside the input.
         r0 = a * win.dh - win.pt
         ia = max(i0, first_tap(r0, win.sh))

@@ -78,6 +78,37 @@ typedef struct {
     nb_idx npix, y_pix, nch;
 } nb_rowgeo;
 
+/* Software prefetch of slice k of `parts` equal slices of the bytes [p, p + n), one
+ * request per 64-byte line, into the outer caches.  A work unit asks, one slice per
+ * step of its own work, for the rows the next unit will read: a grouped layer reads
+ * each pixel's channels group by group, a few lines 1 KB apart, which the hardware
+ * prefetchers do not follow, and a layer whose input comes from memory (as in a
+ * backward pass, never in a benchmark that repeats one call) ran up to 1.8x slower
+ * than from cache (benchmarks/results/2026-11-30-prefetch.md).  No-op without
+ * GCC/clang's __builtin_prefetch. */
+static inline void nb_prefetch(const void *from, const void *to) {
+    const char *q = (const char *)((size_t)from & ~(size_t)63);
+    for (; q < (const char *)to; q += 64) {
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+        /* As asm: GCC 12 deleted this loop written with __builtin_prefetch (when
+         * nb_prefetch_part can return early), leaving no prefetch in the code. */
+        __asm__ volatile("prefetcht1 %0" : : "m"(*q));
+#elif defined(__GNUC__) || defined(__clang__)
+        __builtin_prefetch(q, 0, 2);
+#endif
+    }
+}
+
+static inline void nb_prefetch_part(const void *p, nb_idx n, nb_idx k, nb_idx parts) {
+    const char *c = (const char *)p;
+    nb_idx lo, hi;
+    if (c == NULL || n <= 0 || parts <= 0 || k < 0 || k >= parts)
+        return;
+    lo = (n / parts) * k + (n % parts) * k / parts;
+    hi = (n / parts) * (k + 1) + (n % parts) * (k + 1) / parts;
+    nb_prefetch(c + lo, c + hi);
+}
+
 /* Output pixels per tile: 8 x 2 vectors = 16 accumulators fit AVX-512's 32 registers;
  * AVX2 has 16, so 6 x 2 = 12 accumulators plus the two filter vectors and a broadcast. */
 #if defined(__AVX512F__) || !defined(NB_SIMD)

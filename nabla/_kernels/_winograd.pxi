@@ -102,7 +102,7 @@ cdef void _winograd_run(const floating *x, Py_ssize_t H, Py_ssize_t W, Py_ssize_
     for u in prange((tiles + TB - 1) // TB, schedule="static", num_threads=nb_team_size(),
                     use_threads_if=threads):
         poison[u] = _winograd_unit(x, H, W, C, up, d, y, Ho, Wo, O, pt, pl, th, tw,
-                                   u * TB, min(TB, tiles - u * TB), TB,
+                                   u * TB, min(TB, tiles - u * TB), TB, tiles,
                                    scratch + openmp.omp_get_thread_num() * 36 * TB * (C + O),
                                    zeros)
 
@@ -111,14 +111,22 @@ cdef inline floating _winograd_unit(const floating *x, Py_ssize_t H, Py_ssize_t 
                                 const floating *up, const DirectGeo *d, floating *y,
                                 Py_ssize_t Ho, Py_ssize_t Wo, Py_ssize_t O, Py_ssize_t pt,
                                 Py_ssize_t pl, Py_ssize_t th, Py_ssize_t tw, Py_ssize_t t0,
-                                Py_ssize_t nt, Py_ssize_t TB, floating *V,
+                                Py_ssize_t nt, Py_ssize_t TB, Py_ssize_t tiles, floating *V,
                                 const floating *zeros) noexcept nogil:
     """Tiles t0 .. t0 + nt - 1, with the scratch V (36, TB, C) and after it M (36, TB, O);
-    returns 0 if every output is finite, else NaN."""
+    returns 0 if every output is finite, else NaN.  While its products run, it
+    prefetches the input rows of the next unit's tiles (of `tiles` in all)."""
     cdef floating *M = V + 36 * TB * C
     cdef floating poison = 0
-    cdef Py_ssize_t t, tile, n, ty, tx, xi, ob
+    cdef Py_ssize_t t, tile, n, ty, tx, xi, ob, first, last, nbytes = 0
+    cdef const floating *ahead = x
     cdef nb_rowgeo g
+    if t0 + TB < tiles and PREFETCH:
+        # Rows 4*ty - pt .. 4*ty - pt + 5 of each of its tiles, as one run of x.
+        first, last = t0 + TB, min(tiles, t0 + 2 * TB) - 1
+        ahead = x + (first // (th * tw) * H + max(0, 4 * (first % (th * tw) // tw) - pt)) * W * C
+        nbytes = min(PREFETCH_MAX_BYTES, (x + (last // (th * tw) * H + min(
+            H, 4 * (last % (th * tw) // tw) - pt + 6)) * W * C - ahead) * <Py_ssize_t>sizeof(floating))
     for t in range(nt):
         tile = t0 + t
         n, ty, tx = tile // (th * tw), tile % (th * tw) // tw, tile % tw
@@ -134,6 +142,7 @@ cdef inline floating _winograd_unit(const floating *x, Py_ssize_t H, Py_ssize_t 
     g.col0, g.col_pix, g.col_tap, g.wb0, g.wb_step, g.nb = 0, 1, 0, 0, 0, 1
     g.Kw, g.npix, g.y_pix = 1, nt, O
     for xi in range(36):
+        nb_prefetch_part(ahead, nbytes, xi, 36)
         for ob in range(d.nob):
             g.nch = min(d.vb, O - ob * d.vb)
             _conv_row(V + xi * TB * C, up + (xi * d.nob + ob) * _panel_size(d),

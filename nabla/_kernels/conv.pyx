@@ -120,12 +120,25 @@ cdef enum:
     WINOGRAD_MIN_C = 16            # fewest channels (each way) of a Winograd call ...
     WINOGRAD_MAX_C = 64            # ... and most reduction channels (see _winograd_ok)
     WINOGRAD_SCRATCH = 262144      # bytes of transformed tiles (V and M) per Winograd unit
+    PREFETCH_MAX_BYTES = 262144    # most input bytes a work unit prefetches for the next
 
 # Below this many multiply-adds a kernel runs on the calling thread only.  Measured
 # on the 2-core dev host (benchmarks/conv_kernels.py --threshold): waking the second
 # thread costs about 5 us, so two threads only pay from roughly 3e5 multiply-adds
 # (about 15 us of work) on; 2**19 leaves a margin for a loaded machine.
 cdef Py_ssize_t PARALLEL_MIN_MACS = 1 << 19
+
+# Whether work units prefetch the next unit's input (nb_prefetch_part); a switch for
+# the A/B benchmark (benchmarks/prefetch.py), on by default.
+cdef bint PREFETCH = True
+
+
+def _prefetch(value=None):
+    """The prefetch switch; set it if value is given (benchmarks)."""
+    global PREFETCH
+    if value is not None:
+        PREFETCH = value
+    return PREFETCH
 
 # ------------------------------------------------------------ the algorithms
 
