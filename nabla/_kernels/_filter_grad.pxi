@@ -114,7 +114,7 @@ cdef inline void _fg_unit_rows(const floating *x, const floating *dy, Py_ssize_t
     if p is past the last unit), for the prefetch of _filter_grad_fast."""
     cdef Py_ssize_t n = p // units_per_image, i0, i1, lo, hi
     x_rows[0], dy_rows[0], x_bytes[0], dy_bytes[0] = x, dy, 0, 0
-    if p >= units or not PREFETCH:
+    if p >= units or not PREFETCH & PREFETCH_INPUT:
         return
     i0 = (p % units_per_image) * rows_per_unit
     i1 = min(Ho, i0 + rows_per_unit)

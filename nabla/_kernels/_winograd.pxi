@@ -115,18 +115,25 @@ cdef inline floating _winograd_unit(const floating *x, Py_ssize_t H, Py_ssize_t 
                                 const floating *zeros) noexcept nogil:
     """Tiles t0 .. t0 + nt - 1, with the scratch V (36, TB, C) and after it M (36, TB, O);
     returns 0 if every output is finite, else NaN.  While its products run, it
-    prefetches the input rows of the next unit's tiles (of `tiles` in all)."""
+    prefetches the input and output rows of the next unit's tiles (of `tiles` in all)."""
     cdef floating *M = V + 36 * TB * C
     cdef floating poison = 0
-    cdef Py_ssize_t t, tile, n, ty, tx, xi, ob, first, last, nbytes = 0
+    cdef Py_ssize_t t, tile, n, ty, tx, xi, ob, first, last, nbytes = 0, ybytes = 0
     cdef const floating *ahead = x
+    cdef floating *y_ahead = y
     cdef nb_rowgeo g
     if t0 + TB < tiles and PREFETCH:
-        # Rows 4*ty - pt .. 4*ty - pt + 5 of each of its tiles, as one run of x.
+        # Its tiles' input rows 4*ty - pt .. 4*ty - pt + 5 as one run of x, and their
+        # output rows 4*ty .. 4*ty + 3 as one run of y.
         first, last = t0 + TB, min(tiles, t0 + 2 * TB) - 1
         ahead = x + (first // (th * tw) * H + max(0, 4 * (first % (th * tw) // tw) - pt)) * W * C
-        nbytes = min(PREFETCH_MAX_BYTES, (x + (last // (th * tw) * H + min(
-            H, 4 * (last % (th * tw) // tw) - pt + 6)) * W * C - ahead) * <Py_ssize_t>sizeof(floating))
+        if PREFETCH & PREFETCH_INPUT:
+            nbytes = min(PREFETCH_MAX_BYTES, (x + (last // (th * tw) * H + min(
+                H, 4 * (last % (th * tw) // tw) - pt + 6)) * W * C - ahead) * <Py_ssize_t>sizeof(floating))
+        y_ahead = y + (first // (th * tw) * Ho + 4 * (first % (th * tw) // tw)) * Wo * O
+        if PREFETCH & PREFETCH_OUTPUT:
+            ybytes = min(PREFETCH_MAX_BYTES, (y + (last // (th * tw) * Ho + min(
+                Ho, 4 * (last % (th * tw) // tw) + 4)) * Wo * O - y_ahead) * <Py_ssize_t>sizeof(floating))
     for t in range(nt):
         tile = t0 + t
         n, ty, tx = tile // (th * tw), tile % (th * tw) // tw, tile % tw
@@ -143,6 +150,7 @@ cdef inline floating _winograd_unit(const floating *x, Py_ssize_t H, Py_ssize_t 
     g.Kw, g.npix, g.y_pix = 1, nt, O
     for xi in range(36):
         nb_prefetch_part(ahead, nbytes, xi, 36)
+        nb_prefetch_part(y_ahead, ybytes, xi, 36)
         for ob in range(d.nob):
             g.nch = min(d.vb, O - ob * d.vb)
             _conv_row(V + xi * TB * C, up + (xi * d.nob + ob) * _panel_size(d),

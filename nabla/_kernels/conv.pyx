@@ -120,7 +120,8 @@ cdef enum:
     WINOGRAD_MIN_C = 16            # fewest channels (each way) of a Winograd call ...
     WINOGRAD_MAX_C = 64            # ... and most reduction channels (see _winograd_ok)
     WINOGRAD_SCRATCH = 262144      # bytes of transformed tiles (V and M) per Winograd unit
-    PREFETCH_MAX_BYTES = 262144    # most input bytes a work unit prefetches for the next
+    PREFETCH_MAX_BYTES = 262144    # most bytes of each kind a work unit prefetches,
+    PREFETCH_BURST_BYTES = 16384   # and of input rows per step of a direct unit
 
 # Below this many multiply-adds a kernel runs on the calling thread only.  Measured
 # on the 2-core dev host (benchmarks/conv_kernels.py --threshold): waking the second
@@ -128,16 +129,21 @@ cdef enum:
 # (about 15 us of work) on; 2**19 leaves a margin for a loaded machine.
 cdef Py_ssize_t PARALLEL_MIN_MACS = 1 << 19
 
-# Whether work units prefetch the next unit's input (nb_prefetch_part); a switch for
-# the A/B benchmark (benchmarks/prefetch.py), on by default.
-cdef bint PREFETCH = True
+# What work units prefetch for the next unit (nb_prefetch_part): PREFETCH_INPUT, its
+# input rows; PREFETCH_OUTPUT, its output rows.  A switch for the A/B benchmark
+# (benchmarks/prefetch.py); both on by default.
+cdef enum:
+    PREFETCH_INPUT = 1
+    PREFETCH_OUTPUT = 2
+cdef int PREFETCH = PREFETCH_INPUT | PREFETCH_OUTPUT
 
 
 def _prefetch(value=None):
-    """The prefetch switch; set it if value is given (benchmarks)."""
+    """The prefetch switch (bit 1: inputs, bit 2: outputs; True is both); set it if
+    value is given (benchmarks)."""
     global PREFETCH
     if value is not None:
-        PREFETCH = value
+        PREFETCH = 3 if value is True else int(value)
     return PREFETCH
 
 # ------------------------------------------------------------ the algorithms
