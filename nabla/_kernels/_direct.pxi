@@ -56,7 +56,12 @@ cdef extern from "_microkernels.h" nogil:
                            const double *dy, Py_ssize_t dyrs, Py_ssize_t dyps,
                            Py_ssize_t nrows, Py_ssize_t npix, double *dw, Py_ssize_t ldw,
                            Py_ssize_t nc, Py_ssize_t no)
+    void nb_fgrad_pack_f32(const float *x, Py_ssize_t xrs, Py_ssize_t xps, const float *dy,
+                           Py_ssize_t dyrs, Py_ssize_t dyps, Py_ssize_t nrows,
+                           Py_ssize_t npix, float *dw, Py_ssize_t ldw, Py_ssize_t nc,
+                           Py_ssize_t no, Py_ssize_t G, Py_ssize_t xgap, Py_ssize_t ogap)
     enum:
+        NB_HAVE_PACK_FGRAD
         NB_VB_F32
         NB_VB_F64
         NB_FG_C
@@ -70,6 +75,12 @@ cdef enum:
     KIND_HALF = 1        # 8 pixels x 1 vector: at most 16 (float) / 8 (double) outputs
     KIND_DOT = 2         # 4 pixels x <= 6 outputs, vectors along the reduction
     KIND_PACK = 3        # 16 pixels x 1 vector: <= LANES/P outputs x P channels per step
+
+cdef enum:
+    # The filter gradient's tile (_filter_grad.pxi).
+    TILE_FULL = 0        # 8 channels x 2 vectors of outputs
+    TILE_HALF = 1        # 8 channels x 1 vector
+    TILE_PACK = 2        # 8 channels x one or two groups of <= 8 outputs, packed lanes
 
 ctypedef struct DirectGeo:
     # One call of the direct (register-blocked) convolution, _direct_conv.

@@ -16,7 +16,7 @@ cdef object _direct_filter_grad(const floating[:, :, :, ::1] x,
     cdef Py_ssize_t Kh = win.kh, Kw = win.kw, C = x.shape[3], O = dy.shape[3]
     cdef Py_ssize_t vb = NB_VB_F32 if floating is float else NB_VB_F64
     cdef Py_ssize_t rows_per_unit, units_per_image, S, Q, T, slice_width, columns, Cg, Og
-    cdef bint half
+    cdef int tile
     cdef floating[:, :, :, :, ::1] parts
     # The partition of the sum over pixels is fixed by the shapes alone, never by
     # the number of threads, so dw has the same bits on any thread count: the
@@ -38,20 +38,25 @@ cdef object _direct_filter_grad(const floating[:, :, :, ::1] x,
     # the thread count T: the fewest slices that give every thread the same number
     # of units, or at least 4 each (slicing makes the units re-read their x rows).
     T = nb_team_size() if threads else 1
-    half = Og <= vb // 2
-    if half:
-        vb = vb // 2       # half-width tiles: one vector covers a group's outputs
+    tile = TILE_FULL
+    if floating is float and NB_HAVE_PACK_FGRAD and groups > 1 and Og <= 8 and Cg % 2 == 0:
+        # Packed tiles of up to two groups (a column: one group; vb = Og).
+        tile, vb = TILE_PACK, Og
+    elif Og <= vb // 2:
+        tile, vb = TILE_HALF, vb // 2  # half-width tiles: one vector covers a group's outputs
     columns = groups * ((Og + vb - 1) // vb)
     Q = 1
     while Q < columns and (S * Q) % T != 0 and S * Q < 4 * T:
         Q += 1
     slice_width = (columns + Q - 1) // Q
+    if tile == TILE_PACK:
+        slice_width += slice_width % 2    # slices of whole pairs of groups
     Q = (columns + slice_width - 1) // slice_width
     parts_arr = np.zeros((S, Kh, Kw, Cg, O), dtype=dtype)
     parts = parts_arr
     with nogil:
         _filter_grad_fast(&x[0, 0, 0, 0], &dy[0, 0, 0, 0], &parts[0, 0, 0, 0, 0],
-                          N, x.shape[1], x.shape[2], Cg, Ho, Wo, Og, groups, win, vb, half,
+                          N, x.shape[1], x.shape[2], Cg, Ho, Wo, Og, groups, win, vb, tile,
                           rows_per_unit, units_per_image, S, Q, slice_width, threads)
     return parts_arr[0]
 
@@ -59,7 +64,7 @@ cdef object _direct_filter_grad(const floating[:, :, :, ::1] x,
 cdef void _filter_grad_fast(const floating *x, const floating *dy, floating *parts,
                             Py_ssize_t N, Py_ssize_t H, Py_ssize_t W, Py_ssize_t C,
                             Py_ssize_t Ho, Py_ssize_t Wo, Py_ssize_t O, Py_ssize_t groups,
-                            Window win, Py_ssize_t vb, bint half, Py_ssize_t rows_per_unit,
+                            Window win, Py_ssize_t vb, int tile, Py_ssize_t rows_per_unit,
                             Py_ssize_t units_per_image, Py_ssize_t S, Py_ssize_t Q,
                             Py_ssize_t slice_width, bint threads) noexcept nogil:
     """parts[0] (Kh, Kw, C, groups*O) = dw, summed through the partial sums parts[0 .. S-1].
@@ -74,31 +79,40 @@ cdef void _filter_grad_fast(const floating *x, const floating *dy, floating *par
     """
     cdef Py_ssize_t u, p, s, k, k1, grp, o0, o1, size = win.kh * win.kw * C * groups * O
     cdef Py_ssize_t units = N * units_per_image, nvec = (O + vb - 1) // vb
-    cdef Py_ssize_t k_end, steps, x_bytes, dy_bytes
+    cdef Py_ssize_t k_end, k0, steps, x_bytes, dy_bytes
     cdef const floating *x_ahead
     cdef const floating *dy_ahead
     for u in prange(S * Q, schedule="static", num_threads=nb_team_size(), use_threads_if=threads):
         s = u // Q
+        k0 = (u % Q) * slice_width
         k_end = min(groups * nvec, (u % Q + 1) * slice_width)
-        # Calls per pixel unit below: one per group the slice touches.
-        steps = (k_end - 1) // nvec - (u % Q) * slice_width // nvec + 1
+        # Calls per pixel unit below: one per group the slice touches (packed tiles:
+        # one per two groups).
+        steps = (k_end - 1) // nvec - k0 // nvec + 1
+        if tile == TILE_PACK:
+            steps = (k_end - k0 + 1) // 2
         for p in range(s * units // S, (s + 1) * units // S):
             # The next pixel unit's rows of x and dy, prefetched a slice per call.
             _fg_unit_rows(x, dy, p + 1, units, units_per_image, rows_per_unit, H, W,
                           groups * C, Ho, Wo, groups * O, win, &x_ahead, &x_bytes,
                           &dy_ahead, &dy_bytes)
-            # The slice's columns, one group's run at a time.
-            k = (u % Q) * slice_width
+            # The slice's columns, one group's run at a time (packed: two groups).
+            k = k0
             while k < k_end:
                 grp = k // nvec
-                k1 = min((grp + 1) * nvec, (u % Q + 1) * slice_width)
-                o0 = grp * O + (k - grp * nvec) * vb
-                o1 = min((grp + 1) * O, grp * O + (k1 - grp * nvec) * vb)
+                if tile == TILE_PACK:
+                    k1 = min(k + 2, k_end)
+                    o0, o1 = k * O, k1 * O
+                else:
+                    k1 = min((grp + 1) * nvec, k_end)
+                    o0 = grp * O + (k - grp * nvec) * vb
+                    o1 = min((grp + 1) * O, grp * O + (k1 - grp * nvec) * vb)
                 _filter_grad_fast_unit(x + grp * C, dy, parts + s * size, H, W, C, groups * C,
-                                       Ho, Wo, groups * O, win, vb, half, p // units_per_image,
+                                       Ho, Wo, groups * O, win, vb, tile, p // units_per_image,
                                        (p % units_per_image) * rows_per_unit, rows_per_unit,
                                        o0, o1, x_ahead, x_bytes, dy_ahead, dy_bytes,
-                                       grp - (u % Q) * slice_width // nvec, steps)
+                                       (k - k0) // 2 if tile == TILE_PACK else grp - k0 // nvec,
+                                       steps)
                 k = k1
     if S > 1:
         _sum_parts(parts, S, size, threads)
@@ -141,14 +155,19 @@ cdef void _sum_parts(floating *parts, Py_ssize_t S, Py_ssize_t size,
 cdef inline void _fgrad_tile(const floating *x, Py_ssize_t xrs, Py_ssize_t xps,
                              const floating *dy, Py_ssize_t dyrs, Py_ssize_t dyps,
                              Py_ssize_t nrows, Py_ssize_t npix, floating *dw, Py_ssize_t ldw,
-                             Py_ssize_t nc, Py_ssize_t no, bint half) noexcept nogil:
+                             Py_ssize_t nc, Py_ssize_t no, int tile, Py_ssize_t xgap,
+                             Py_ssize_t og) noexcept nogil:
     if floating is float:
-        if half:
+        if tile == TILE_PACK:
+            # no = one or two groups of og outputs, their channels xgap apart in x.
+            nb_fgrad_pack_f32(x, xrs, xps, dy, dyrs, dyps, nrows, npix, dw, ldw, nc, og,
+                              no // og, xgap, og)
+        elif tile == TILE_HALF:
             nb_fgrad_half_f32(x, xrs, xps, dy, dyrs, dyps, nrows, npix, dw, ldw, nc, no)
         else:
             nb_fgrad_tile_f32(x, xrs, xps, dy, dyrs, dyps, nrows, npix, dw, ldw, nc, no)
     else:
-        if half:
+        if tile == TILE_HALF:
             nb_fgrad_half_f64(x, xrs, xps, dy, dyrs, dyps, nrows, npix, dw, ldw, nc, no)
         else:
             nb_fgrad_tile_f64(x, xrs, xps, dy, dyrs, dyps, nrows, npix, dw, ldw, nc, no)
@@ -158,7 +177,7 @@ cdef inline void _filter_grad_fast_unit(const floating *x, const floating *dy,
                                         floating *dw, Py_ssize_t H, Py_ssize_t W,
                                         Py_ssize_t C, Py_ssize_t xps, Py_ssize_t Ho,
                                         Py_ssize_t Wo, Py_ssize_t O, Window win, Py_ssize_t vb,
-                                        bint half, Py_ssize_t n, Py_ssize_t i0, Py_ssize_t rows,
+                                        int tile, Py_ssize_t n, Py_ssize_t i0, Py_ssize_t rows,
                                         Py_ssize_t o0, Py_ssize_t o1,
                                         const floating *x_ahead, Py_ssize_t x_bytes,
                                         const floating *dy_ahead, Py_ssize_t dy_bytes,
@@ -166,7 +185,8 @@ cdef inline void _filter_grad_fast_unit(const floating *x, const floating *dy,
     """dw[.., o0:o1] += the products of pixel rows [i0, i0 + rows) of image n.
 
     x's pixels are xps values apart (C of them reduced); dy's and dw's rows are O apart;
-    tiles are vb outputs wide (half: one vector).  Prefetches part `step` of `steps`
+    tiles are vb outputs wide (TILE_HALF: one vector; TILE_PACK: vb is one group's
+    outputs, and o0:o1 spans one or two groups).  Prefetches part `step` of `steps`
     of the next unit's rows (x_ahead, dy_ahead), a slice per filter row."""
     cdef Py_ssize_t i1 = min(Ho, i0 + rows), a, b, r0, c0, ia, ib, ja, jb, On = o1 - o0
     # Output channels o0 .. o1-1 only: shift both pointers; O stays the row stride.
@@ -196,19 +216,19 @@ cdef inline void _filter_grad_fast_unit(const floating *x, const floating *dy,
         if merge:
             _fgrad_block(x + ((n * H + r0 + ia * win.sh) * W - win.pl + ma * win.sw) * C,
                          win.sh * W * C, win.sw * C, dy + ((n * Ho + ia) * Wo + ma) * O,
-                         Wo * O, O, ib - ia, mb - ma, dw + a * KC * O, KC, O, On, vb, half)
+                         Wo * O, O, ib - ia, mb - ma, dw + a * KC * O, KC, O, On, vb, tile)
         for b in range(win.kw):
             c0 = b * win.dw - win.pl
             ja = first_tap(c0, win.sw)
             jb = end_tap(c0, win.sw, Wo, W)
             if merge:
                 # The pixels of tap b outside the merged range [ma, mb).
-                _fgrad_range(x, dy, dw, H, W, C, xps, Ho, Wo, O, On, win, vb, half, n, a, b, r0, c0,
+                _fgrad_range(x, dy, dw, H, W, C, xps, Ho, Wo, O, On, win, vb, tile, n, a, b, r0, c0,
                              ia, ib, ja, min(jb, ma))
-                _fgrad_range(x, dy, dw, H, W, C, xps, Ho, Wo, O, On, win, vb, half, n, a, b, r0, c0,
+                _fgrad_range(x, dy, dw, H, W, C, xps, Ho, Wo, O, On, win, vb, tile, n, a, b, r0, c0,
                              ia, ib, max(ja, mb), jb)
             else:
-                _fgrad_range(x, dy, dw, H, W, C, xps, Ho, Wo, O, On, win, vb, half, n, a, b, r0, c0,
+                _fgrad_range(x, dy, dw, H, W, C, xps, Ho, Wo, O, On, win, vb, tile, n, a, b, r0, c0,
                              ia, ib, ja, jb)
 
 
@@ -217,7 +237,7 @@ cdef inline void _fgrad_range(const floating *x, const floating *dy, floating *d
                               Py_ssize_t Ho, Py_ssize_t Wo, Py_ssize_t O, Py_ssize_t On,
                               Window win,
                               Py_ssize_t vb,
-                              bint half, Py_ssize_t n, Py_ssize_t a, Py_ssize_t b,
+                              int tile, Py_ssize_t n, Py_ssize_t a, Py_ssize_t b,
                               Py_ssize_t r0, Py_ssize_t c0, Py_ssize_t ia, Py_ssize_t ib,
                               Py_ssize_t ja, Py_ssize_t jb) noexcept nogil:
     """dw[a, b] += tap (a, b)'s products over output rows [ia, ib), columns [ja, jb)."""
@@ -225,20 +245,29 @@ cdef inline void _fgrad_range(const floating *x, const floating *dy, floating *d
         return
     _fgrad_block(x + ((n * H + r0 + ia * win.sh) * W + c0 + ja * win.sw) * xps,
                  win.sh * W * xps, win.sw * xps, dy + ((n * Ho + ia) * Wo + ja) * O, Wo * O, O,
-                 ib - ia, jb - ja, dw + (a * win.kw + b) * C * O, C, O, On, vb, half)
+                 ib - ia, jb - ja, dw + (a * win.kw + b) * C * O, C, O, On, vb, tile)
 
 
 cdef inline void _fgrad_block(const floating *xb, Py_ssize_t xrs, Py_ssize_t xps,
                               const floating *db, Py_ssize_t dyrs, Py_ssize_t dyps,
                               Py_ssize_t nrows, Py_ssize_t npix, floating *dwb, Py_ssize_t C,
                               Py_ssize_t O, Py_ssize_t On, Py_ssize_t vb,
-                              bint half) noexcept nogil:
-    """dwb[c, o] (C x On, rows O apart) += sum over the pixels of xb[.., c] * db[.., o]."""
+                              int tile) noexcept nogil:
+    """dwb[c, o] (C x On, rows O apart) += sum over the pixels of xb[.., c] * db[.., o].
+
+    TILE_PACK: On is one or two groups of vb outputs, the second group's C channels
+    C further on in x; one packed tile covers both."""
     cdef Py_ssize_t ob, cb
+    if tile == TILE_PACK:
+        for cb in range((C + NB_FG_C - 1) // NB_FG_C):
+            _fgrad_tile(xb + cb * NB_FG_C, xrs, xps, db, dyrs, dyps, nrows, npix,
+                        dwb + cb * NB_FG_C * O, O, min(NB_FG_C, C - cb * NB_FG_C), On, tile,
+                        C, vb)
+        return
     # Output block outer: its dy panel (pixels x vb) stays in L1 while the
     # input-channel tiles stream the (narrower) x panel past it.
     for ob in range((On + vb - 1) // vb):
         for cb in range((C + NB_FG_C - 1) // NB_FG_C):
             _fgrad_tile(xb + cb * NB_FG_C, xrs, xps, db + ob * vb, dyrs, dyps, nrows, npix,
                         dwb + cb * NB_FG_C * O + ob * vb, O, min(NB_FG_C, C - cb * NB_FG_C),
-                        min(vb, On - ob * vb), half)
+                        min(vb, On - ob * vb), tile, C, vb)

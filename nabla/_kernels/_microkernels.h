@@ -45,6 +45,8 @@
  *
  * nb_pack_row (AVX-512 only, NB_HAVE_PACK): few outputs, P reduction channels per
  *   lane group, so all lanes work (one group of a grouped convolution).
+ *   nb_fgrad_pack_f32: the filter-gradient tile of one or two such groups (<= 8
+ *   outputs each), two channels per output lane pair.
  *
  * One dialect for every instruction set: the kernels are written once, as macros over
  * a small table of vector operations (LANES, SET1, FMADD, SETZERO, LOADU, STOREU, and
@@ -677,6 +679,84 @@ NB_DEFINE_PACK_ROW(nb_pack_row_f64, double, __m512d, 8, __mmask8, _mm512_setzero
                    _mm512_loadu_pd, _mm512_fmadd_pd, _mm512_mask_storeu_pd, nb_bcast2_f64,
                    nb_bcast4_f64, nb_fold_f64)
 
+/* nb_fgrad_pack_f32 (AVX-512, NB_HAVE_PACK): the filter-gradient tile of one or two
+ * groups (G) of a grouped convolution with no <= 8 outputs each, where the half-width
+ * tile would leave half the lanes idle.  Lane 2*o + j of accumulator k of a group holds
+ * dw[2k + j][o]: per pixel one vbroadcastsd gives the channel pair x[2k], x[2k+1] to
+ * every lane pair, and dy[0:no] is loaded once and each value doubled into a lane
+ * pair (one vpermps), so 4 FMAs cover the group's 8 x 8 products.  nc <= 8 channels,
+ * nc even; group j's x, dy and dw are j*xgap, j*ogap and j*ogap further on.  Adds
+ * the tile into dw (rows ldw apart). */
+#define NB_FGP_ACC(j) __m512 a##j##0 = _mm512_setzero_ps(), a##j##1 = _mm512_setzero_ps(), \
+                             a##j##2 = _mm512_setzero_ps(), a##j##3 = _mm512_setzero_ps()
+#define NB_FGP_STEP(j) do {                                                         \
+        const float *xq = xp + (j) * xgap;                                          \
+        const __m512 d = _mm512_permutexvar_ps(dup,                                 \
+            _mm512_maskz_loadu_ps(mo, dp + (j) * ogap));                            \
+        a##j##0 = _mm512_fmadd_ps(nb_pair_f32(xq), d, a##j##0);                     \
+        a##j##1 = _mm512_fmadd_ps(nb_pair_f32(xq + k1), d, a##j##1);                \
+        a##j##2 = _mm512_fmadd_ps(nb_pair_f32(xq + k2), d, a##j##2);                \
+        a##j##3 = _mm512_fmadd_ps(nb_pair_f32(xq + k3), d, a##j##3);                \
+    } while (0)
+#define NB_FGP_STORE(j) do {                                                        \
+        nb_fgp_add(dw + (j) * ogap, ldw, a##j##0, 0, nc, no);                       \
+        nb_fgp_add(dw + (j) * ogap, ldw, a##j##1, 2, nc, no);                       \
+        nb_fgp_add(dw + (j) * ogap, ldw, a##j##2, 4, nc, no);                       \
+        nb_fgp_add(dw + (j) * ogap, ldw, a##j##3, 6, nc, no);                       \
+    } while (0)
+static inline __m512 nb_pair_f32(const float *p)
+{
+    double v;
+    memcpy(&v, p, sizeof v);        /* two floats as one double: one vbroadcastsd */
+    return _mm512_castpd_ps(_mm512_set1_pd(v));
+}
+/* dw rows c and c + 1 += the lanes (2*o, 2*o + 1) of a, outputs o < no. */
+static inline void nb_fgp_add(float *dw, nb_idx ldw, __m512 a, nb_idx c, nb_idx nc, nb_idx no)
+{
+    const __m512i split = _mm512_set_epi32(15, 13, 11, 9, 7, 5, 3, 1, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __mmask8 mo = (__mmask8)((1u << no) - 1);
+    const __m512 r = _mm512_permutexvar_ps(split, a);
+    if (c >= nc)
+        return;
+    _mm256_mask_storeu_ps(dw + c * ldw, mo, _mm256_add_ps(
+        _mm256_maskz_loadu_ps(mo, dw + c * ldw), _mm512_castps512_ps256(r)));
+    _mm256_mask_storeu_ps(dw + (c + 1) * ldw, mo, _mm256_add_ps(
+        _mm256_maskz_loadu_ps(mo, dw + (c + 1) * ldw), _mm512_extractf32x8_ps(r, 1)));
+}
+static inline void nb_fgrad_pack_f32(const float *x, nb_idx xrs, nb_idx xps, const float *dy,
+                                     nb_idx dyrs, nb_idx dyps, nb_idx nrows, nb_idx npix,
+                                     float *dw, nb_idx ldw, nb_idx nc, nb_idx no, nb_idx G,
+                                     nb_idx xgap, nb_idx ogap)
+{
+    const __m512i dup = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
+    const __mmask16 mo = (__mmask16)((1u << no) - 1);
+    /* channel pairs past nc read pair 0 again (valid memory); they are not stored */
+    const nb_idx k1 = 2 < nc ? 2 : 0, k2 = 4 < nc ? 4 : 0, k3 = 6 < nc ? 6 : 0;
+    NB_FGP_ACC(0);
+    NB_FGP_ACC(1);
+    for (nb_idx r = 0; r < nrows; r++) {
+        const float *xr = x + r * xrs, *dr = dy + r * dyrs;
+        if (G == 2) {
+            _Pragma("GCC unroll 2")
+            for (nb_idx q = 0; q < npix; q++) {
+                const float *xp = xr + q * xps, *dp = dr + q * dyps;
+                NB_FGP_STEP(0);
+                NB_FGP_STEP(1);
+            }
+        } else {
+            /* One group, summed in the same order as in a pair: which groups share
+             * a tile must not change a bit of dw (it follows the thread count). */
+            for (nb_idx q = 0; q < npix; q++) {
+                const float *xp = xr + q * xps, *dp = dr + q * dyps;
+                NB_FGP_STEP(0);
+            }
+        }
+    }
+    NB_FGP_STORE(0);
+    if (G == 2)
+        NB_FGP_STORE(1);
+}
+
 #endif  /* __AVX512F__: nb_c1_row_f32, nb_pack_row */
 
 #else  /* !NB_SIMD */
@@ -773,6 +853,23 @@ static inline void nb_pack_row_f64(const double *x, const double *wblk, nb_idx w
     (void)x; (void)wblk; (void)wgap; (void)y; (void)xgap; (void)ygap; (void)zeros;
     (void)g; (void)P; (void)G;   /* never called: conv.pyx checks NB_HAVE_PACK */
 }
+#endif
+
+#ifndef NB_HAVE_PACK_FGRAD
+#if NB_HAVE_PACK
+#define NB_HAVE_PACK_FGRAD 1
+#else
+#define NB_HAVE_PACK_FGRAD 0
+static inline void nb_fgrad_pack_f32(const float *x, nb_idx xrs, nb_idx xps, const float *dy,
+                                     nb_idx dyrs, nb_idx dyps, nb_idx nrows, nb_idx npix,
+                                     float *dw, nb_idx ldw, nb_idx nc, nb_idx no, nb_idx G,
+                                     nb_idx xgap, nb_idx ogap)
+{
+    (void)x; (void)xrs; (void)xps; (void)dy; (void)dyrs; (void)dyps; (void)nrows;
+    (void)npix; (void)dw; (void)ldw; (void)nc; (void)no; (void)G; (void)xgap; (void)ogap;
+    /* never called: conv.pyx checks NB_HAVE_PACK */
+}
+#endif
 #endif
 
 #ifndef NB_HAVE_C1
