@@ -73,6 +73,13 @@ CASES = [
     (1, 4, 5, 1, 5, (3, 3), (1, 1), (4, 4, 4, 4), (1, 1)),        # rows/cols only in padding
     (4, 40, 40, 1, 7, (5, 5), (1, 1), (2, 2, 2, 2), (1, 1)),      # threaded
     (1, 9, 19, 1, 9, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1)),       # 9 outputs: block path
+    # Filter gradient from channel panels (a tile's pixels >= 512 bytes apart in x:
+    # 128 float32 channels, or 64 at stride 2, or 64 float64), with an output tail
+    # (40 = 32 + 8), taps past the border, column dilation; 160 outputs make dw
+    # (737 KB in float32) span several slices.
+    (1, 6, 7, 128, 40, (3, 3), (1, 1), (1, 2, 1, 0), (1, 1)),
+    (2, 9, 8, 64, 24, (3, 2), (2, 2), (1, 0, 2, 1), (1, 2)),
+    (1, 4, 5, 128, 160, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1)),
 ]
 
 # Grouped convolutions run the same micro-kernels once per group (a group's channels

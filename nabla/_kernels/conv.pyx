@@ -115,6 +115,9 @@ cdef enum:
     FG_MAX_PARTS = 64       # ... but at most this many partial sums (copies of dw),
     FG_SMALL_PARTS = 8      # and at least this many (if there are that many pixel units)
     FG_SMALL_BYTES = 262144 # when they fit in this many bytes together (small filters)
+    FG_SLICE_BYTES = 524288 # most bytes of dw one work unit adds into
+    FG_PANEL_STRIDE = 512   # copy a unit's rows into channel panels when a tile's
+                            # pixels are this many bytes apart in x, or more
     FILTER_CACHE_BYTES = 1 << 20   # packed filter bytes a conv work unit sweeps with
     PACK_GROUPS = 2                # groups one packed-lane tile covers (1 or 2)
     WINOGRAD_MIN_C = 16            # fewest channels (each way) of a Winograd call ...
