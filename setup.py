@@ -80,7 +80,7 @@ SOURCES = [
         depends=glob.glob("nabla/_kernels/*.h") + glob.glob("nabla/_kernels/*.pxd")
         + glob.glob("nabla/_kernels/*.pxi"),
     )
-    for name in ("conv", "pool", "norm", "elementwise")
+    for name in ("conv", "pool", "norm", "elementwise", "memory")
 ]
 CYTHONIZED = cythonize(SOURCES, compiler_directives=DIRECTIVES,
                        build_dir=os.path.join("build", f"cython-{MODE}"))

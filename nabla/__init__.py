@@ -22,6 +22,7 @@ from ._backend import PerformanceWarning, backend_info, get_backend, set_backend
 from ._threads import get_num_threads, num_threads, set_num_threads
 from ._config import show_config
 from ._algorithms import get_conv_algorithm, set_conv_algorithm
+from ._memory import cache_info, empty_cache, set_cache_limit
 from .ops import *  # noqa: F401,F403
 from .ops import __all__ as _ops_all
 from . import nn  # noqa: E402  (layers and optimizers: nabla.nn, as torch.nn)  # isort: skip
@@ -45,5 +46,5 @@ __all__ = [
     "register_pytree_node", "PyTreeDef", "nn", "debug", "testing", "checked", "detect_anomaly", "profile",
     "BackendMismatchError", "AnomalyError", "PerformanceWarning", "backend_info", "get_backend", "set_backend", "use_backend",
     "set_num_threads", "get_num_threads", "num_threads", "show_config",
-    "set_conv_algorithm", "get_conv_algorithm", "float32", "float64", *_ops_all,
+    "set_conv_algorithm", "get_conv_algorithm", "empty_cache", "set_cache_limit", "cache_info", "float32", "float64", *_ops_all,
 ]

@@ -14,7 +14,7 @@ _OPENMP_VERSIONS = {201107: "3.1", 201307: "4.0", 201511: "4.5", 201811: "5.0", 
 
 
 def _config() -> dict[str, Any]:
-    from . import __version__, _algorithms, _backend, _threads
+    from . import __version__, _algorithms, _backend, _memory, _threads
     config: dict[str, Any] = {
         "nabla": __version__,
         "python": platform.python_version(),
@@ -23,6 +23,7 @@ def _config() -> dict[str, Any]:
         "backend": _backend.get_backend(),
         "threads": _threads.get_num_threads(),
         "conv algorithm": _algorithms.get_conv_algorithm(),
+        "memory cache": _memory.cache_info(),
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
         "NABLA_ISA": os.environ.get("NABLA_ISA"),
     }
@@ -53,7 +54,8 @@ def show_config(mode: str = "stdout") -> dict[str, Any] | None:
     AVX2 + FMA, or the platform's baseline; ``NABLA_ISA`` forces one), the compiler and
     OpenMP version they were built with, the thread setting
     (:func:`nabla.set_num_threads`), the convolution algorithm setting
-    (:func:`nabla.set_conv_algorithm`), the default backend, and the versions of Python
+    (:func:`nabla.set_conv_algorithm`), the kernels' memory cache
+    (:func:`nabla.set_cache_limit`), the default backend, and the versions of Python
     and NumPy.  Paste it into a bug report.
 
     Raises ``ValueError`` for a mode other than ``"stdout"`` or ``"dicts"``.
@@ -68,6 +70,7 @@ def show_config(mode: str = "stdout") -> dict[str, Any] | None:
     compiler: gcc 12.2.0, OpenMP 4.5 (201511)
     threads:  2 per call (OMP_NUM_THREADS unset; 2 CPUs usable)
     convs:    auto (nabla.set_conv_algorithm)
+    memory:   0 MiB of kernel arrays cached, limit 1024 MiB (nabla.set_cache_limit)
     """
     if mode not in ("stdout", "dicts"):
         raise ValueError(f"show_config: mode must be 'stdout' or 'dicts', got {mode!r}")
@@ -88,5 +91,9 @@ def show_config(mode: str = "stdout") -> dict[str, Any] | None:
     lines.append(f"threads:  {c['threads']} per call (OMP_NUM_THREADS "
                  f"{'=' + omp if omp else 'unset'}; {c['cpus usable']} CPUs usable)")
     lines.append(f"convs:    {c['conv algorithm']} (nabla.set_conv_algorithm)")
+    cache = c["memory cache"]
+    if "isa" in c:
+        lines.append(f"memory:   {cache['bytes'] / 2**20:.0f} MiB of kernel arrays cached, limit "
+                     f"{cache['limit'] / 2**20:.0f} MiB (nabla.set_cache_limit)")
     print("\n".join(lines), file=sys.stdout)
     return None

@@ -41,7 +41,8 @@ def _import_variant(isa):
     pool = _importlib.import_module(f"nabla._kernels._{isa}.pool")
     norm = _importlib.import_module(f"nabla._kernels._{isa}.norm")
     elementwise = _importlib.import_module(f"nabla._kernels._{isa}.elementwise")
-    return conv, pool, norm, elementwise
+    memory = _importlib.import_module(f"nabla._kernels._{isa}.memory")
+    return conv, pool, norm, elementwise, memory
 
 
 def _built():
@@ -73,12 +74,13 @@ def _choose():
 
 
 ISA, BUILT, SUPPORTED = _choose()
-_conv, _pool, _norm, _elementwise = _import_variant(ISA)
-conv, pool, norm, elementwise = _conv, _pool, _norm, _elementwise
+_conv, _pool, _norm, _elementwise, _memory = _import_variant(ISA)
+conv, pool, norm, elementwise, memory = _conv, _pool, _norm, _elementwise, _memory
 _sys.modules[__name__ + ".conv"] = _conv
 _sys.modules[__name__ + ".pool"] = _pool
 _sys.modules[__name__ + ".norm"] = _norm
 _sys.modules[__name__ + ".elementwise"] = _elementwise
+_sys.modules[__name__ + ".memory"] = _memory
 
 from nabla import _algorithms  # noqa: E402  (the conv algorithm setting, NABLA_CONV_ALGO)
 _algorithms._apply(_conv)
@@ -148,8 +150,18 @@ def _exact_at_padding(name):
 
 
 def _teamed(module, kernel):
-    """Each call runs with its share of the threads (``nabla/_threads.py``)."""
-    call = _threads.team(module._set_team, kernel)
+    """Each call runs with its share of the threads (``nabla/_threads.py``), and
+    allocates from the caching allocator (``memory.pyx``): a training step makes
+    the same sizes every step, and fresh memory costs a page fault per page."""
+    teamed = _threads.team(module._set_team, kernel)
+    use_cache, restore = _memory.use_cache, _memory.restore
+
+    def call(*args, **kwargs):
+        previous = use_cache()
+        try:
+            return teamed(*args, **kwargs)
+        finally:
+            restore(previous)
     call.__name__ = call.__qualname__ = kernel.__name__
     call.__doc__ = kernel.__doc__
     return call
