@@ -126,7 +126,7 @@ cdef inline floating _winograd_unit(const floating *x, Py_ssize_t H, Py_ssize_t 
         # Its tiles' input rows 4*ty - pt .. 4*ty - pt + 5 as one run of x, and their
         # output rows 4*ty .. 4*ty + 3 as one run of y.
         first, last = t0 + TB, min(tiles, t0 + 2 * TB) - 1
-        ahead = x + (first // (th * tw) * H + max(0, 4 * (first % (th * tw) // tw) - pt)) * W * C
+        ahead = x + (first // (th * tw) * H + min(H, max(0, 4 * (first % (th * tw) // tw) - pt))) * W * C
         if PREFETCH & PREFETCH_INPUT:
             nbytes = min(PREFETCH_MAX_BYTES, (x + (last // (th * tw) * H + min(
                 H, 4 * (last % (th * tw) // tw) - pt + 6)) * W * C - ahead) * <Py_ssize_t>sizeof(floating))
