@@ -136,3 +136,31 @@ def test_a_training_step_reuses_its_memory():
     after = nb.cache_info()
     assert after["misses"] == before["misses"]    # every large array came from the cache
     assert after["hits"] > before["hits"]
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork (POSIX)")
+def test_fork_while_another_thread_holds_the_cache_lock():
+    """fork() while another thread holds the cache's lock: the child's kernels must
+    run, not wait forever for a lock that was copied held (the pthread_atfork
+    handlers make fork wait for the lock).  A C thread holds it for 0.3 s."""
+    import os
+    import time
+    from nabla._kernels import memory
+    memory._hold_lock(300_000)
+    try:
+        pid = os.fork()
+        if pid == 0:                           # the child: one kernel call, then out
+            os._exit(0 if np.all(_relu_out(1 << 15) == 1) else 1)
+        deadline = time.monotonic() + 20
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if time.monotonic() > deadline:
+                os.kill(pid, 9)
+                os.waitpid(pid, 0)
+                pytest.fail("the forked child hung in a kernel call (cache lock copied held)")
+            time.sleep(0.01)
+        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    finally:
+        memory._release_join()

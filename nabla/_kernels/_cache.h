@@ -184,6 +184,48 @@ static void nb_cache_stats(size_t *bytes, size_t *blocks, size_t *hits, size_t *
     pthread_mutex_unlock(&nb_cache_lock);
 }
 
+/* Around fork(): the parent holds the table's lock while the process is copied, so
+ * the child gets the table in a consistent state and its lock free (a fork while
+ * another thread held the lock would otherwise leave the child's kernels waiting
+ * for it forever).  Registered once, when memory.pyx is imported. */
+static void nb_cache_before_fork(void) { pthread_mutex_lock(&nb_cache_lock); }
+static void nb_cache_after_fork(void) { pthread_mutex_unlock(&nb_cache_lock); }
+
+static int nb_cache_register_fork(void)
+{
+    return pthread_atfork(nb_cache_before_fork, nb_cache_after_fork, nb_cache_after_fork);
+}
+
+/* For the fork test (tests/test_memory.py): a thread that takes the lock and holds
+ * it for `usec` microseconds; nb_cache_hold_start returns once the lock is held. */
+#include <unistd.h>
+static pthread_t nb_cache_holder;
+static volatile int nb_cache_held = 0;
+static unsigned nb_cache_hold_usec = 0;
+
+static void *nb_cache_hold(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&nb_cache_lock);
+    nb_cache_held = 1;
+    usleep(nb_cache_hold_usec);
+    pthread_mutex_unlock(&nb_cache_lock);
+    return NULL;
+}
+
+static int nb_cache_hold_start(unsigned usec)
+{
+    nb_cache_held = 0;
+    nb_cache_hold_usec = usec;
+    if (pthread_create(&nb_cache_holder, NULL, nb_cache_hold, NULL) != 0)
+        return -1;
+    while (!nb_cache_held)
+        usleep(100);
+    return 0;
+}
+
+static void nb_cache_hold_join(void) { pthread_join(nb_cache_holder, NULL); }
+
 /* The NumPy handler (NEP 49; NumPy >= 1.22) and a capsule of it for
  * PyDataMem_SetHandler.  Needs numpy/arrayobject.h, included (and its API imported)
  * by the Cython module. */

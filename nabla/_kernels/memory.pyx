@@ -19,8 +19,13 @@ cdef extern from "_cache.h":
                         size_t *limit) nogil
     size_t NB_CACHE_MIN
     int NB_CACHE_SLOTS
+    int nb_cache_register_fork()
+    int nb_cache_hold_start(unsigned usec) nogil
+    void nb_cache_hold_join() nogil
 
 _CAPSULE = nb_cache_capsule()
+if nb_cache_register_fork() != 0:
+    raise ImportError("nabla: pthread_atfork failed for the kernels' memory cache")
 
 
 def use_cache():
@@ -49,3 +54,16 @@ def info():
     nb_cache_stats(&nbytes, &blocks, &hits, &misses, &limit)
     return {"bytes": nbytes, "blocks": blocks, "hits": hits, "misses": misses,
             "limit": limit, "min_block": NB_CACHE_MIN, "slots": NB_CACHE_SLOTS}
+
+
+def _hold_lock(unsigned usec):
+    """Tests: a C thread takes the table's lock and holds it usec microseconds;
+    returns once it holds it (then call _release_join)."""
+    if nb_cache_hold_start(usec) != 0:
+        raise OSError("pthread_create failed")
+
+
+def _release_join():
+    """Tests: wait for the _hold_lock thread to finish."""
+    with nogil:
+        nb_cache_hold_join()
