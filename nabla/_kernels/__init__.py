@@ -11,7 +11,8 @@ the best variant the running CPU supports (checked by the generic build, with th
 compiler's ``__builtin_cpu_supports``, which also asks whether the OS saves the wide
 registers).  ``NABLA_ISA=avx2`` (or any built variant) forces one, so the tests can
 run every path on one machine.  The chosen modules are also registered as
-``nabla._kernels.conv``, ``.pool``, ``.norm`` and ``.elementwise``.
+``nabla._kernels.conv``, ``.pool``, ``.norm``, ``.elementwise`` and ``.memory`` (the
+caching allocator every kernel call allocates from).
 """
 import importlib as _importlib
 import inspect as _inspect
