@@ -1,12 +1,14 @@
 """Winograd F(4x4, 3x3) against the direct form, in one process, and its error.
 
-    python benchmarks/winograd.py [--dtype float32|float64] [--repeat 15]
+    python benchmarks/winograd.py [--dtype float32|float64] [--repeat 15] [--scheme 0|1|2]
 
 For each 3x3 stride-1 layer: conv2d and conv2d_transpose timed (median after
 warm-up) with nabla.set_conv_algorithm("direct") and ("auto"), alternated twice (the
 better of each pair kept), and the error of the auto result against a float64 reference, as a fraction
 of max|y|, on the peer benchmark's data (x standard normal, w / sqrt(fan_in)).
-Layers the chooser keeps on the direct form show ratio 1.
+Layers the chooser keeps on the direct form show ratio 1.  --scheme forces Winograd's
+schedule (1: per-thread units of tiles, 2: chunks of tiles shared by the team; 0, the
+default: the kernel's own choice, nabla/_kernels/_winograd.pxi: _winograd_shared).
 """
 import argparse
 import os
@@ -33,7 +35,9 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--dtype", default="float32")
     p.add_argument("--repeat", type=int, default=15)
+    p.add_argument("--scheme", type=int, default=0, choices=(0, 1, 2))
     args = p.parse_args()
+    K.conv._winograd_scheme(args.scheme)
     dt = np.dtype(args.dtype)
     print(f"| layer ({args.dtype}) | conv2d direct / auto ms | ratio | transpose direct / auto ms "
           f"| ratio | error / max abs y (y, dx) |")

@@ -294,7 +294,7 @@ def _winograd_eligible(case, kwargs):
     return (filt[:2] == [3, 3] or tuple(filt[:2]) == (3, 3)) \
         and tuple(kwargs.get("stride", (1, 1))) == (1, 1) \
         and tuple(kwargs.get("dilation", (1, 1))) == (1, 1) \
-        and 16 <= case["shapes"]["x"][3] <= 64 and outputs >= 16
+        and 16 <= case["shapes"]["x"][3] <= 256 and outputs >= 16
 
 
 def _jvp(op, names, primals, tangents, kwargs):

@@ -262,8 +262,10 @@ cdef void _pack(const floating *w, Py_ssize_t Kh, Py_ssize_t Kw, Py_ssize_t C, P
                         dst[(c // P) * vb + (o - ob * vb) * P + c % P] = src[c * sc + o * so]
 
 
-cdef object _aligned_zeros(tuple shape, dtype):
-    """np.zeros(shape, dtype) starting on a 64-byte boundary (NumPy only promises 16).
+cdef object _aligned_zeros(tuple shape, dtype, bint zero=True):
+    """np.zeros(shape, dtype) starting on a 64-byte boundary (NumPy only promises 16);
+    np.empty's uninitialised memory if not zero (for scratch a kernel writes before
+    it reads).
 
     The micro-kernels load 64-byte vectors from these buffers; unaligned, every
     load would be split across two cache lines.
@@ -271,7 +273,7 @@ cdef object _aligned_zeros(tuple shape, dtype):
     cdef Py_ssize_t itemsize = 4 if dtype is np.float32 else 8, nbytes = itemsize, d
     for d in shape:
         nbytes *= d
-    raw = np.zeros(nbytes + 64, dtype=np.uint8)
+    raw = (np.zeros if zero else np.empty)(nbytes + 64, dtype=np.uint8)
     cdef unsigned char[::1] raw_view = raw
     cdef Py_ssize_t start = (64 - <size_t>&raw_view[0] % 64) % 64
     return raw[start:start + nbytes].view(dtype).reshape(shape)

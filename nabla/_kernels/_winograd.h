@@ -16,13 +16,19 @@
  * vectorises for whichever instruction set it targets.  The filter transform is done
  * in float64 by conv.pyx.
  *
- * Interpolation points 0, +-1, +-2, +-1/2 (the matrices of Lavin & Gray):
- *   B^T = [4  0 -5  0 1 0;  0 -4 -4  1 1 0;  0 4 -4 -1 1 0;
- *          0 -2 -1  2 1 0;  0  2 -1 -2 1 0;  0 4  0 -5 0 1]
- *   A^T = [1 1  1 1  1 0;  0 1 -1 2 -2 0;  0 1 1 4 4 0;  0 1 -1 8 -8 1]
- * Rounding grows with the transforms' magnitudes (entries up to 8 in A, 5 in B): in
- * float32 the error is about 1e-6 of max|y| on unit-scale data (measured in
- * benchmarks/results), against about 1e-7 for the direct form.
+ * Interpolation points 0, 1, -1, 2, -1/2 and infinity.  Lavin & Gray use 0, +-1, +-2,
+ * whose transforms have entries up to 8 (A) and 5 (B); swapping -2 for -1/2, as
+ * Barabasz, Anderson, Soodhalter & Gregg found ("Error analysis and improving the
+ * accuracy of Winograd convolution for deep neural networks", ACM TOMS 2020), cuts
+ * the float32 error 2-2.6x at no cost (measured with these kernels' order of
+ * operations on the peer benchmark's data; benchmarks/results/2026-11-30-session6.md):
+ *   B^T = [1  3/2   -2 -3/2    1 0;  0   -1 -5/2 -1/2  1 0;  0   1 1/2 -5/2 1 0;
+ *          0 -1/2   -1  1/2    1 0;  0    2   -1   -2  1 0;  0   1 3/2   -2 -3/2 1]
+ *   A^T = [1 1  1 1     1 0;  0 1 -1 2  -1/2 0;  0 1 1 4 1/4 0;  0 1 -1 8 -1/8 1]
+ *   G   = [1 0 0; -1/3 -1/3 -1/3; 1/3 -1/3 1/3; 1/15 2/15 4/15; -16/15 8/15 -4/15; 0 0 1]
+ * (B^T solves A^T diag(G g) B^T d = the correlation of d with g for every g and d.)
+ * In float32 the error is about 1.5e-6 to 5e-6 of max|y| on unit-scale data, from 16
+ * to 256 channels, against about 1e-6 for the direct form.
  */
 #ifndef NABLA_WINOGRAD_H
 #define NABLA_WINOGRAD_H
@@ -33,22 +39,25 @@ typedef ptrdiff_t nb_widx;
 
 #define NB_WINO_CB 64     /* channels transformed at a time (temporaries stay in L1) */
 
-/* B^T applied to six values (one column or row of a patch). */
+/* B^T applied to six values (one column or row of a patch), with the shared terms
+ * e = d4 - d2 and f = d1 - d3.  Every coefficient is a multiple of 1/2: exact. */
 #define NB_WINO_BT(d0, d1, d2, d3, d4, d5, t0, t1, t2, t3, t4, t5) do {           \
-        t0 = 4 * (d0) - 5 * (d2) + (d4);                                            \
-        t1 = -4 * ((d1) + (d2)) + (d3) + (d4);                                      \
-        t2 = 4 * ((d1) - (d2)) - (d3) + (d4);                                       \
-        t3 = 2 * ((d3) - (d1)) - (d2) + (d4);                                       \
-        t4 = 2 * ((d1) - (d3)) - (d2) + (d4);                                       \
-        t5 = 4 * (d1) - 5 * (d3) + (d5);                                            \
+        const __typeof__(d0) e_ = (d4) - (d2), f_ = (d1) - (d3);                    \
+        const __typeof__(d0) s_ = e_ - 1.5f * (d3), q_ = f_ + 1.5f * (d2);          \
+        t0 = ((d0) - (d2)) + e_ + 1.5f * f_;                                        \
+        t1 = s_ - q_;                                                               \
+        t2 = s_ + q_;                                                               \
+        t3 = e_ - 0.5f * f_;                                                        \
+        t4 = e_ + 2 * f_;                                                           \
+        t5 = (f_ - 1.5f * e_) + ((d5) - (d3));                                      \
     } while (0)
 
-/* A^T applied to six values. */
+/* A^T applied to six values (coefficients powers of 2: exact). */
 #define NB_WINO_AT(m0, m1, m2, m3, m4, m5, o0, o1, o2, o3) do {                   \
         o0 = (m0) + ((m1) + (m2)) + ((m3) + (m4));                                  \
-        o1 = ((m1) - (m2)) + 2 * ((m3) - (m4));                                     \
-        o2 = ((m1) + (m2)) + 4 * ((m3) + (m4));                                     \
-        o3 = ((m1) - (m2)) + 8 * ((m3) - (m4)) + (m5);                              \
+        o1 = ((m1) - (m2)) + (2 * (m3) - 0.5f * (m4));                              \
+        o2 = ((m1) + (m2)) + (4 * (m3) + 0.25f * (m4));                             \
+        o3 = ((m1) - (m2)) + (8 * (m3) - 0.125f * (m4)) + (m5);                     \
     } while (0)
 
 /* V[xi * vs + 0 .. C) = (B^T d B)[xi] for the patch of image x (H, W, C) whose
@@ -126,5 +135,84 @@ NB_DEFINE_WINO_INPUT(nb_wino_input_f32, float)
 NB_DEFINE_WINO_INPUT(nb_wino_input_f64, double)
 NB_DEFINE_WINO_OUTPUT(nb_wino_output_f32, float)
 NB_DEFINE_WINO_OUTPUT(nb_wino_output_f64, double)
+
+/* The filter transform U = G g G^T of reduction channels c0 .. c0 + nc - 1 (nc <=
+ * NB_WINO_FC), for every output o < O, in double, each value rounded once to T,
+ * stored in the packed panels of the block micro-kernel: point xi, channel c0 + i,
+ * output o at up[xi * xs + (o / vb) * panel + i * vb + o % vb]; lanes past O in
+ * the last block are set to zero.  Tap (a, b) of channel c0 + i, output o is
+ * w[(3 a + b) * ts + i * cs + o * os]; ts < 0 reads the taps turned by 180 degrees
+ * from the last one.  Each block of taps is first copied into a small buffer along
+ * whichever of the two channel axes is contiguous in w (conv2d's filter is HWIO; the
+ * transpose reads it with the channel axes swapped), then transformed with the
+ * outputs contiguous.  Returns 0 if every value is finite, else NaN. */
+#define NB_WINO_FB 32     /* most outputs per packed block (the float32 block width) */
+#define NB_WINO_FC 16     /* reduction channels per call */
+
+#define NB_DEFINE_WINO_FILTER(NAME, T)                                              \
+static inline T NAME(const T *w, nb_widx ts, nb_widx cs, nb_widx os, nb_widx nc,    \
+                     nb_widx O, T *up, nb_widx xs, nb_widx panel, nb_widx vb)       \
+{                                                                                   \
+    T buf[9][NB_WINO_FC][NB_WINO_FB];                                               \
+    double t[18][NB_WINO_FB];                                                       \
+    T pz[NB_WINO_FB] = {0}, poison = 0;                                             \
+    for (nb_widx ob = 0; ob * vb < O; ob++) {                                       \
+        const nb_widx n = O - ob * vb < vb ? O - ob * vb : vb;                      \
+        const T *src = w + ob * vb * os;                                            \
+        for (int tap = 0; tap < 9; tap++) {                                         \
+            if (os == 1)                                                            \
+                for (nb_widx i = 0; i < nc; i++)                                    \
+                    for (nb_widx k = 0; k < n; k++)                                 \
+                        buf[tap][i][k] = src[tap * ts + i * cs + k];                \
+            else                                                                    \
+                for (nb_widx k = 0; k < n; k++)                                     \
+                    for (nb_widx i = 0; i < nc; i++)                                \
+                        buf[tap][i][k] = src[tap * ts + i * cs + k * os];           \
+        }                                                                           \
+        for (nb_widx i = 0; i < nc; i++) {                                          \
+            T *dst = up + ob * panel + i * vb;                                      \
+            for (int b = 0; b < 3; b++)       /* columns: t = G g */                \
+                for (nb_widx k = 0; k < n; k++)                                     \
+                    NB_WINO_G(buf[b][i][k], buf[3 + b][i][k], buf[6 + b][i][k], t[b][k], \
+                              t[3 + b][k], t[6 + b][k], t[9 + b][k], t[12 + b][k],  \
+                              t[15 + b][k]);                                        \
+            for (int r = 0; r < 6; r++) {     /* rows: U = t G^T */                 \
+                T *d = dst + 6 * r * xs;                                            \
+                for (nb_widx k = 0; k < n; k++) {                                   \
+                    double u0, u1, u2, u3, u4, u5;                                  \
+                    NB_WINO_G(t[3 * r][k], t[3 * r + 1][k], t[3 * r + 2][k], u0, u1, \
+                              u2, u3, u4, u5);                                      \
+                    d[k] = (T)u0;                                                   \
+                    d[xs + k] = (T)u1;                                              \
+                    d[2 * xs + k] = (T)u2;                                          \
+                    d[3 * xs + k] = (T)u3;                                          \
+                    d[4 * xs + k] = (T)u4;                                          \
+                    d[5 * xs + k] = (T)u5;                                          \
+                    pz[k] += (T)((u0 + u1 + u2 + u3 + u4 + u5) * 0);                \
+                }                                                                   \
+                for (nb_widx k = n; k < vb; k++)   /* the last block's unused lanes */ \
+                    for (int j = 0; j < 6; j++)                                     \
+                        d[j * xs + k] = 0;                                          \
+            }                                                                       \
+        }                                                                           \
+    }                                                                               \
+    for (nb_widx k = 0; k < NB_WINO_FB; k++)                                        \
+        poison += pz[k];                                                            \
+    return poison;                                                                  \
+}
+
+/* G applied to three values, in double. */
+#define NB_WINO_G(g0, g1, g2, u0, u1, u2, u3, u4, u5) do {                         \
+        const double a_ = (g0), b_ = (g1), c_ = (g2);                               \
+        u0 = a_;                                                                    \
+        u1 = (a_ + b_ + c_) * (-1.0 / 3);                                           \
+        u2 = (a_ - b_ + c_) * (1.0 / 3);                                            \
+        u3 = (a_ + 2 * b_ + 4 * c_) * (1.0 / 15);                                   \
+        u4 = (-16 * a_ + 8 * b_ - 4 * c_) * (1.0 / 15);                             \
+        u5 = c_;                                                                    \
+    } while (0)
+
+NB_DEFINE_WINO_FILTER(nb_wino_filter_f32, float)
+NB_DEFINE_WINO_FILTER(nb_wino_filter_f64, double)
 
 #endif  /* NABLA_WINOGRAD_H */

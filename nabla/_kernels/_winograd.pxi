@@ -29,67 +29,208 @@ cdef extern from "_winograd.h" nogil:
                              Py_ssize_t W, Py_ssize_t r0, Py_ssize_t c0, int nr, int nc)
     double nb_wino_output_f64(const double *M, Py_ssize_t ms, Py_ssize_t O, double *y,
                               Py_ssize_t W, Py_ssize_t r0, Py_ssize_t c0, int nr, int nc)
+    float nb_wino_filter_f32(const float *w, Py_ssize_t ts, Py_ssize_t cs, Py_ssize_t os,
+                             Py_ssize_t nc, Py_ssize_t O, float *up, Py_ssize_t xs,
+                             Py_ssize_t panel, Py_ssize_t vb)
+    double nb_wino_filter_f64(const double *w, Py_ssize_t ts, Py_ssize_t cs, Py_ssize_t os,
+                              Py_ssize_t nc, Py_ssize_t O, double *up, Py_ssize_t xs,
+                              Py_ssize_t panel, Py_ssize_t vb)
+    enum:
+        NB_WINO_FC
 
-# G of F(4x4, 3x3): U = G g G^T (Lavin & Gray 2016), applied in float64.
-# (Written in 24ths: the module compiles with C division, where 1 / 4 == 0.)
-_WINOGRAD_G = np.array([[6, 0, 0], [-4, -4, -4], [-4, 4, -4], [1, 2, 4], [1, -2, 4],
-                        [0, 0, 24]], dtype=np.float64) / 24
+cdef object _winograd_conv(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] w,
+                           Py_ssize_t Ho, Py_ssize_t Wo, Py_ssize_t pt, Py_ssize_t pl,
+                           bint transpose, bint threads):
+    """y (N, Ho, Wo, O) = the 3x3 stride-1 correlation of x (N, H, W, C) with the filter
+    w (3, 3, C, O), padding pt on top and pl on the left (the rest is zeros), by
+    Winograd F(4x4, 3x3) (see _winograd.h).  transpose: w is (3, 3, O, C) and the
+    correlation is with it turned by 180 degrees, its channel axes swapped (the
+    transposed convolution's taps).
 
-
-cdef object _winograd_conv(const floating[:, :, :, ::1] x, w64, Py_ssize_t Ho, Py_ssize_t Wo,
-                           Py_ssize_t pt, Py_ssize_t pl, bint threads):
-    """y (N, Ho, Wo, O) = the 3x3 stride-1 correlation of x (N, H, W, C) with w64 (3, 3,
-    C, O; float64), padding pt on top and pl on the left (the rest is zeros), by
-    Winograd F(4x4, 3x3) (see _winograd.h).
-
-    Work unit: TB consecutive 4x4 output tiles (in the order image, tile row, tile
-    column): transform their inputs into V (36, TB, C), run the 36 products
-    M[xi] = V[xi] @ U[xi] with the block micro-kernel (the tiles as pixels of a 1x1
-    convolution), transform M (36, TB, O) into the outputs.  Units write disjoint
-    tiles of y; each thread has its own V and M (scratch independent of the batch).
+    The 36 transformed filters U[xi] (C x O, computed in float64 and rounded once)
+    are packed like a 1x1 convolution's filter for the block micro-kernel.  Then,
+    for a small C*O (the filters stay in cache), work units of TB consecutive 4x4
+    output tiles (in the order image, tile row, tile column), each with its own V
+    and M (_winograd_run); otherwise chunks of tiles shared by the team
+    (_winograd_chunks).  Scratch does not depend on the batch either way.
     Returns None if an output is not finite: an inf or NaN in x (or an overflow)
     spreads over whole tiles in the transformed domain, where the direct form gives
     IEEE's answer cell by cell, so the caller then runs the direct form.
     """
     dtype = np.float32 if floating is float else np.float64
     cdef Py_ssize_t N = x.shape[0], H = x.shape[1], W = x.shape[2], C = x.shape[3]
-    cdef Py_ssize_t O = w64.shape[3], xi
+    cdef Py_ssize_t O = w.shape[2] if transpose else w.shape[3]
     cdef DirectGeo d
-    # The 36 filter panels, packed for the micro-kernel like a 1x1 convolution's.
     _direct_geo(&d, 1, 1, 1, C, 1, 1, O, 1, make_window((1, 1), (1, 1), (0, 0, 0, 0),
                 (1, 1)), False, floating is float)
-    # U[i, j] = sum_ab G[i, a] G[j, b] w[a, b]: two matrix products (BLAS), not one
-    # 4-index einsum loop.
-    U = np.tensordot(_WINOGRAD_G, np.tensordot(_WINOGRAD_G, w64, axes=(1, 0)), axes=(1, 1))
-    U = np.ascontiguousarray(U.transpose(1, 0, 2, 3), dtype=dtype)
-    if not np.isfinite(U).all():
-        return None
-    cdef const floating[:, :, :, ::1] U_view = U
-    packed = _aligned_zeros((36 * d.nob, 1, 1, C // d.pack, d.vb), dtype)
+    if d.kind != KIND_BLOCK and d.kind != KIND_HALF:
+        return None          # not reached: _winograd_ok asks for >= 16 outputs
+    packed = _aligned_zeros((36 * d.nob, 1, 1, C, d.vb), dtype, False)
     cdef floating[:, :, :, :, ::1] up = packed
-    for xi in range(36):
-        _pack(&U_view[xi // 6, xi % 6, 0, 0], 1, 1, C, O, C * O, O, 1, d.vb, d.pack,
-              d.kind == KIND_DOT, False, &up[xi * d.nob, 0, 0, 0, 0])
+    filter_poison = np.zeros((C + NB_WINO_FC - 1) // NB_WINO_FC, dtype=dtype)
+    cdef floating[::1] fp = filter_poison
+    with nogil:
+        _winograd_filter(&w[0, 0, 0, 0], w.shape[2], w.shape[3], transpose, C, O, &d,
+                         &up[0, 0, 0, 0, 0], &fp[0], threads)
+    if np.isnan(filter_poison).any():
+        return None
     cdef Py_ssize_t th = (Ho + 3) // 4, tw = (Wo + 3) // 4, tiles = N * th * tw
-    # Tiles per unit: a multiple of the kernel's pixel tile, V and M within
-    # WINOGRAD_SCRATCH bytes.
-    cdef Py_ssize_t TB = (WINOGRAD_SCRATCH // (36 * (C + O) * sizeof(floating))) // 8 * 8
-    TB = max(8, min(64, TB))
-    cdef Py_ssize_t T = nb_team_size() if threads else 1
-    scratch_arr = _aligned_zeros((T, 36 * TB * (C + O)), dtype)
-    cdef floating[:, ::1] scratch = scratch_arr
+    cdef Py_ssize_t T = nb_team_size() if threads else 1, TB, nchunks
     y = np.empty((N, Ho, Wo, O), dtype=dtype)
     cdef floating[:, :, :, ::1] y_view = y
     cdef const floating[::1] zeros = np.zeros(max(C, O), dtype=dtype)
-    units = np.zeros((tiles + TB - 1) // TB, dtype=dtype)     # 0, or NaN: not finite
-    cdef floating[::1] poison = units
-    with nogil:
-        _winograd_run(&x[0, 0, 0, 0], H, W, C, &up[0, 0, 0, 0, 0], &d, &y_view[0, 0, 0, 0],
-                      Ho, Wo, O, pt, pl, th, tw, tiles, TB, &scratch[0, 0], &zeros[0],
-                      &poison[0], threads)
+    cdef floating[:, ::1] scratch
+    cdef floating[::1] poison
+    if _winograd_shared(C, O, floating is float):
+        # Chunks of TB tiles (a multiple of the kernel's pixel tile) whose V and M fit
+        # in WINOGRAD_CHUNK_BYTES, as few and as even as that allows.
+        nchunks = (tiles * 36 * (C + O) * sizeof(floating) + WINOGRAD_CHUNK_BYTES - 1) \
+            // WINOGRAD_CHUNK_BYTES
+        TB = ((tiles + nchunks - 1) // nchunks + 7) // 8 * 8
+        scratch_arr = _aligned_zeros((1, 36 * TB * (C + O)), dtype, False)
+        scratch = scratch_arr
+        units = np.zeros(tiles, dtype=dtype)             # 0, or NaN: not finite
+        poison = units
+        with nogil:
+            _winograd_chunks(&x[0, 0, 0, 0], H, W, C, &up[0, 0, 0, 0, 0], &d,
+                             &y_view[0, 0, 0, 0], Ho, Wo, O, pt, pl, th, tw, tiles, TB,
+                             &scratch[0, 0], &zeros[0], &poison[0], threads)
+    else:
+        # Tiles per unit: a multiple of the kernel's pixel tile, V and M within
+        # WINOGRAD_SCRATCH bytes.
+        TB = (WINOGRAD_SCRATCH // (36 * (C + O) * sizeof(floating))) // 8 * 8
+        TB = max(8, min(64, TB))
+        scratch_arr = _aligned_zeros((T, 36 * TB * (C + O)), dtype)
+        scratch = scratch_arr
+        units = np.zeros((tiles + TB - 1) // TB, dtype=dtype)     # 0, or NaN: not finite
+        poison = units
+        with nogil:
+            _winograd_run(&x[0, 0, 0, 0], H, W, C, &up[0, 0, 0, 0, 0], &d,
+                          &y_view[0, 0, 0, 0], Ho, Wo, O, pt, pl, th, tw, tiles, TB,
+                          &scratch[0, 0], &zeros[0], &poison[0], threads)
     if np.isnan(units).any():
         return None
     return y
+
+
+cdef void _winograd_filter(const floating *w, Py_ssize_t Cw, Py_ssize_t Ow, bint transpose,
+                           Py_ssize_t C, Py_ssize_t O, const DirectGeo *d, floating *up,
+                           floating *poison, bint threads) noexcept nogil:
+    """The packed transformed filters (see _winograd_conv), NB_WINO_FC reduction
+    channels per unit; poison[u] is NaN if a value of unit u is not finite."""
+    cdef Py_ssize_t u, c, panel = _panel_size(d)
+    cdef Py_ssize_t ts = Cw * Ow, cs = 1 if transpose else Ow, os = Ow if transpose else 1
+    # transpose: tap (a, b), output o of channel c is w[2 - a, 2 - b, o, c].
+    cdef const floating *w0 = w + 8 * ts if transpose else w
+    if transpose:
+        ts = -ts
+    for u in prange((C + NB_WINO_FC - 1) // NB_WINO_FC, schedule="static",
+                    num_threads=nb_team_size(), use_threads_if=threads):
+        c = u * NB_WINO_FC
+        if floating is float:
+            poison[u] = nb_wino_filter_f32(w0 + c * cs, ts, cs, os, min(NB_WINO_FC, C - c), O,
+                                           up + c * d.vb, d.nob * panel, panel, d.vb)
+        else:
+            poison[u] = nb_wino_filter_f64(w0 + c * cs, ts, cs, os, min(NB_WINO_FC, C - c), O,
+                                           up + c * d.vb, d.nob * panel, panel, d.vb)
+
+
+cdef inline bint _winograd_shared(Py_ssize_t C, Py_ssize_t O, bint single) noexcept:
+    """Whether a call runs in shared chunks (_winograd_chunks) rather than in
+    per-thread units of tiles (_winograd_run): when its 36 transformed filters
+    (36*C*O values) would not stay in cache while each unit sweeps them all."""
+    if WINOGRAD_SCHEME:
+        return WINOGRAD_SCHEME == 2
+    return 36 * C * O * (4 if single else 8) > WINOGRAD_UNIT_FILTER_BYTES
+
+
+# A switch for benchmarks/winograd.py: 0 lets _winograd_shared choose, 1 always runs
+# per-thread units, 2 always shared chunks.
+cdef int WINOGRAD_SCHEME = 0
+
+
+def _winograd_scheme(value=None):
+    """The Winograd schedule switch (0 auto, 1 units, 2 chunks); set it if value is given."""
+    global WINOGRAD_SCHEME
+    if value is not None:
+        WINOGRAD_SCHEME = int(value)
+    return WINOGRAD_SCHEME
+
+
+cdef void _winograd_chunks(const floating *x, Py_ssize_t H, Py_ssize_t W, Py_ssize_t C,
+                           const floating *up, const DirectGeo *d, floating *y,
+                           Py_ssize_t Ho, Py_ssize_t Wo, Py_ssize_t O, Py_ssize_t pt,
+                           Py_ssize_t pl, Py_ssize_t th, Py_ssize_t tw, Py_ssize_t tiles,
+                           Py_ssize_t TB, floating *V, const floating *zeros,
+                           floating *poison, bint threads) noexcept nogil:
+    """The Winograd convolution in chunks of TB tiles shared by the team, for layers
+    whose transformed filters are too large for every thread to sweep them all.
+
+    Per chunk, three parallel loops: the input transforms of its tiles into V (36,
+    TB, C); the 36 x nob products M[xi][:, block] = V[xi] @ U[xi][:, block], a unit
+    each (so each thread streams only its share of the filters, past the chunk's
+    tiles); the output transforms.  Each value of M and y is computed by one unit in
+    a fixed order: the same bits on any number of threads.  poison[t] is NaN if an
+    output of tile t is not finite.
+    """
+    cdef floating *M = V + 36 * TB * C
+    cdef Py_ssize_t chunk, t0, nt, t, u
+    for chunk in range((tiles + TB - 1) // TB):
+        t0 = chunk * TB
+        nt = min(TB, tiles - t0)
+        for t in prange(nt, schedule="static", num_threads=nb_team_size(),
+                        use_threads_if=threads):
+            _winograd_input(x, H, W, C, pt, pl, th, tw, t0 + t, V + t * C, TB * C, zeros)
+        for u in prange(36 * d.nob, schedule="static", num_threads=nb_team_size(),
+                        use_threads_if=threads):
+            _winograd_product(V, up, M, d, u // d.nob, u % d.nob, nt, TB, C, O, zeros)
+        for t in prange(nt, schedule="static", num_threads=nb_team_size(),
+                        use_threads_if=threads):
+            poison[t0 + t] = _winograd_output(M + t * O, TB * O, O, y, Ho, Wo, th, tw, t0 + t)
+
+
+cdef inline void _winograd_input(const floating *x, Py_ssize_t H, Py_ssize_t W, Py_ssize_t C,
+                                 Py_ssize_t pt, Py_ssize_t pl, Py_ssize_t th, Py_ssize_t tw,
+                                 Py_ssize_t tile, floating *V, Py_ssize_t vs,
+                                 const floating *zeros) noexcept nogil:
+    """V[xi * vs + 0 .. C) = the transformed input patch of tile `tile` (in the order
+    image, tile row, tile column)."""
+    cdef Py_ssize_t n = tile // (th * tw), ty = tile % (th * tw) // tw, tx = tile % tw
+    if floating is float:
+        nb_wino_input_f32(x + n * H * W * C, H, W, C, 4 * ty - pt, 4 * tx - pl, V, vs, zeros)
+    else:
+        nb_wino_input_f64(x + n * H * W * C, H, W, C, 4 * ty - pt, 4 * tx - pl, V, vs, zeros)
+
+
+cdef inline floating _winograd_output(const floating *M, Py_ssize_t ms, Py_ssize_t O,
+                                      floating *y, Py_ssize_t Ho, Py_ssize_t Wo,
+                                      Py_ssize_t th, Py_ssize_t tw,
+                                      Py_ssize_t tile) noexcept nogil:
+    """Tile `tile`'s outputs from its products M[xi * ms + 0 .. O); 0 if all are finite,
+    else NaN."""
+    cdef Py_ssize_t n = tile // (th * tw), ty = tile % (th * tw) // tw, tx = tile % tw
+    if floating is float:
+        return nb_wino_output_f32(M, ms, O, y + n * Ho * Wo * O, Wo, 4 * ty, 4 * tx,
+                                  min(4, Ho - 4 * ty), min(4, Wo - 4 * tx))
+    else:
+        return nb_wino_output_f64(M, ms, O, y + n * Ho * Wo * O, Wo, 4 * ty, 4 * tx,
+                                  min(4, Ho - 4 * ty), min(4, Wo - 4 * tx))
+
+
+cdef inline void _winograd_product(const floating *V, const floating *up, floating *M,
+                                   const DirectGeo *d, Py_ssize_t xi, Py_ssize_t ob,
+                                   Py_ssize_t nt, Py_ssize_t TB, Py_ssize_t C, Py_ssize_t O,
+                                   const floating *zeros) noexcept nogil:
+    """M[xi][:nt, block ob] = V[xi][:nt] @ U[xi][:, block ob], as a 1x1 convolution of
+    nt pixels (V and M hold TB tiles per point)."""
+    cdef nb_rowgeo g
+    g.H, g.W, g.C, g.xps = 1, nt, C, C
+    g.row0, g.row_step, g.wa0, g.wa_step, g.na = 0, 0, 0, 0, 1
+    g.col0, g.col_pix, g.col_tap, g.wb0, g.wb_step, g.nb = 0, 1, 0, 0, 0, 1
+    g.Kw, g.npix, g.y_pix = 1, nt, O
+    g.nch = min(d.vb, O - ob * d.vb)
+    _conv_row(V + xi * TB * C, up + (xi * d.nob + ob) * _panel_size(d),
+              M + xi * TB * O + ob * d.vb, zeros, &g, d.kind, d.pack, d, 1)
 
 
 cdef void _winograd_run(const floating *x, Py_ssize_t H, Py_ssize_t W, Py_ssize_t C,
@@ -118,7 +259,7 @@ cdef inline floating _winograd_unit(const floating *x, Py_ssize_t H, Py_ssize_t 
     prefetches the input and output rows of the next unit's tiles (of `tiles` in all)."""
     cdef floating *M = V + 36 * TB * C
     cdef floating poison = 0
-    cdef Py_ssize_t t, tile, n, ty, tx, xi, ob, first, last, nbytes = 0, ybytes = 0
+    cdef Py_ssize_t t, xi, ob, first, last, nbytes = 0, ybytes = 0
     cdef const floating *ahead = x
     cdef floating *y_ahead = y
     cdef nb_rowgeo g
@@ -135,14 +276,7 @@ cdef inline floating _winograd_unit(const floating *x, Py_ssize_t H, Py_ssize_t 
             ybytes = min(PREFETCH_MAX_BYTES, (y + (last // (th * tw) * Ho + min(
                 Ho, 4 * (last % (th * tw) // tw) + 4)) * Wo * O - y_ahead) * <Py_ssize_t>sizeof(floating))
     for t in range(nt):
-        tile = t0 + t
-        n, ty, tx = tile // (th * tw), tile % (th * tw) // tw, tile % tw
-        if floating is float:
-            nb_wino_input_f32(x + n * H * W * C, H, W, C, 4 * ty - pt, 4 * tx - pl,
-                              V + t * C, TB * C, zeros)
-        else:
-            nb_wino_input_f64(x + n * H * W * C, H, W, C, 4 * ty - pt, 4 * tx - pl,
-                              V + t * C, TB * C, zeros)
+        _winograd_input(x, H, W, C, pt, pl, th, tw, t0 + t, V + t * C, TB * C, zeros)
     # M[xi] (nt x O) = V[xi] (nt x C) @ U[xi]: a 1x1 convolution of nt pixels.
     g.H, g.W, g.C, g.xps = 1, nt, C, C
     g.row0, g.row_step, g.wa0, g.wa_step, g.na = 0, 0, 0, 0, 1
@@ -156,12 +290,5 @@ cdef inline floating _winograd_unit(const floating *x, Py_ssize_t H, Py_ssize_t 
             _conv_row(V + xi * TB * C, up + (xi * d.nob + ob) * _panel_size(d),
                       M + xi * TB * O + ob * d.vb, zeros, &g, d.kind, d.pack, d, 1)
     for t in range(nt):
-        tile = t0 + t
-        n, ty, tx = tile // (th * tw), tile % (th * tw) // tw, tile % tw
-        if floating is float:
-            poison += nb_wino_output_f32(M + t * O, TB * O, O, y + n * Ho * Wo * O, Wo, 4 * ty,
-                                         4 * tx, min(4, Ho - 4 * ty), min(4, Wo - 4 * tx))
-        else:
-            poison += nb_wino_output_f64(M + t * O, TB * O, O, y + n * Ho * Wo * O, Wo, 4 * ty,
-                                         4 * tx, min(4, Ho - 4 * ty), min(4, Wo - 4 * tx))
+        poison += _winograd_output(M + t * O, TB * O, O, y, Ho, Wo, th, tw, t0 + t)
     return poison

@@ -121,8 +121,11 @@ cdef enum:
     FILTER_CACHE_BYTES = 1 << 20   # packed filter bytes a conv work unit sweeps with
     PACK_GROUPS = 2                # groups one packed-lane tile covers (1 or 2)
     WINOGRAD_MIN_C = 16            # fewest channels (each way) of a Winograd call ...
-    WINOGRAD_MAX_C = 64            # ... and most reduction channels (see _winograd_ok)
+    WINOGRAD_MAX_C = 256           # ... and most reduction channels (see _winograd_ok)
     WINOGRAD_SCRATCH = 262144      # bytes of transformed tiles (V and M) per Winograd unit
+    WINOGRAD_UNIT_FILTER_BYTES = 524288  # most bytes of transformed filters of a Winograd
+                                         # call run in per-thread units of tiles
+    WINOGRAD_CHUNK_BYTES = 4194304 # bytes of V and M of a chunk of shared Winograd tiles
     PREFETCH_MAX_BYTES = 262144    # most bytes of each kind a work unit prefetches,
     PREFETCH_BURST_BYTES = 16384   # and of input rows per step of a direct unit
 
@@ -260,7 +263,7 @@ def conv2d(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] w,
         if floating is float:
             return _pixels_forward(x, w, Ho, Wo, win, threads)
     if algo == ALGO_WINOGRAD:
-        y = _winograd_conv(x, np.asarray(w, dtype=np.float64), Ho, Wo, win.pt, win.pl, threads)
+        y = _winograd_conv(x, w, Ho, Wo, win.pt, win.pl, False, threads)
         if y is not None:
             return y
     return _direct_forward(x, w, Ho, Wo, win, groups, threads)
@@ -284,8 +287,7 @@ def conv2d_transpose(const floating[:, :, :, ::1] dy, const floating[:, :, :, ::
     if algo == ALGO_WINOGRAD:
         # The correlation of dy with the filter turned by 180 degrees, its channels
         # swapped, over a border of 2 - p (the taps k = 2 - a).
-        dx = _winograd_conv(dy, np.asarray(w, dtype=np.float64)[::-1, ::-1].transpose(
-            0, 1, 3, 2), H, W, 2 - win.pt, 2 - win.pl, threads)
+        dx = _winograd_conv(dy, w, H, W, 2 - win.pt, 2 - win.pl, True, threads)
         if dx is not None:
             return dx
     return _direct_transpose(dy, w, H, W, win, groups, threads)
