@@ -328,7 +328,7 @@ fig.tight_layout()
 #   and need no locks;
 # * runs grouped convolutions group by group on the same micro-kernels (a group
 #   of 8 outputs gives each output 2 lanes, so no lane idles), depthwise ones on
-#   channel-vector kernels, 3x3 stride-1 layers with 16 to 64 input channels by
+#   channel-vector kernels, 3x3 stride-1 layers with 16 to 256 input channels by
 #   Winograd F(4x4, 3x3) (4x fewer multiply-adds; ``nb.set_conv_algorithm("direct")``
 #   turns it off), and the pools in one vectorised pass over NHWC.  Which
 #   algorithm a call takes, and why, is on the docs' performance page.

@@ -215,4 +215,101 @@ static inline T NAME(const T *w, nb_widx ts, nb_widx cs, nb_widx os, nb_widx nc,
 NB_DEFINE_WINO_FILTER(nb_wino_filter_f32, float)
 NB_DEFINE_WINO_FILTER(nb_wino_filter_f64, double)
 
+/* ---- The filter gradient by Winograd F(3x3, 4x4).
+ * dw[a, b] = sum over pixels of x[i + a - pt, j + b - pl] dy[i, j] is, per 4x4 tile of
+ * dy and its 6x6 patch of x, a correlation with a 3x3 result: with the same points,
+ * dw = sum over tiles A3^T [ (G4 dy G4^T) (.) (B^T x B) ] A3, where B^T is the forward
+ * transform's (so nb_wino_input transforms x), and the sum over tiles moves inside the
+ * brackets: 36 products Mw[xi] (C x O) = V[xi]^T D[xi], summed over tiles.  G4 (6x4)
+ * has rows [1 0 0 0], -[1 1 1 1]/3, [1 -1 1 -1]/3, [1 2 4 8]/15, [-16 8 -4 2]/15,
+ * [0 0 0 1]; dy is transformed with the integer rows (exact scaling, fewer roundings)
+ * and the factors 1/3 and 1/15 are applied once, in double, with A3^T = [1 1 1 1 1 0;
+ * 0 1 -1 2 -1/2 0; 0 1 1 4 1/4 1] at the end. */
+
+/* The integer rows of G4 applied to four values. */
+#define NB_WINO_G4(e0, e1, e2, e3, u0, u1, u2, u3, u4, u5) do {                   \
+        u0 = (e0);                                                                  \
+        u1 = -(((e0) + (e1)) + ((e2) + (e3)));                                      \
+        u2 = ((e0) - (e1)) + ((e2) - (e3));                                         \
+        u3 = ((e0) + 2 * (e1)) + (4 * (e2) + 8 * (e3));                             \
+        u4 = (8 * (e1) - 16 * (e0)) + (2 * (e3) - 4 * (e2));                        \
+        u5 = (e3);                                                                  \
+    } while (0)
+
+/* D[xi * ds + 0 .. O) = (G4' t G4'^T)[xi] for the 4x4 tile of image dy (Ho, Wo, O)
+ * whose top-left is (r0, c0); cells outside the image read as zero. */
+#define NB_DEFINE_WINO_DY(NAME, T)                                                  \
+static inline void NAME(const T *dy, nb_widx Ho, nb_widx Wo, nb_widx O, nb_widx r0, \
+                        nb_widx c0, T *D, nb_widx ds, const T *zeros)               \
+{                                                                                   \
+    const T *e[4][4];                                                               \
+    for (int i = 0; i < 4; i++)                                                     \
+        for (int j = 0; j < 4; j++) {                                               \
+            const nb_widx r = r0 + i, c = c0 + j;                                   \
+            e[i][j] = (r < Ho && c < Wo) ? dy + (r * Wo + c) * O : zeros;           \
+        }                                                                           \
+    T t[6][4][NB_WINO_CB];                                                          \
+    for (nb_widx k0 = 0; k0 < O; k0 += NB_WINO_CB) {                                \
+        const nb_widx n = O - k0 < NB_WINO_CB ? O - k0 : NB_WINO_CB;                \
+        for (int j = 0; j < 4; j++) {         /* columns */                         \
+            const T *a = e[0][j] + k0, *b = e[1][j] + k0;                           \
+            const T *c = e[2][j] + k0, *f = e[3][j] + k0;                           \
+            _Pragma("GCC ivdep")                                                    \
+            for (nb_widx k = 0; k < n; k++)                                         \
+                NB_WINO_G4(a[k], b[k], c[k], f[k], t[0][j][k], t[1][j][k],          \
+                           t[2][j][k], t[3][j][k], t[4][j][k], t[5][j][k]);         \
+        }                                                                           \
+        for (int i = 0; i < 6; i++) {         /* rows */                            \
+            T *v = D + i * 6 * ds + k0;                                             \
+            _Pragma("GCC ivdep")                                                    \
+            for (nb_widx k = 0; k < n; k++)                                         \
+                NB_WINO_G4(t[i][0][k], t[i][1][k], t[i][2][k], t[i][3][k], v[k],    \
+                           v[ds + k], v[2 * ds + k], v[3 * ds + k], v[4 * ds + k],  \
+                           v[5 * ds + k]);                                          \
+        }                                                                           \
+    }                                                                               \
+}
+
+/* dw[(3 a + b) * ds + k] = (A3^T (Mw / (s s^T)) A3)[a][b] for k < n, from
+ * Mw[xi * ms + k] (s = 1, 3, 3, 15, 15, 1: the scales of G4's integer rows), in
+ * double. */
+#define NB_DEFINE_WINO_FGRAD_OUTPUT(NAME, T)                                        \
+static inline void NAME(const T *Mw, nb_widx ms, nb_widx n, T *dw, nb_widx ds)      \
+{                                                                                   \
+    double t[3][6][NB_WINO_CB];                                                     \
+    for (nb_widx k0 = 0; k0 < n; k0 += NB_WINO_CB) {                                \
+        const nb_widx nk = n - k0 < NB_WINO_CB ? n - k0 : NB_WINO_CB;               \
+        for (int j = 0; j < 6; j++) {         /* rows: t = A3^T (Mw / s s^T) */     \
+            const double sj = j == 0 || j == 5 ? 1.0 : j < 3 ? 1.0 / 3 : 1.0 / 15;  \
+            const double s1 = sj * (1.0 / 3), s3 = sj * (1.0 / 15);                 \
+            const T *m = Mw + j * ms + k0;                                          \
+            _Pragma("GCC ivdep")                                                    \
+            for (nb_widx k = 0; k < nk; k++) {                                      \
+                const double m0 = m[k] * sj, m1 = m[6 * ms + k] * s1;               \
+                const double m2 = m[12 * ms + k] * s1, m3 = m[18 * ms + k] * s3;    \
+                const double m4 = m[24 * ms + k] * s3, m5 = m[30 * ms + k] * sj;    \
+                t[0][j][k] = m0 + (m1 + m2) + (m3 + m4);                            \
+                t[1][j][k] = (m1 - m2) + (2 * m3 - 0.5 * m4);                       \
+                t[2][j][k] = (m1 + m2) + (4 * m3 + 0.25 * m4) + m5;                 \
+            }                                                                       \
+        }                                                                           \
+        for (int a = 0; a < 3; a++) {         /* columns: dw = t A3 */              \
+            T *d = dw + 3 * a * ds + k0;                                            \
+            _Pragma("GCC ivdep")                                                    \
+            for (nb_widx k = 0; k < nk; k++) {                                      \
+                const double m0 = t[a][0][k], m1 = t[a][1][k], m2 = t[a][2][k];     \
+                const double m3 = t[a][3][k], m4 = t[a][4][k], m5 = t[a][5][k];     \
+                d[k] = (T)(m0 + (m1 + m2) + (m3 + m4));                             \
+                d[ds + k] = (T)((m1 - m2) + (2 * m3 - 0.5 * m4));                   \
+                d[2 * ds + k] = (T)((m1 + m2) + (4 * m3 + 0.25 * m4) + m5);         \
+            }                                                                       \
+        }                                                                           \
+    }                                                                               \
+}
+
+NB_DEFINE_WINO_DY(nb_wino_dy_f32, float)
+NB_DEFINE_WINO_DY(nb_wino_dy_f64, double)
+NB_DEFINE_WINO_FGRAD_OUTPUT(nb_wino_fgrad_output_f32, float)
+NB_DEFINE_WINO_FGRAD_OUTPUT(nb_wino_fgrad_output_f64, double)
+
 #endif  /* NABLA_WINOGRAD_H */

@@ -18,6 +18,18 @@ cdef inline bint _winograd_ok(Py_ssize_t C, Py_ssize_t O, Py_ssize_t groups,
             and WINOGRAD_MIN_C <= C <= WINOGRAD_MAX_C and O >= WINOGRAD_MIN_C)
 
 
+cdef inline bint _winograd_fg_ok(Py_ssize_t C, Py_ssize_t O, Py_ssize_t groups,
+                                 Window win) noexcept:
+    """Whether a filter gradient can run Winograd F(3x3, 4x4): a 3x3 stride-1
+    undilated ungrouped layer with at least WINOGRAD_FG_MIN_C channels each way and
+    at most WINOGRAD_MAX_C reduction... (see the measured error in
+    benchmarks/results/2026-11-30-session6.md)."""
+    return (groups == 1 and win.kh == 3 and win.kw == 3
+            and win.sh == 1 and win.sw == 1 and win.dh == 1 and win.dw == 1
+            and C >= WINOGRAD_FG_MIN_C and O >= WINOGRAD_FG_MIN_C
+            and C <= WINOGRAD_MAX_C and O <= WINOGRAD_MAX_C)
+
+
 cdef extern from "_winograd.h" nogil:
     void nb_wino_input_f32(const float *x, Py_ssize_t H, Py_ssize_t W, Py_ssize_t C,
                            Py_ssize_t r0, Py_ssize_t c0, float *V, Py_ssize_t vs,
@@ -35,6 +47,16 @@ cdef extern from "_winograd.h" nogil:
     double nb_wino_filter_f64(const double *w, Py_ssize_t ts, Py_ssize_t cs, Py_ssize_t os,
                               Py_ssize_t nc, Py_ssize_t O, double *up, Py_ssize_t xs,
                               Py_ssize_t panel, Py_ssize_t vb)
+    void nb_wino_dy_f32(const float *dy, Py_ssize_t Ho, Py_ssize_t Wo, Py_ssize_t O,
+                        Py_ssize_t r0, Py_ssize_t c0, float *D, Py_ssize_t ds,
+                        const float *zeros)
+    void nb_wino_dy_f64(const double *dy, Py_ssize_t Ho, Py_ssize_t Wo, Py_ssize_t O,
+                        Py_ssize_t r0, Py_ssize_t c0, double *D, Py_ssize_t ds,
+                        const double *zeros)
+    void nb_wino_fgrad_output_f32(const float *Mw, Py_ssize_t ms, Py_ssize_t n, float *dw,
+                                  Py_ssize_t ds)
+    void nb_wino_fgrad_output_f64(const double *Mw, Py_ssize_t ms, Py_ssize_t n, double *dw,
+                                  Py_ssize_t ds)
     enum:
         NB_WINO_FC
 
@@ -292,3 +314,117 @@ cdef inline floating _winograd_unit(const floating *x, Py_ssize_t H, Py_ssize_t 
     for t in range(nt):
         poison += _winograd_output(M + t * O, TB * O, O, y, Ho, Wo, th, tw, t0 + t)
     return poison
+
+
+# ------------------------------------------------- the filter gradient, F(3x3, 4x4)
+
+cdef object _winograd_filter_grad(const floating[:, :, :, ::1] x,
+                                  const floating[:, :, :, ::1] dy, Py_ssize_t pt,
+                                  Py_ssize_t pl, bint threads):
+    """dw (3, 3, C, O) = the filter gradient of a 3x3 stride-1 conv2d (padding pt on
+    top, pl on the left) by Winograd F(3x3, 4x4) (see _winograd.h): the 4x4 tiles of
+    dy and their 6x6 patches of x are transformed in chunks of tiles shared by the
+    team, the 36 products Mw[xi] (C x O) += V[xi]^T D[xi] run on the filter-gradient
+    tile (a unit per point and 8-channel x output block, summing the chunk's tiles
+    in order), and Mw is transformed into dw once at the end.  Chunks of at most
+    WINOGRAD_FG_CHUNK_BYTES (not the batch) and Mw (36*C*O values) are the scratch;
+    every sum runs in an order fixed by the shapes: the same bits on any number of
+    threads.  Returns None if a value of dw is not finite (the caller then runs the
+    direct form, whose inf and NaN are the formula's cell by cell)."""
+    dtype = np.float32 if floating is float else np.float64
+    cdef Py_ssize_t N = x.shape[0], H = x.shape[1], W = x.shape[2], C = x.shape[3]
+    cdef Py_ssize_t Ho = dy.shape[1], Wo = dy.shape[2], O = dy.shape[3]
+    cdef Py_ssize_t th = (Ho + 3) // 4, tw = (Wo + 3) // 4, tiles = N * th * tw
+    cdef Py_ssize_t vb = NB_VB_F32 if floating is float else NB_VB_F64
+    # Rows of V and D padded by a cache line where they would be a multiple of 256
+    # bytes long: a tile reads one 8-channel column of them, and rows 1 KB apart
+    # (256 channels) fall into 4 of the L1 cache's 64 sets.
+    cdef Py_ssize_t vc = _padded_row(C, sizeof(floating)), vo = _padded_row(O, sizeof(floating))
+    cdef Py_ssize_t nchunks = (tiles * 36 * (vc + vo) * sizeof(floating)
+                               + WINOGRAD_FG_CHUNK_BYTES - 1) // WINOGRAD_FG_CHUNK_BYTES
+    cdef Py_ssize_t TB = (tiles + nchunks - 1) // nchunks
+    scratch_arr = _aligned_zeros((36 * TB * (vc + vo),), dtype, False)
+    cdef floating[::1] scratch = scratch_arr
+    Mw_arr = _aligned_zeros((36 * C * O,), dtype)
+    cdef floating[::1] Mw = Mw_arr
+    dw = np.empty((3, 3, C, O), dtype=dtype)
+    cdef floating[:, :, :, ::1] dw_view = dw
+    cdef const floating[::1] zeros = np.zeros(max(C, O), dtype=dtype)
+    with nogil:
+        _winograd_fg_chunks(&x[0, 0, 0, 0], H, W, C, &dy[0, 0, 0, 0], Ho, Wo, O, pt, pl,
+                            th, tw, tiles, TB, vc, vo, &scratch[0], &Mw[0],
+                            &dw_view[0, 0, 0, 0], &zeros[0], vb, threads)
+    if not np.isfinite(dw).all():
+        return None
+    return dw
+
+
+cdef inline Py_ssize_t _padded_row(Py_ssize_t n, Py_ssize_t itemsize) noexcept nogil:
+    """n, or n plus a cache line of values if n values are a multiple of 256 bytes."""
+    return n + 64 // itemsize if (n * itemsize) % 256 == 0 else n
+
+
+cdef void _winograd_fg_chunks(const floating *x, Py_ssize_t H, Py_ssize_t W, Py_ssize_t C,
+                              const floating *dy, Py_ssize_t Ho, Py_ssize_t Wo, Py_ssize_t O,
+                              Py_ssize_t pt, Py_ssize_t pl, Py_ssize_t th, Py_ssize_t tw,
+                              Py_ssize_t tiles, Py_ssize_t TB, Py_ssize_t vc, Py_ssize_t vo,
+                              floating *V, floating *Mw, floating *dw, const floating *zeros,
+                              Py_ssize_t vb, bint threads) noexcept nogil:
+    cdef floating *D = V + 36 * TB * vc
+    cdef Py_ssize_t ncb = (C + NB_FG_C - 1) // NB_FG_C, nob = (O + vb - 1) // vb
+    cdef Py_ssize_t chunk, t0, nt, t, u, k0, n
+    for chunk in range((tiles + TB - 1) // TB):
+        t0 = chunk * TB
+        nt = min(TB, tiles - t0)
+        for t in prange(nt, schedule="static", num_threads=nb_team_size(),
+                        use_threads_if=threads):
+            _winograd_input(x, H, W, C, pt, pl, th, tw, t0 + t, V + t * vc, TB * vc, zeros)
+            _winograd_dy(dy, Ho, Wo, O, th, tw, t0 + t, D + t * vo, TB * vo, zeros)
+        for u in prange(36 * ncb * nob, schedule="static", num_threads=nb_team_size(),
+                        use_threads_if=threads):
+            _winograd_fg_block(V, D, Mw, u // (ncb * nob), u // nob % ncb, u % nob, nt, TB,
+                               vc, vo, C, O, vb)
+    for u in prange((C * O + WINOGRAD_FG_OUT_BLOCK - 1) // WINOGRAD_FG_OUT_BLOCK,
+                    schedule="static", num_threads=nb_team_size(), use_threads_if=threads):
+        k0 = u * WINOGRAD_FG_OUT_BLOCK
+        n = min(WINOGRAD_FG_OUT_BLOCK, C * O - k0)
+        if floating is float:
+            nb_wino_fgrad_output_f32(Mw + k0, C * O, n, dw + k0, C * O)
+        else:
+            nb_wino_fgrad_output_f64(Mw + k0, C * O, n, dw + k0, C * O)
+
+
+cdef inline void _winograd_fg_block(const floating *V, const floating *D, floating *Mw,
+                                    Py_ssize_t xi, Py_ssize_t cb, Py_ssize_t ob,
+                                    Py_ssize_t nt, Py_ssize_t TB, Py_ssize_t vc, Py_ssize_t vo,
+                                    Py_ssize_t C, Py_ssize_t O,
+                                    Py_ssize_t vb) noexcept nogil:
+    """Mw[xi][8-channel block cb, output block ob] += the sum over the chunk's nt tiles
+    of V[xi][t, block]^T D[xi][t, block], in partial sums of WINOGRAD_FG_SUM tiles
+    (each from zero, then added in): rounding grows with the length of a float sum,
+    and a chunk may hold thousands of tiles."""
+    cdef floating part[NB_FG_C * 32]
+    cdef Py_ssize_t nc = min(NB_FG_C, C - cb * NB_FG_C), no = min(vb, O - ob * vb)
+    cdef Py_ssize_t p, s, k, o, m
+    cdef floating *dst = Mw + (xi * C + cb * NB_FG_C) * O + ob * vb
+    for p in range((nt + WINOGRAD_FG_SUM - 1) // WINOGRAD_FG_SUM):
+        s = p * WINOGRAD_FG_SUM
+        m = min(WINOGRAD_FG_SUM, nt - s)
+        for k in range(NB_FG_C * vb):
+            part[k] = 0
+        _fgrad_tile(V + (xi * TB + s) * vc + cb * NB_FG_C, 0, vc,
+                    D + (xi * TB + s) * vo + ob * vb, 0, vo, 1, m, part, vb, nc, no, TILE_FULL, 0, 0)
+        for k in range(nc):
+            for o in range(no):
+                dst[k * O + o] += part[k * vb + o]
+
+
+cdef inline void _winograd_dy(const floating *dy, Py_ssize_t Ho, Py_ssize_t Wo, Py_ssize_t O,
+                              Py_ssize_t th, Py_ssize_t tw, Py_ssize_t tile, floating *D,
+                              Py_ssize_t ds, const floating *zeros) noexcept nogil:
+    """D[xi * ds + 0 .. O) = the transformed 4x4 tile `tile` of dy."""
+    cdef Py_ssize_t n = tile // (th * tw), ty = tile % (th * tw) // tw, tx = tile % tw
+    if floating is float:
+        nb_wino_dy_f32(dy + n * Ho * Wo * O, Ho, Wo, O, 4 * ty, 4 * tx, D, ds, zeros)
+    else:
+        nb_wino_dy_f64(dy + n * Ho * Wo * O, Ho, Wo, O, 4 * ty, 4 * tx, D, ds, zeros)

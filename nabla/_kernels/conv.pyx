@@ -126,6 +126,10 @@ cdef enum:
     WINOGRAD_UNIT_FILTER_BYTES = 524288  # most bytes of transformed filters of a Winograd
                                          # call run in per-thread units of tiles
     WINOGRAD_CHUNK_BYTES = 4194304 # bytes of V and M of a chunk of shared Winograd tiles
+    WINOGRAD_FG_MIN_C = 128        # fewest channels (each way) of a Winograd filter gradient
+    WINOGRAD_FG_CHUNK_BYTES = 16777216  # bytes of transformed x and dy tiles per chunk
+    WINOGRAD_FG_OUT_BLOCK = 2048   # filter values per unit of its output transform
+    WINOGRAD_FG_SUM = 64           # tiles per partial sum of its products
     PREFETCH_MAX_BYTES = 262144    # most bytes of each kind a work unit prefetches,
     PREFETCH_BURST_BYTES = 16384   # and of input rows per step of a direct unit
 
@@ -226,6 +230,8 @@ cdef Algorithm _choose_algorithm(Op op, Py_ssize_t C_in, Py_ssize_t C_out, Py_ss
     if groups > 1 and C_in == groups and C_out == groups:
         return ALGO_DEPTHWISE
     if op == OP_FILTER_GRAD:
+        if CONV_ALGO == ALGO_AUTO and _winograd_fg_ok(C_in, C_out, groups, win):
+            return ALGO_WINOGRAD
         return ALGO_DIRECT
     if op == OP_CONV2D and single and NB_HAVE_C1 and groups == 1 and C_in == 1 \
             and win.sw == 1 and C_out <= 8:
@@ -308,4 +314,8 @@ def conv2d_filter_grad(const floating[:, :, :, ::1] x, const floating[:, :, :, :
         return np.zeros((win.kh, win.kw, C // groups, O), dtype=dtype)
     if algo == ALGO_DEPTHWISE:
         return _depthwise_filter_grad(x, dy, win, threads)
+    if algo == ALGO_WINOGRAD:
+        dw = _winograd_filter_grad(x, dy, win.pt, win.pl, threads)
+        if dw is not None:
+            return dw
     return _direct_filter_grad(x, dy, win, groups, threads)
