@@ -205,6 +205,18 @@ def test_transpose_is_adjoint_of_forward(dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("m", [0, 1, 7, 8, 13, 64, 65, 100, 127, 128])
+def test_matmul(m, dtype):
+    """The matmul kernel (a 1x1 convolution whose pixels are x's rows, in rows of 8
+    where M allows, else of a divisor of M, else one row) against NumPy, for every
+    row layout: M a multiple of 8, with a divisor from 8 to 64, prime, tiny, empty."""
+    rng = np.random.default_rng(m)
+    a = _ro(rng.standard_normal((m, 37)).astype(dtype))
+    b = _ro(rng.standard_normal((37, 45)).astype(dtype))
+    _check(K.matmul(a, b), _f64(a) @ _f64(b), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_no_input_channels(dtype):
     """C_in = 0: conv2d gives zeros, filter_grad an empty filter (direct-loop path)."""
     x = _ro(np.zeros((2, 5, 5, 0), dtype))
