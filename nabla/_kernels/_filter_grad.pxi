@@ -26,7 +26,15 @@ cdef object _direct_filter_grad(const floating[:, :, :, ::1] x,
     # group's outputs) give the threads more units without more copies: a unit
     # owns its slice outright.
     Cg, Og = C // groups, O // groups
-    rows_per_unit = min(Ho, (FG_PIXELS + Wo - 1) // Wo)
+    # Larger pixel units for layers with very few products per pixel: a unit's fixed
+    # costs (its tiles' accumulator loads and stores, prefetch, pointers) outweighed
+    # its products.  LeNet's first layer (1 -> 6 channels, 5x5, 150 per pixel): 0.51
+    # -> 0.32 ms; layers from 16 channels up within 3% either way, the 1x1 64 -> 256
+    # 11% slower with 4M-product units (benchmarks/results/2026-11-30-session6.md).
+    cdef Py_ssize_t pixels = FG_PIXELS
+    while pixels < FG_PIXELS_MAX and pixels * Kh * Kw * Cg * Og < FG_UNIT_MACS:
+        pixels *= 2
+    rows_per_unit = min(Ho, (pixels + Wo - 1) // Wo)
     units_per_image = (Ho + rows_per_unit - 1) // rows_per_unit
     # S grows with the pixels, and for a small dw (cheap copies) up to FG_SMALL_PARTS.
     S = max(1, (N * Ho * Wo) // FG_PART_PIXELS, min(FG_SMALL_PARTS, FG_SMALL_BYTES // (

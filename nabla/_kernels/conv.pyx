@@ -110,7 +110,9 @@ def _team_size():
 # development hosts (benchmarks/conv_kernels.py, benchmarks/results/).
 
 cdef enum:
-    FG_PIXELS = 128      # output pixels per work unit of the fast filter gradient
+    FG_PIXELS = 128      # output pixels per work unit of the fast filter gradient,
+    FG_PIXELS_MAX = 1024    # doubled up to this while a unit has fewer than
+                            # FG_UNIT_MACS multiply-adds (layers with few channels)
     FG_PART_PIXELS = 4096   # a partial sum of dw per this many output pixels ...
     FG_MAX_PARTS = 64       # ... but at most this many partial sums (copies of dw),
     FG_SMALL_PARTS = 8      # and at least this many (if there are that many pixel units)
@@ -138,6 +140,18 @@ cdef enum:
 # thread costs about 5 us, so two threads only pay from roughly 3e5 multiply-adds
 # (about 15 us of work) on; 2**19 leaves a margin for a loaded machine.
 cdef Py_ssize_t PARALLEL_MIN_MACS = 1 << 19
+
+# The filter gradient's pixel units grow (up to FG_PIXELS_MAX) while they have fewer
+# multiply-adds than this; a variable, so that benchmarks can compare settings.
+cdef Py_ssize_t FG_UNIT_MACS = 1 << 20
+
+
+def _fg_unit_macs(value=None):
+    """The filter gradient's unit size in multiply-adds; set it if value is given."""
+    global FG_UNIT_MACS
+    if value is not None:
+        FG_UNIT_MACS = value
+    return FG_UNIT_MACS
 
 # What work units prefetch for the next unit (nb_prefetch_part): PREFETCH_INPUT, its
 # input rows; PREFETCH_OUTPUT, its output rows.  A switch for the A/B benchmark
