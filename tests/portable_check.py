@@ -4,7 +4,8 @@
 
 Runs all four ops and their gradients (VJP and JVP) on the compiled backend, in float32
 and float64, with padding, stride, dilation and groups (every convolution algorithm:
-direct, packed lanes, depthwise, Winograd), and a matrix product and ReLU (the
+direct, packed lanes, depthwise, Winograd in per-thread units and in shared chunks,
+the Winograd filter gradient), and a matrix product and ReLU (the
 training kernels), and compares them with the reference backend; prints the instruction set the kernels were chosen for, and exits 1
 on any mismatch.  No subprocesses and no test framework, so it runs under an emulator
 (``qemu-x86_64 -cpu Haswell python portable_check.py``) as it runs natively.
@@ -23,6 +24,8 @@ CASES = [
     ("conv2d", dict(padding=2, groups=8), (2, 9, 9, 8), (5, 5, 1, 8)),
     ("conv2d", dict(), (4, 6, 6, 32), (1, 1, 32, 40)),
     ("conv2d", dict(padding=1), (2, 9, 7, 16), (3, 3, 16, 24)),          # Winograd
+    ("conv2d", dict(padding=1), (1, 6, 5, 128), (3, 3, 128, 136)),       # shared chunks,
+                                                                          # Winograd dw
     ("conv2d", dict(padding=1, groups=4), (2, 7, 19, 32), (3, 3, 8, 32)),  # packed lanes
     ("matmul", dict(), (7, 19), (19, 24)),                                  # a linear layer
     ("relu", dict(), (2, 5, 5, 37), None),
