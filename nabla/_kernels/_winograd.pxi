@@ -21,9 +21,11 @@ cdef inline bint _winograd_ok(Py_ssize_t C, Py_ssize_t O, Py_ssize_t groups,
 cdef inline bint _winograd_fg_ok(Py_ssize_t C, Py_ssize_t O, Py_ssize_t groups,
                                  Window win) noexcept:
     """Whether a filter gradient can run Winograd F(3x3, 4x4): a 3x3 stride-1
-    undilated ungrouped layer with at least WINOGRAD_FG_MIN_C channels each way and
-    at most WINOGRAD_MAX_C reduction... (see the measured error in
-    benchmarks/results/2026-11-30-session6.md)."""
+    undilated ungrouped layer with WINOGRAD_FG_MIN_C to WINOGRAD_MAX_C channels each
+    way.  With fewer channels, writing and reading the transformed tiles (36 values
+    per channel and tile) costs what the products save: at 64 channels it ran as
+    fast as the direct form; its error is the direct form's at 128 and 256
+    (benchmarks/results/2026-11-30-session6.md)."""
     return (groups == 1 and win.kh == 3 and win.kw == 3
             and win.sh == 1 and win.sw == 1 and win.dh == 1 and win.dw == 1
             and C >= WINOGRAD_FG_MIN_C and O >= WINOGRAD_FG_MIN_C
@@ -284,7 +286,6 @@ cdef inline floating _winograd_unit(const floating *x, Py_ssize_t H, Py_ssize_t 
     cdef Py_ssize_t t, xi, ob, first, last, nbytes = 0, ybytes = 0
     cdef const floating *ahead = x
     cdef floating *y_ahead = y
-    cdef nb_rowgeo g
     if t0 + TB < tiles and PREFETCH:
         # Its tiles' input rows 4*ty - pt .. 4*ty - pt + 5 as one run of x, and their
         # output rows 4*ty .. 4*ty + 3 as one run of y.
@@ -299,18 +300,11 @@ cdef inline floating _winograd_unit(const floating *x, Py_ssize_t H, Py_ssize_t 
                 Ho, 4 * (last % (th * tw) // tw) + 4)) * Wo * O - y_ahead) * <Py_ssize_t>sizeof(floating))
     for t in range(nt):
         _winograd_input(x, H, W, C, pt, pl, th, tw, t0 + t, V + t * C, TB * C, zeros)
-    # M[xi] (nt x O) = V[xi] (nt x C) @ U[xi]: a 1x1 convolution of nt pixels.
-    g.H, g.W, g.C, g.xps = 1, nt, C, C
-    g.row0, g.row_step, g.wa0, g.wa_step, g.na = 0, 0, 0, 0, 1
-    g.col0, g.col_pix, g.col_tap, g.wb0, g.wb_step, g.nb = 0, 1, 0, 0, 0, 1
-    g.Kw, g.npix, g.y_pix = 1, nt, O
     for xi in range(36):
         nb_prefetch_part(ahead, nbytes, xi, 36)
         nb_prefetch_part(y_ahead, ybytes, xi, 36)
         for ob in range(d.nob):
-            g.nch = min(d.vb, O - ob * d.vb)
-            _conv_row(V + xi * TB * C, up + (xi * d.nob + ob) * _panel_size(d),
-                      M + xi * TB * O + ob * d.vb, zeros, &g, d.kind, d.pack, d, 1)
+            _winograd_product(V, up, M, d, xi, ob, nt, TB, C, O, zeros)
     for t in range(nt):
         poison += _winograd_output(M + t * O, TB * O, O, y, Ho, Wo, th, tw, t0 + t)
     return poison
