@@ -86,10 +86,13 @@ def check_rank(op: str, name: str, t: Tensor, rank: int, layout: str) -> None:
 
 
 def _int(op: str, name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+    if type(value) is int:         # the usual case, without the ABC checks (a third of
+        v = value                  # a small conv2d call's argument checking)
+    elif isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{op}: argument '{name}' must contain ints, got {value!r} "
                         f"of type {type(value).__name__}")
-    v = operator.index(value)
+    else:
+        v = operator.index(value)
     if v < minimum:
         what = "positive" if minimum == 1 else f">= {minimum}"
         raise ValueError(f"{op}: argument '{name}' must be {what}, got {v}")
