@@ -213,7 +213,7 @@ def _row_length(M):
     where M allows, else the largest divisor of M from 8 to 64, else M (one row)."""
     if M % 8 == 0:
         return 8
-    return next((L for L in range(64, 7, -1) if M % L == 0), max(M, 1))
+    return next((L for L in range(64, 7, -1) if M % L == 0), M)
 
 __all__ = [
     "NAME",

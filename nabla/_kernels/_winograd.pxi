@@ -397,7 +397,7 @@ cdef inline void _winograd_fg_block(const floating *V, const floating *D, floati
     of V[xi][t, block]^T D[xi][t, block], in partial sums of WINOGRAD_FG_SUM tiles
     (each from zero, then added in): rounding grows with the length of a float sum,
     and a chunk may hold thousands of tiles."""
-    cdef floating part[NB_FG_C * 32]
+    cdef floating part[NB_FG_C * NB_VB_F32]      # the widest block: float32's
     cdef Py_ssize_t nc = min(NB_FG_C, C - cb * NB_FG_C), no = min(vb, O - ob * vb)
     cdef Py_ssize_t p, s, k, o, m
     cdef floating *dst = Mw + (xi * C + cb * NB_FG_C) * O + ob * vb
