@@ -145,7 +145,10 @@ static inline void nb_prefetch_part(const void *p, nb_idx n, nb_idx k, nb_idx pa
 /* Merged column taps at a border tile (nb*C <= NB_MERGE_MAX): pixel t whose run
  * x[col .. col + nb - 1][0 .. C) is not wholly inside the row (or t >= np) reads a
  * copy of it in tmp[t] with zeros for the columns outside, so border tiles too run
- * one reduction of nb*C instead of nb reductions of C. */
+ * one reduction of nb*C instead of nb reductions of C.  The copy is NB_COPY_RUN
+ * (vectors: a masked load and a full store per LANES values, which stays inside
+ * tmp[t] as LANES divides NB_MERGE_MAX); as a scalar loop it cost layers with 3 or
+ * 4 channels 5-10%. */
 #define NB_MERGE_MAX 32
 #define NB_PAD_RUNS(NP, T, p, tmp, xrow, g, q0, np, C)                              \
     do {                                                                            \
@@ -160,11 +163,7 @@ static inline void nb_prefetch_part(const void *p, nb_idx n, nb_idx k, nb_idx pa
             if (hi_ > run_) hi_ = run_;                                             \
             if (t_ >= (np) || lo_ > hi_) lo_ = hi_ = run_;                          \
             T *d_ = (tmp)[t_];                                                      \
-            const T *s_ = (xrow) + col_ * (C);                                      \
-            nb_idx i_ = 0;                                                          \
-            for (; i_ < lo_; i_++) d_[i_] = 0;                                      \
-            for (; i_ < hi_; i_++) d_[i_] = s_[i_];                                 \
-            for (; i_ < run_; i_++) d_[i_] = 0;                                     \
+            NB_COPY_RUN(T, d_, (xrow) + col_ * (C), lo_, hi_, run_);                \
             (p)[t_] = d_;                                                           \
         }                                                                           \
     } while (0)
@@ -258,6 +257,20 @@ static inline void NAME(const T *x, const T *wblk, T *y, const T *zeros,        
 #ifdef NB_SIMD
 
 /* ------------------------------------------- the vector kernels (AVX-512, AVX2) */
+
+/* d[0 .. run) = s[i] for i in [lo, hi), zero elsewhere (0 <= lo <= hi <= run): a
+ * load masked to the lanes inside [lo, hi) (the others are never read, so memory
+ * around the run is not touched) and a full store per LANES values, which may write
+ * up to LANES - 1 values past d + run. */
+#define NB_COPY_RUN(T, d, s, lo, hi, run)                                           \
+    do {                                                                            \
+        for (nb_idx j_ = 0; j_ < (run); j_ += LANES) {                              \
+            nb_idx a_ = (lo) - j_, b_ = (hi) - j_;                                  \
+            a_ = a_ < 0 ? 0 : a_ > LANES ? LANES : a_;                              \
+            b_ = b_ < 0 ? 0 : b_ > LANES ? LANES : b_;                              \
+            STOREU((d) + j_, a_ < b_ ? MLOADU(MASKR(a_, b_), (s) + j_) : SETZERO()); \
+        }                                                                           \
+    } while (0)
 
 /* Tile rows t >= NB_PX (AVX2's 6-pixel tiles) compile away. */
 #define NB_FMA2(V, t) do {                                                          \

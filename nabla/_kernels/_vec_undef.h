@@ -10,3 +10,4 @@
 #undef MSTOREU
 #undef MLOADU
 #undef MASKN
+#undef MASKR
