@@ -19,7 +19,7 @@ Checks, on each backend (``cython`` and ``reference``):
   exactly); on finite data also the JVP (conv is bilinear: ``f(tx, w) + f(x, tw)``;
   avg pooling is linear; max pooling moves the tangent at the naive argmax) and the
   VJP, through ``<u, J v> = <J^T u, v>`` with the naive ``J v``; no input is written to.
-* a call the Cython backend may run by Winograd F(4x4, 3x3) (3x3, stride 1, no
+* a call the Cython backend may run by Winograd F(4x4, 3x3) (3x3, stride 1, any
   dilation, no groups, 16..256 input channels, 16+ outputs): its values within a
   normwise bound, eps times the largest magnitudes of x and w, instead of each
   cell's own, since the transforms mix each output with its whole 6x6 input patch
@@ -72,12 +72,14 @@ def make_case(seed):
         groups = pick((1, 1, 1, 2, 3))
         cg, og = int(rng.integers(1, 4)), int(rng.integers(1, 4))
         family = rng.random()
-        # Winograd's shapes: 3x3, stride 1, 16 to 40 channels.  (Its shared chunks and
+        # Winograd's shapes: 3x3, stride 1, 16 to 40 channels, a third of them dilated.
+        # (Its shared chunks and
         # its filter gradient start at 64 and 128 channels, where the naive loops take
         # minutes a case: tests/test_kernels_fast_paths.py checks them.)
         if family < 0.1:
             kh = kw = 3
-            s = d = kwargs["stride"] = kwargs["dilation"] = (1, 1)
+            s = kwargs["stride"] = (1, 1)
+            d = kwargs["dilation"] = pick(((1, 1), (1, 1), (2, 2), (1, 3), (3, 2)))
             groups, cg, og = 1, int(rng.integers(16, 41)), int(rng.integers(16, 41))
         elif family < 0.2:      # the packed grouped kernels: 4 or 8 channels per group
             groups, cg, og = pick((2, 4)), pick((4, 8)), pick((2, 4, 8))
@@ -296,7 +298,6 @@ def _winograd_eligible(case, kwargs):
     outputs = filt[3] if case["op"] == "conv2d" else filt[2]
     return (filt[:2] == [3, 3] or tuple(filt[:2]) == (3, 3)) \
         and tuple(kwargs.get("stride", (1, 1))) == (1, 1) \
-        and tuple(kwargs.get("dilation", (1, 1))) == (1, 1) \
         and 16 <= case["shapes"]["x"][3] <= 256 and outputs >= 16
 
 

@@ -246,7 +246,9 @@ def test_inputs_unchanged_and_result_fresh():
 # The last three have transformed filters too large for per-thread units (36*C*O
 # values over 512 KB in float32): shared chunks of tiles, with outputs that do not
 # fill the last packed block, and (the last) more tiles than one 4 MB chunk holds,
-# the last chunk part full.
+# the last chunk part full.  Dilated layers (tiles of pixels d apart, one phase of
+# the output each): phases of unequal size (Ho, Wo not multiples of d), some with
+# only empty last tiles, padding below and above d, and a chunked one.
 WINOGRAD_CASES = [
     (1, 9, 11, 16, 16, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1)),
     (2, 13, 7, 24, 40, (3, 3), (1, 1), (0, 0, 0, 0), (1, 1)),
@@ -256,6 +258,11 @@ WINOGRAD_CASES = [
     (2, 9, 7, 80, 72, (3, 3), (1, 1), (1, 0, 2, 1), (1, 1)),
     (1, 6, 6, 256, 40, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1)),
     (4, 26, 25, 96, 100, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1)),
+    (2, 13, 11, 16, 24, (3, 3), (1, 1), (2, 2, 2, 2), (2, 2)),
+    (1, 17, 9, 32, 16, (3, 3), (1, 1), (1, 3, 0, 2), (3, 2)),
+    (3, 9, 14, 24, 40, (3, 3), (1, 1), (0, 0, 3, 3), (2, 3)),
+    (1, 6, 5, 16, 16, (3, 3), (1, 1), (4, 4, 4, 4), (4, 4)),
+    (2, 19, 18, 96, 80, (3, 3), (1, 1), (2, 2, 2, 2), (2, 2)),
 ]
 
 
@@ -493,7 +500,9 @@ def _shifted(a, shift):
     ("conv2d_transpose", 128, 512, (3, 3), (1, 1), (1, 1), 1, True, True, "direct"),
     ("conv2d", 8, 64, (3, 3), (1, 1), (1, 1), 1, True, True, "direct"),     # too few channels
     ("conv2d", 64, 64, (3, 3), (2, 2), (1, 1), 1, True, True, "direct"),    # strided
-    ("conv2d", 64, 64, (3, 3), (1, 1), (2, 2), 1, True, True, "direct"),    # dilated
+    ("conv2d", 64, 64, (3, 3), (1, 1), (2, 2), 1, True, True, "winograd"),  # dilated
+    ("conv2d_transpose", 64, 32, (3, 3), (1, 1), (3, 2), 1, True, False, "winograd"),
+    ("conv2d_filter_grad", 128, 128, (3, 3), (1, 1), (2, 2), 1, True, True, "direct"),
     ("conv2d", 64, 64, (5, 5), (1, 1), (1, 1), 1, True, True, "direct"),
     ("conv2d_filter_grad", 64, 64, (3, 3), (1, 1), (1, 1), 1, True, True, "direct"),
     ("conv2d_filter_grad", 128, 256, (3, 3), (1, 1), (1, 1), 1, True, True, "winograd"),

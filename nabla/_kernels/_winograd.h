@@ -61,15 +61,18 @@ typedef ptrdiff_t nb_widx;
     } while (0)
 
 /* V[xi * vs + 0 .. C) = (B^T d B)[xi] for the patch of image x (H, W, C) whose
- * top-left is at (r0, c0); cells outside the image read as zero. */
+ * cell (i, j) is x's pixel (r0 + i*dh, c0 + j*dw) (dh, dw: the layer's dilation; a
+ * dilated layer is an undilated one on each sub-image of pixels dh rows and dw
+ * columns apart); cells outside the image read as zero. */
 #define NB_DEFINE_WINO_INPUT(NAME, T)                                               \
 static inline void NAME(const T *x, nb_widx H, nb_widx W, nb_widx C, nb_widx r0,    \
-                        nb_widx c0, T *V, nb_widx vs, const T *zeros)               \
+                        nb_widx c0, nb_widx dh, nb_widx dw, T *V, nb_widx vs,       \
+                        const T *zeros)                                             \
 {                                                                                   \
     const T *d[6][6];                                                               \
     for (int i = 0; i < 6; i++)                                                     \
         for (int j = 0; j < 6; j++) {                                               \
-            const nb_widx r = r0 + i, c = c0 + j;                                   \
+            const nb_widx r = r0 + i * dh, c = c0 + j * dw;                         \
             d[i][j] = (r >= 0 && r < H && c >= 0 && c < W) ? x + (r * W + c) * C : zeros; \
         }                                                                           \
     T t[6][6][NB_WINO_CB];                                                          \
@@ -94,14 +97,16 @@ static inline void NAME(const T *x, nb_widx H, nb_widx W, nb_widx C, nb_widx r0,
     }                                                                               \
 }
 
-/* y[(r0 + i, c0 + j)][0 .. O) = (A^T M A)[i][j] for i < nr <= 4, j < nc <= 4, from
- * M[xi * ms + 0 .. O); y is an image (., W, O).  Returns 0 if every output written is
- * finite, NaN otherwise (the sum of o * 0: an inf or NaN input spreads over the
- * whole tile in the transformed domain, so the caller then recomputes directly). */
+/* y[(r0 + i*dh, c0 + j*dw)][0 .. O) = (A^T M A)[i][j] for i < nr <= 4, j < nc <= 4,
+ * from M[xi * ms + 0 .. O); y is an image (., W, O).  Returns 0 if every output
+ * written is finite, NaN otherwise (the sum of o * 0: an inf or NaN input spreads
+ * over the whole tile in the transformed domain, so the caller then recomputes
+ * directly). */
 #define NB_DEFINE_WINO_OUTPUT(NAME, T)                                              \
 static inline T NAME(const T *M, nb_widx ms, nb_widx O, T *y, nb_widx W,            \
-                     nb_widx r0, nb_widx c0, int nr, int nc)                        \
+                     nb_widx r0, nb_widx c0, nb_widx dh, nb_widx dw, int nr, int nc) \
 {                                                                                   \
+    const nb_widx rs = dh * W * O;    /* from one output row of the tile to the next */ \
     T t[6][4][NB_WINO_CB];                                                          \
     T poison = 0;                                                                   \
     for (nb_widx k0 = 0; k0 < O; k0 += NB_WINO_CB) {                                \
@@ -114,16 +119,16 @@ static inline T NAME(const T *M, nb_widx ms, nb_widx O, T *y, nb_widx W,        
                            m[5 * ms + k], t[i][0][k], t[i][1][k], t[i][2][k], t[i][3][k]); \
         }                                                                           \
         for (int j = 0; j < nc; j++) {        /* columns: y = A^T t */              \
-            T *y0 = y + (r0 * W + c0 + j) * O + k0;                                 \
+            T *y0 = y + (r0 * W + c0 + j * dw) * O + k0;                            \
             T o0, o1, o2, o3;                                                       \
             _Pragma("GCC ivdep")                                                    \
             for (nb_widx k = 0; k < n; k++) {                                       \
                 NB_WINO_AT(t[0][j][k], t[1][j][k], t[2][j][k], t[3][j][k], t[4][j][k], \
                            t[5][j][k], o0, o1, o2, o3);                             \
                 y0[k] = o0;                                                         \
-                if (nr > 1) y0[W * O + k] = o1;                                     \
-                if (nr > 2) y0[2 * W * O + k] = o2;                                 \
-                if (nr > 3) y0[3 * W * O + k] = o3;                                 \
+                if (nr > 1) y0[rs + k] = o1;                                        \
+                if (nr > 2) y0[2 * rs + k] = o2;                                    \
+                if (nr > 3) y0[3 * rs + k] = o3;                                    \
                 poison += (o0 + o1 + o2 + o3) * 0;                                  \
             }                                                                       \
         }                                                                           \

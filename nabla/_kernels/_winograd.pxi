@@ -5,7 +5,7 @@
 cdef inline bint _winograd_ok(Py_ssize_t C, Py_ssize_t O, Py_ssize_t groups,
                               Window win) noexcept:
     """Whether a conv2d (or a conv2d_transpose, with C and O its dy's and dx's channels)
-    can run Winograd F(4x4, 3x3): 3x3 filters, stride 1, no dilation, no groups,
+    can run Winograd F(4x4, 3x3): 3x3 filters, stride 1, any dilation, no groups,
     WINOGRAD_MIN_C <= C <= WINOGRAD_MAX_C reduction channels and O >= WINOGRAD_MIN_C
     outputs.  Measured
     (benchmarks/results/2026-11-30-winograd.md): with fewer channels the transforms
@@ -13,8 +13,7 @@ cdef inline bint _winograd_ok(Py_ssize_t C, Py_ssize_t O, Py_ssize_t groups,
     passes 1e-5 of max|y|, and the 36 transformed filters (36*C*O values) no longer
     stay in cache.  float64 takes the same path (its error stays near 1e-14), so it
     keeps about half of float32's speed."""
-    return (groups == 1 and win.kh == 3 and win.kw == 3
-            and win.sh == 1 and win.sw == 1 and win.dh == 1 and win.dw == 1
+    return (groups == 1 and win.kh == 3 and win.kw == 3 and win.sh == 1 and win.sw == 1
             and WINOGRAD_MIN_C <= C <= WINOGRAD_MAX_C and O >= WINOGRAD_MIN_C)
 
 
@@ -34,15 +33,17 @@ cdef inline bint _winograd_fg_ok(Py_ssize_t C, Py_ssize_t O, Py_ssize_t groups,
 
 cdef extern from "_winograd.h" nogil:
     void nb_wino_input_f32(const float *x, Py_ssize_t H, Py_ssize_t W, Py_ssize_t C,
-                           Py_ssize_t r0, Py_ssize_t c0, float *V, Py_ssize_t vs,
-                           const float *zeros)
+                           Py_ssize_t r0, Py_ssize_t c0, Py_ssize_t dh, Py_ssize_t dw,
+                           float *V, Py_ssize_t vs, const float *zeros)
     void nb_wino_input_f64(const double *x, Py_ssize_t H, Py_ssize_t W, Py_ssize_t C,
-                           Py_ssize_t r0, Py_ssize_t c0, double *V, Py_ssize_t vs,
-                           const double *zeros)
+                           Py_ssize_t r0, Py_ssize_t c0, Py_ssize_t dh, Py_ssize_t dw,
+                           double *V, Py_ssize_t vs, const double *zeros)
     float nb_wino_output_f32(const float *M, Py_ssize_t ms, Py_ssize_t O, float *y,
-                             Py_ssize_t W, Py_ssize_t r0, Py_ssize_t c0, int nr, int nc)
+                             Py_ssize_t W, Py_ssize_t r0, Py_ssize_t c0, Py_ssize_t dh,
+                             Py_ssize_t dw, int nr, int nc)
     double nb_wino_output_f64(const double *M, Py_ssize_t ms, Py_ssize_t O, double *y,
-                              Py_ssize_t W, Py_ssize_t r0, Py_ssize_t c0, int nr, int nc)
+                              Py_ssize_t W, Py_ssize_t r0, Py_ssize_t c0, Py_ssize_t dh,
+                              Py_ssize_t dw, int nr, int nc)
     float nb_wino_filter_f32(const float *w, Py_ssize_t ts, Py_ssize_t cs, Py_ssize_t os,
                              Py_ssize_t nc, Py_ssize_t O, float *up, Py_ssize_t xs,
                              Py_ssize_t panel, Py_ssize_t vb)
@@ -62,12 +63,54 @@ cdef extern from "_winograd.h" nogil:
     enum:
         NB_WINO_FC
 
+
+ctypedef struct WinoTiles:
+    # The 4x4 output tiles of one Winograd call and where they read and write.
+    Py_ssize_t H, W, C       # input images: x, or dy for conv2d_transpose
+    Py_ssize_t Ho, Wo, O     # output images: y, or dx
+    Py_ssize_t pt, pl        # the input pixel of output (i, j) under tap (a, b) is
+    Py_ssize_t dh, dw        # (i - pt + a*dh, j - pl + b*dw)
+    Py_ssize_t th, tw        # tile rows and columns of one phase (below)
+    Py_ssize_t tiles         # N * (dh*th) * (dw*tw)
+
+
+cdef void _wino_tiles(WinoTiles *g, Py_ssize_t N, Py_ssize_t H, Py_ssize_t W, Py_ssize_t C,
+                      Py_ssize_t Ho, Py_ssize_t Wo, Py_ssize_t O, Py_ssize_t pt,
+                      Py_ssize_t pl, Py_ssize_t dh, Py_ssize_t dw) noexcept:
+    """Fill g.  A dilated layer is an undilated one on each phase, the sub-image of
+    output pixels (ph + dh*i, pw + dw*j) (ph < dh, pw < dw), which reads only input
+    pixels dh rows and dw columns apart: so every 4x4 tile lies in one phase, its
+    pixels dh and dw apart.  Each phase gets th x tw tiles (enough for the largest
+    phase; a smaller one leaves its last tiles partly or wholly empty); tiles are
+    numbered by image, then (phase row, tile row), then (phase column, tile column):
+    for an undilated layer, image, tile row, tile column."""
+    g.H, g.W, g.C, g.Ho, g.Wo, g.O, g.pt, g.pl, g.dh, g.dw = H, W, C, Ho, Wo, O, pt, pl, dh, dw
+    g.th = ((Ho + dh - 1) // dh + 3) // 4
+    g.tw = ((Wo + dw - 1) // dw + 3) // 4
+    g.tiles = N * dh * g.th * dw * g.tw
+
+
+cdef inline Py_ssize_t _tile_origin(const WinoTiles *g, Py_ssize_t tile, Py_ssize_t *r,
+                                    Py_ssize_t *c, Py_ssize_t *nr,
+                                    Py_ssize_t *nc) noexcept nogil:
+    """Tile `tile`'s image (returned), its top-left output pixel (r, c) and how many
+    of its rows and columns are inside the output (nr, nc <= 4; <= 0: none)."""
+    cdef Py_ssize_t TH = g.dh * g.th, TW = g.dw * g.tw
+    cdef Py_ssize_t R = tile % (TH * TW) // TW, Q = tile % TW
+    cdef Py_ssize_t ph = R // g.th, pw = Q // g.tw
+    r[0] = ph + 4 * g.dh * (R % g.th)
+    c[0] = pw + 4 * g.dw * (Q % g.tw)
+    nr[0] = min(4, (g.Ho - ph + g.dh - 1) // g.dh - 4 * (R % g.th))
+    nc[0] = min(4, (g.Wo - pw + g.dw - 1) // g.dw - 4 * (Q % g.tw))
+    return tile // (TH * TW)
+
 cdef object _winograd_conv(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] w,
                            Py_ssize_t Ho, Py_ssize_t Wo, Py_ssize_t pt, Py_ssize_t pl,
-                           bint transpose, bint threads):
+                           Py_ssize_t dh, Py_ssize_t dw, bint transpose, bint threads):
     """y (N, Ho, Wo, O) = the 3x3 stride-1 correlation of x (N, H, W, C) with the filter
-    w (3, 3, C, O), padding pt on top and pl on the left (the rest is zeros), by
-    Winograd F(4x4, 3x3) (see _winograd.h).  transpose: w is (3, 3, O, C) and the
+    w (3, 3, C, O), padding pt on top and pl on the left (the rest is zeros),
+    dilation (dh, dw), by Winograd F(4x4, 3x3) (see _winograd.h; dilated: tiles of
+    pixels dh and dw apart, see _wino_tiles).  transpose: w is (3, 3, O, C) and the
     correlation is with it turned by 180 degrees, its channel axes swapped (the
     transposed convolution's taps).
 
@@ -98,8 +141,9 @@ cdef object _winograd_conv(const floating[:, :, :, ::1] x, const floating[:, :, 
                          &up[0, 0, 0, 0, 0], &fp[0], threads)
     if np.isnan(filter_poison).any():
         return None
-    cdef Py_ssize_t th = (Ho + 3) // 4, tw = (Wo + 3) // 4, tiles = N * th * tw
-    cdef Py_ssize_t T = nb_team_size() if threads else 1, TB, nchunks
+    cdef WinoTiles g
+    _wino_tiles(&g, N, H, W, C, Ho, Wo, O, pt, pl, dh, dw)
+    cdef Py_ssize_t tiles = g.tiles, T = nb_team_size() if threads else 1, TB, nchunks
     y = np.empty((N, Ho, Wo, O), dtype=dtype)
     cdef floating[:, :, :, ::1] y_view = y
     cdef const floating[::1] zeros = np.zeros(max(C, O), dtype=dtype)
@@ -116,9 +160,9 @@ cdef object _winograd_conv(const floating[:, :, :, ::1] x, const floating[:, :, 
         units = np.zeros(tiles, dtype=dtype)             # 0, or NaN: not finite
         poison = units
         with nogil:
-            _winograd_chunks(&x[0, 0, 0, 0], H, W, C, &up[0, 0, 0, 0, 0], &d,
-                             &y_view[0, 0, 0, 0], Ho, Wo, O, pt, pl, th, tw, tiles, TB,
-                             &scratch[0, 0], &zeros[0], &poison[0], threads)
+            _winograd_chunks(&x[0, 0, 0, 0], &g, &up[0, 0, 0, 0, 0], &d,
+                             &y_view[0, 0, 0, 0], TB, &scratch[0, 0], &zeros[0], &poison[0],
+                             threads)
     else:
         # Tiles per unit: a multiple of the kernel's pixel tile, V and M within
         # WINOGRAD_SCRATCH bytes.
@@ -129,9 +173,9 @@ cdef object _winograd_conv(const floating[:, :, :, ::1] x, const floating[:, :, 
         units = np.zeros((tiles + TB - 1) // TB, dtype=dtype)     # 0, or NaN: not finite
         poison = units
         with nogil:
-            _winograd_run(&x[0, 0, 0, 0], H, W, C, &up[0, 0, 0, 0, 0], &d,
-                          &y_view[0, 0, 0, 0], Ho, Wo, O, pt, pl, th, tw, tiles, TB,
-                          &scratch[0, 0], &zeros[0], &poison[0], threads)
+            _winograd_run(&x[0, 0, 0, 0], &g, &up[0, 0, 0, 0, 0], &d,
+                          &y_view[0, 0, 0, 0], TB, &scratch[0, 0], &zeros[0], &poison[0],
+                          threads)
     if np.isnan(units).any():
         return None
     return y
@@ -181,12 +225,10 @@ def _winograd_scheme(value=None):
     return WINOGRAD_SCHEME
 
 
-cdef void _winograd_chunks(const floating *x, Py_ssize_t H, Py_ssize_t W, Py_ssize_t C,
-                           const floating *up, const DirectGeo *d, floating *y,
-                           Py_ssize_t Ho, Py_ssize_t Wo, Py_ssize_t O, Py_ssize_t pt,
-                           Py_ssize_t pl, Py_ssize_t th, Py_ssize_t tw, Py_ssize_t tiles,
-                           Py_ssize_t TB, floating *V, const floating *zeros,
-                           floating *poison, bint threads) noexcept nogil:
+cdef void _winograd_chunks(const floating *x, const WinoTiles *g, const floating *up,
+                           const DirectGeo *d, floating *y, Py_ssize_t TB, floating *V,
+                           const floating *zeros, floating *poison,
+                           bint threads) noexcept nogil:
     """The Winograd convolution in chunks of TB tiles shared by the team, for layers
     whose transformed filters are too large for every thread to sweep them all.
 
@@ -197,48 +239,47 @@ cdef void _winograd_chunks(const floating *x, Py_ssize_t H, Py_ssize_t W, Py_ssi
     a fixed order: the same bits on any number of threads.  poison[t] is NaN if an
     output of tile t is not finite.
     """
+    cdef Py_ssize_t C = g.C, O = g.O
     cdef floating *M = V + 36 * TB * C
     cdef Py_ssize_t chunk, t0, nt, t, u
-    for chunk in range((tiles + TB - 1) // TB):
+    for chunk in range((g.tiles + TB - 1) // TB):
         t0 = chunk * TB
-        nt = min(TB, tiles - t0)
+        nt = min(TB, g.tiles - t0)
         for t in prange(nt, schedule="static", num_threads=nb_team_size(),
                         use_threads_if=threads):
-            _winograd_input(x, H, W, C, pt, pl, th, tw, t0 + t, V + t * C, TB * C, zeros)
+            _winograd_input(x, g, t0 + t, V + t * C, TB * C, zeros)
         for u in prange(36 * d.nob, schedule="static", num_threads=nb_team_size(),
                         use_threads_if=threads):
             _winograd_product(V, up, M, d, u // d.nob, u % d.nob, nt, TB, C, O, zeros)
         for t in prange(nt, schedule="static", num_threads=nb_team_size(),
                         use_threads_if=threads):
-            poison[t0 + t] = _winograd_output(M + t * O, TB * O, O, y, Ho, Wo, th, tw, t0 + t)
+            poison[t0 + t] = _winograd_output(M + t * O, TB * O, y, g, t0 + t)
 
 
-cdef inline void _winograd_input(const floating *x, Py_ssize_t H, Py_ssize_t W, Py_ssize_t C,
-                                 Py_ssize_t pt, Py_ssize_t pl, Py_ssize_t th, Py_ssize_t tw,
-                                 Py_ssize_t tile, floating *V, Py_ssize_t vs,
+cdef inline void _winograd_input(const floating *x, const WinoTiles *g, Py_ssize_t tile,
+                                 floating *V, Py_ssize_t vs,
                                  const floating *zeros) noexcept nogil:
-    """V[xi * vs + 0 .. C) = the transformed input patch of tile `tile` (in the order
-    image, tile row, tile column)."""
-    cdef Py_ssize_t n = tile // (th * tw), ty = tile % (th * tw) // tw, tx = tile % tw
+    """V[xi * vs + 0 .. C) = the transformed input patch of tile `tile` (_wino_tiles)."""
+    cdef Py_ssize_t r, c, nr, nc, n = _tile_origin(g, tile, &r, &c, &nr, &nc)
+    cdef const floating *xn = x + n * g.H * g.W * g.C
     if floating is float:
-        nb_wino_input_f32(x + n * H * W * C, H, W, C, 4 * ty - pt, 4 * tx - pl, V, vs, zeros)
+        nb_wino_input_f32(xn, g.H, g.W, g.C, r - g.pt, c - g.pl, g.dh, g.dw, V, vs, zeros)
     else:
-        nb_wino_input_f64(x + n * H * W * C, H, W, C, 4 * ty - pt, 4 * tx - pl, V, vs, zeros)
+        nb_wino_input_f64(xn, g.H, g.W, g.C, r - g.pt, c - g.pl, g.dh, g.dw, V, vs, zeros)
 
 
-cdef inline floating _winograd_output(const floating *M, Py_ssize_t ms, Py_ssize_t O,
-                                      floating *y, Py_ssize_t Ho, Py_ssize_t Wo,
-                                      Py_ssize_t th, Py_ssize_t tw,
-                                      Py_ssize_t tile) noexcept nogil:
+cdef inline floating _winograd_output(const floating *M, Py_ssize_t ms, floating *y,
+                                      const WinoTiles *g, Py_ssize_t tile) noexcept nogil:
     """Tile `tile`'s outputs from its products M[xi * ms + 0 .. O); 0 if all are finite,
     else NaN."""
-    cdef Py_ssize_t n = tile // (th * tw), ty = tile % (th * tw) // tw, tx = tile % tw
+    cdef Py_ssize_t r, c, nr, nc, n = _tile_origin(g, tile, &r, &c, &nr, &nc)
+    cdef floating *yn = y + n * g.Ho * g.Wo * g.O
+    if nr <= 0 or nc <= 0:
+        return 0             # a tile past the end of a smaller phase
     if floating is float:
-        return nb_wino_output_f32(M, ms, O, y + n * Ho * Wo * O, Wo, 4 * ty, 4 * tx,
-                                  min(4, Ho - 4 * ty), min(4, Wo - 4 * tx))
+        return nb_wino_output_f32(M, ms, g.O, yn, g.Wo, r, c, g.dh, g.dw, nr, nc)
     else:
-        return nb_wino_output_f64(M, ms, O, y + n * Ho * Wo * O, Wo, 4 * ty, 4 * tx,
-                                  min(4, Ho - 4 * ty), min(4, Wo - 4 * tx))
+        return nb_wino_output_f64(M, ms, g.O, yn, g.Wo, r, c, g.dh, g.dw, nr, nc)
 
 
 cdef inline void _winograd_product(const floating *V, const floating *up, floating *M,
@@ -257,36 +298,33 @@ cdef inline void _winograd_product(const floating *V, const floating *up, floati
               M + xi * TB * O + ob * d.vb, zeros, &g, d.kind, d.pack, d, 1)
 
 
-cdef void _winograd_run(const floating *x, Py_ssize_t H, Py_ssize_t W, Py_ssize_t C,
-                        const floating *up, const DirectGeo *d, floating *y, Py_ssize_t Ho,
-                        Py_ssize_t Wo, Py_ssize_t O, Py_ssize_t pt, Py_ssize_t pl,
-                        Py_ssize_t th, Py_ssize_t tw, Py_ssize_t tiles, Py_ssize_t TB,
-                        floating *scratch, const floating *zeros, floating *poison,
-                        bint threads) noexcept nogil:
+cdef void _winograd_run(const floating *x, const WinoTiles *g, const floating *up,
+                        const DirectGeo *d, floating *y, Py_ssize_t TB, floating *scratch,
+                        const floating *zeros, floating *poison, bint threads) noexcept nogil:
     cdef Py_ssize_t u
-    for u in prange((tiles + TB - 1) // TB, schedule="static", num_threads=nb_team_size(),
+    for u in prange((g.tiles + TB - 1) // TB, schedule="static", num_threads=nb_team_size(),
                     use_threads_if=threads):
-        poison[u] = _winograd_unit(x, H, W, C, up, d, y, Ho, Wo, O, pt, pl, th, tw,
-                                   u * TB, min(TB, tiles - u * TB), TB, tiles,
-                                   scratch + openmp.omp_get_thread_num() * 36 * TB * (C + O),
+        poison[u] = _winograd_unit(x, g, up, d, y, u * TB, min(TB, g.tiles - u * TB), TB,
+                                   scratch + openmp.omp_get_thread_num() * 36 * TB * (g.C + g.O),
                                    zeros)
 
 
-cdef inline floating _winograd_unit(const floating *x, Py_ssize_t H, Py_ssize_t W, Py_ssize_t C,
-                                const floating *up, const DirectGeo *d, floating *y,
-                                Py_ssize_t Ho, Py_ssize_t Wo, Py_ssize_t O, Py_ssize_t pt,
-                                Py_ssize_t pl, Py_ssize_t th, Py_ssize_t tw, Py_ssize_t t0,
-                                Py_ssize_t nt, Py_ssize_t TB, Py_ssize_t tiles, floating *V,
-                                const floating *zeros) noexcept nogil:
+cdef inline floating _winograd_unit(const floating *x, const WinoTiles *g,
+                                    const floating *up, const DirectGeo *d, floating *y,
+                                    Py_ssize_t t0, Py_ssize_t nt, Py_ssize_t TB, floating *V,
+                                    const floating *zeros) noexcept nogil:
     """Tiles t0 .. t0 + nt - 1, with the scratch V (36, TB, C) and after it M (36, TB, O);
     returns 0 if every output is finite, else NaN.  While its products run, it
-    prefetches the input and output rows of the next unit's tiles (of `tiles` in all)."""
+    prefetches the input and output rows of the next unit's tiles (undilated layers:
+    a dilated one's tiles interleave)."""
+    cdef Py_ssize_t H = g.H, W = g.W, C = g.C, Ho = g.Ho, Wo = g.Wo, O = g.O, pt = g.pt
+    cdef Py_ssize_t th = g.th, tw = g.tw, tiles = g.tiles
     cdef floating *M = V + 36 * TB * C
     cdef floating poison = 0
     cdef Py_ssize_t t, xi, ob, first, last, nbytes = 0, ybytes = 0
     cdef const floating *ahead = x
     cdef floating *y_ahead = y
-    if t0 + TB < tiles and PREFETCH:
+    if t0 + TB < tiles and PREFETCH and g.dh == 1 and g.dw == 1:
         # Its tiles' input rows 4*ty - pt .. 4*ty - pt + 5 as one run of x, and their
         # output rows 4*ty .. 4*ty + 3 as one run of y.
         first, last = t0 + TB, min(tiles, t0 + 2 * TB) - 1
@@ -299,14 +337,14 @@ cdef inline floating _winograd_unit(const floating *x, Py_ssize_t H, Py_ssize_t 
             ybytes = min(PREFETCH_MAX_BYTES, (y + (last // (th * tw) * Ho + min(
                 Ho, 4 * (last % (th * tw) // tw) + 4)) * Wo * O - y_ahead) * <Py_ssize_t>sizeof(floating))
     for t in range(nt):
-        _winograd_input(x, H, W, C, pt, pl, th, tw, t0 + t, V + t * C, TB * C, zeros)
+        _winograd_input(x, g, t0 + t, V + t * C, TB * C, zeros)
     for xi in range(36):
         nb_prefetch_part(ahead, nbytes, xi, 36)
         nb_prefetch_part(y_ahead, ybytes, xi, 36)
         for ob in range(d.nob):
             _winograd_product(V, up, M, d, xi, ob, nt, TB, C, O, zeros)
     for t in range(nt):
-        poison += _winograd_output(M + t * O, TB * O, O, y, Ho, Wo, th, tw, t0 + t)
+        poison += _winograd_output(M + t * O, TB * O, y, g, t0 + t)
     return poison
 
 
@@ -328,8 +366,9 @@ cdef object _winograd_filter_grad(const floating[:, :, :, ::1] x,
     dtype = np.float32 if floating is float else np.float64
     cdef Py_ssize_t N = x.shape[0], H = x.shape[1], W = x.shape[2], C = x.shape[3]
     cdef Py_ssize_t Ho = dy.shape[1], Wo = dy.shape[2], O = dy.shape[3]
-    cdef Py_ssize_t th = (Ho + 3) // 4, tw = (Wo + 3) // 4, tiles = N * th * tw
-    cdef Py_ssize_t vb = NB_VB_F32 if floating is float else NB_VB_F64
+    cdef WinoTiles g
+    _wino_tiles(&g, N, H, W, C, Ho, Wo, O, pt, pl, 1, 1)
+    cdef Py_ssize_t tiles = g.tiles, vb = NB_VB_F32 if floating is float else NB_VB_F64
     # Rows of V and D padded by a cache line where they would be a multiple of 256
     # bytes long: a tile reads one 8-channel column of them, and rows 1 KB apart
     # (256 channels) fall into 4 of the L1 cache's 64 sets.
@@ -345,9 +384,8 @@ cdef object _winograd_filter_grad(const floating[:, :, :, ::1] x,
     cdef floating[:, :, :, ::1] dw_view = dw
     cdef const floating[::1] zeros = np.zeros(max(C, O), dtype=dtype)
     with nogil:
-        _winograd_fg_chunks(&x[0, 0, 0, 0], H, W, C, &dy[0, 0, 0, 0], Ho, Wo, O, pt, pl,
-                            th, tw, tiles, TB, vc, vo, &scratch[0], &Mw[0],
-                            &dw_view[0, 0, 0, 0], &zeros[0], vb, threads)
+        _winograd_fg_chunks(&x[0, 0, 0, 0], &dy[0, 0, 0, 0], &g, TB, vc, vo, &scratch[0],
+                            &Mw[0], &dw_view[0, 0, 0, 0], &zeros[0], vb, threads)
     if not np.isfinite(dw).all():
         return None
     return dw
@@ -358,12 +396,13 @@ cdef inline Py_ssize_t _padded_row(Py_ssize_t n, Py_ssize_t itemsize) noexcept n
     return n + 64 // itemsize if (n * itemsize) % 256 == 0 else n
 
 
-cdef void _winograd_fg_chunks(const floating *x, Py_ssize_t H, Py_ssize_t W, Py_ssize_t C,
-                              const floating *dy, Py_ssize_t Ho, Py_ssize_t Wo, Py_ssize_t O,
-                              Py_ssize_t pt, Py_ssize_t pl, Py_ssize_t th, Py_ssize_t tw,
-                              Py_ssize_t tiles, Py_ssize_t TB, Py_ssize_t vc, Py_ssize_t vo,
-                              floating *V, floating *Mw, floating *dw, const floating *zeros,
+cdef void _winograd_fg_chunks(const floating *x, const floating *dy, const WinoTiles *g,
+                              Py_ssize_t TB, Py_ssize_t vc, Py_ssize_t vo, floating *V,
+                              floating *Mw, floating *dw, const floating *zeros,
                               Py_ssize_t vb, bint threads) noexcept nogil:
+    """dw from x and dy (g: the layer's tiles, undilated), in chunks of TB tiles (see
+    _winograd_filter_grad)."""
+    cdef Py_ssize_t C = g.C, O = g.O, tiles = g.tiles
     cdef floating *D = V + 36 * TB * vc
     cdef Py_ssize_t ncb = (C + NB_FG_C - 1) // NB_FG_C, nob = (O + vb - 1) // vb
     cdef Py_ssize_t chunk, t0, nt, t, u, k0, n
@@ -372,8 +411,8 @@ cdef void _winograd_fg_chunks(const floating *x, Py_ssize_t H, Py_ssize_t W, Py_
         nt = min(TB, tiles - t0)
         for t in prange(nt, schedule="static", num_threads=nb_team_size(),
                         use_threads_if=threads):
-            _winograd_input(x, H, W, C, pt, pl, th, tw, t0 + t, V + t * vc, TB * vc, zeros)
-            _winograd_dy(dy, Ho, Wo, O, th, tw, t0 + t, D + t * vo, TB * vo, zeros)
+            _winograd_input(x, g, t0 + t, V + t * vc, TB * vc, zeros)
+            _winograd_dy(dy, g, t0 + t, D + t * vo, TB * vo, zeros)
         for u in prange(36 * ncb * nob, schedule="static", num_threads=nb_team_size(),
                         use_threads_if=threads):
             _winograd_fg_block(V, D, Mw, u // (ncb * nob), u // nob % ncb, u % nob, nt, TB,
@@ -413,12 +452,12 @@ cdef inline void _winograd_fg_block(const floating *V, const floating *D, floati
                 dst[k * O + o] += part[k * vb + o]
 
 
-cdef inline void _winograd_dy(const floating *dy, Py_ssize_t Ho, Py_ssize_t Wo, Py_ssize_t O,
-                              Py_ssize_t th, Py_ssize_t tw, Py_ssize_t tile, floating *D,
-                              Py_ssize_t ds, const floating *zeros) noexcept nogil:
-    """D[xi * ds + 0 .. O) = the transformed 4x4 tile `tile` of dy."""
-    cdef Py_ssize_t n = tile // (th * tw), ty = tile % (th * tw) // tw, tx = tile % tw
+cdef inline void _winograd_dy(const floating *dy, const WinoTiles *g, Py_ssize_t tile,
+                              floating *D, Py_ssize_t ds, const floating *zeros) noexcept nogil:
+    """D[xi * ds + 0 .. O) = the transformed 4x4 tile `tile` of dy (undilated tiles)."""
+    cdef Py_ssize_t r, c, nr, nc, n = _tile_origin(g, tile, &r, &c, &nr, &nc)
+    cdef const floating *dyn = dy + n * g.Ho * g.Wo * g.O
     if floating is float:
-        nb_wino_dy_f32(dy + n * Ho * Wo * O, Ho, Wo, O, 4 * ty, 4 * tx, D, ds, zeros)
+        nb_wino_dy_f32(dyn, g.Ho, g.Wo, g.O, r, c, D, ds, zeros)
     else:
-        nb_wino_dy_f64(dy + n * Ho * Wo * O, Ho, Wo, O, 4 * ty, 4 * tx, D, ds, zeros)
+        nb_wino_dy_f64(dyn, g.Ho, g.Wo, g.O, r, c, D, ds, zeros)

@@ -16,7 +16,8 @@ One file per algorithm (included below), each for float32 and float64:
   (``_microkernels.h``) over NHWC rows, ungrouped or group by group; conv2d and
   conv2d_transpose.
 * ``_filter_grad.pxi``: the filter gradient's tiles (ALGO_DIRECT for that op).
-* ``_winograd.pxi`` (ALGO_WINOGRAD): Winograd F(4x4, 3x3) for 3x3 stride-1 layers.
+* ``_winograd.pxi`` (ALGO_WINOGRAD): Winograd F(4x4, 3x3) for 3x3 stride-1 layers
+  (any dilation).
 * ``_depthwise.pxi`` (ALGO_DEPTHWISE): channel-vector kernels (``_depthwise.h``).
 * ALGO_ZEROS: a call with an empty axis (no pixels, channels or taps) has no
   products at all: its result is zeros.
@@ -283,7 +284,7 @@ def conv2d(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] w,
         if floating is float:
             return _pixels_forward(x, w, Ho, Wo, win, threads)
     if algo == ALGO_WINOGRAD:
-        y = _winograd_conv(x, w, Ho, Wo, win.pt, win.pl, False, threads)
+        y = _winograd_conv(x, w, Ho, Wo, win.pt, win.pl, win.dh, win.dw, False, threads)
         if y is not None:
             return y
     return _direct_forward(x, w, Ho, Wo, win, groups, threads)
@@ -306,8 +307,9 @@ def conv2d_transpose(const floating[:, :, :, ::1] dy, const floating[:, :, :, ::
         return _depthwise_conv2d_transpose(dy, w, H, W, win, threads)
     if algo == ALGO_WINOGRAD:
         # The correlation of dy with the filter turned by 180 degrees, its channels
-        # swapped, over a border of 2 - p (the taps k = 2 - a).
-        dx = _winograd_conv(dy, w, H, W, 2 - win.pt, 2 - win.pl, True, threads)
+        # swapped, over a border of 2*d - p (the taps k = 2 - a).
+        dx = _winograd_conv(dy, w, H, W, 2 * win.dh - win.pt, 2 * win.dw - win.pl, win.dh,
+                            win.dw, True, threads)
         if dx is not None:
             return dx
     return _direct_transpose(dy, w, H, W, win, groups, threads)
