@@ -3,9 +3,9 @@
 
 ``"auto"`` (the default) lets each call take the fastest algorithm nabla has for
 its shape: Winograd F(4x4, 3x3) (Lavin & Gray, CVPR 2016) for 3x3 stride-1
-ungrouped convolutions with 16 to 256 reduction channels, dilated or not (conv2d
-and conv2d_transpose), and F(3x3, 4x4) for the filter gradients of undilated ones
-at 128 to 256 channels,
+ungrouped convolutions, dilated or not, with 16 to 256 reduction channels (conv2d
+and conv2d_transpose) and F(3x3, 4x4) for their filter gradients at 128 to 256
+channels,
 the direct register-blocked form otherwise.  Winograd does 4x fewer multiply-adds
 but rounds differently: its float32 results differ from the float64 result by about
 1e-6 to 6e-6 of max|y| on unit-scale data (the direct form's: about 1e-6; float64:

@@ -368,6 +368,8 @@ WINOGRAD_FG_CASES = [
     (2, 13, 11, 131, 200, (3, 3), (1, 1), (2, 1, 1, 2), (1, 1)),
     (1, 4, 5, 256, 256, (3, 3), (1, 1), (2, 2, 2, 2), (1, 1)),
     (5, 40, 39, 128, 128, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1)),
+    (2, 13, 11, 128, 136, (3, 3), (1, 1), (2, 2, 2, 2), (2, 2)),
+    (1, 17, 10, 136, 128, (3, 3), (1, 1), (1, 3, 0, 2), (3, 2)),
 ]
 
 
@@ -377,7 +379,7 @@ WINOGRAD_FG_CASES = [
 def test_winograd_filter_grad_against_the_reference(case, dtype, isa):
     conv = importlib.import_module(f"nabla._kernels._{isa}.conv")
     x, w, dy, in_hw, out_hw, k_hw, geo = _setup(case, dtype, 8)
-    assert conv._algorithm("conv2d_filter_grad", case[3], case[4], k_hw, (1, 1), (1, 1),
+    assert conv._algorithm("conv2d_filter_grad", case[3], case[4], k_hw, (1, 1), case[8],
                            1) == "winograd"
     _check(conv.conv2d_filter_grad(x, dy, k_hw, *geo),
            R.conv2d_filter_grad(_f64(x), _f64(dy), k_hw, *geo), dtype)
@@ -502,7 +504,7 @@ def _shifted(a, shift):
     ("conv2d", 64, 64, (3, 3), (2, 2), (1, 1), 1, True, True, "direct"),    # strided
     ("conv2d", 64, 64, (3, 3), (1, 1), (2, 2), 1, True, True, "winograd"),  # dilated
     ("conv2d_transpose", 64, 32, (3, 3), (1, 1), (3, 2), 1, True, False, "winograd"),
-    ("conv2d_filter_grad", 128, 128, (3, 3), (1, 1), (2, 2), 1, True, True, "direct"),
+    ("conv2d_filter_grad", 128, 128, (3, 3), (1, 1), (2, 2), 1, True, True, "winograd"),
     ("conv2d", 64, 64, (5, 5), (1, 1), (1, 1), 1, True, True, "direct"),
     ("conv2d_filter_grad", 64, 64, (3, 3), (1, 1), (1, 1), 1, True, True, "direct"),
     ("conv2d_filter_grad", 128, 256, (3, 3), (1, 1), (1, 1), 1, True, True, "winograd"),

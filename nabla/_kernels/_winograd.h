@@ -242,15 +242,17 @@ NB_DEFINE_WINO_FILTER(nb_wino_filter_f64, double)
     } while (0)
 
 /* D[xi * ds + 0 .. O) = (G4' t G4'^T)[xi] for the 4x4 tile of image dy (Ho, Wo, O)
- * whose top-left is (r0, c0); cells outside the image read as zero. */
+ * whose cell (i, j) is dy's pixel (r0 + i*dh, c0 + j*dw) (a dilated layer's tiles,
+ * as nb_wino_input's); cells outside the image read as zero. */
 #define NB_DEFINE_WINO_DY(NAME, T)                                                  \
 static inline void NAME(const T *dy, nb_widx Ho, nb_widx Wo, nb_widx O, nb_widx r0, \
-                        nb_widx c0, T *D, nb_widx ds, const T *zeros)               \
+                        nb_widx c0, nb_widx dh, nb_widx dw, T *D, nb_widx ds,       \
+                        const T *zeros)                                             \
 {                                                                                   \
     const T *e[4][4];                                                               \
     for (int i = 0; i < 4; i++)                                                     \
         for (int j = 0; j < 4; j++) {                                               \
-            const nb_widx r = r0 + i, c = c0 + j;                                   \
+            const nb_widx r = r0 + i * dh, c = c0 + j * dw;                         \
             e[i][j] = (r < Ho && c < Wo) ? dy + (r * Wo + c) * O : zeros;           \
         }                                                                           \
     T t[6][4][NB_WINO_CB];                                                          \

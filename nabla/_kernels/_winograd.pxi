@@ -20,13 +20,12 @@ cdef inline bint _winograd_ok(Py_ssize_t C, Py_ssize_t O, Py_ssize_t groups,
 cdef inline bint _winograd_fg_ok(Py_ssize_t C, Py_ssize_t O, Py_ssize_t groups,
                                  Window win) noexcept:
     """Whether a filter gradient can run Winograd F(3x3, 4x4): a 3x3 stride-1
-    undilated ungrouped layer with WINOGRAD_FG_MIN_C to WINOGRAD_MAX_C channels each
+    ungrouped layer (any dilation) with WINOGRAD_FG_MIN_C to WINOGRAD_MAX_C channels each
     way.  With fewer channels, writing and reading the transformed tiles (36 values
     per channel and tile) costs what the products save: at 64 channels it ran as
     fast as the direct form; its error is the direct form's at 128 and 256
     (benchmarks/results/2026-11-30-session6.md)."""
-    return (groups == 1 and win.kh == 3 and win.kw == 3
-            and win.sh == 1 and win.sw == 1 and win.dh == 1 and win.dw == 1
+    return (groups == 1 and win.kh == 3 and win.kw == 3 and win.sh == 1 and win.sw == 1
             and C >= WINOGRAD_FG_MIN_C and O >= WINOGRAD_FG_MIN_C
             and C <= WINOGRAD_MAX_C and O <= WINOGRAD_MAX_C)
 
@@ -51,11 +50,11 @@ cdef extern from "_winograd.h" nogil:
                               Py_ssize_t nc, Py_ssize_t O, double *up, Py_ssize_t xs,
                               Py_ssize_t panel, Py_ssize_t vb)
     void nb_wino_dy_f32(const float *dy, Py_ssize_t Ho, Py_ssize_t Wo, Py_ssize_t O,
-                        Py_ssize_t r0, Py_ssize_t c0, float *D, Py_ssize_t ds,
-                        const float *zeros)
+                        Py_ssize_t r0, Py_ssize_t c0, Py_ssize_t dh, Py_ssize_t dw,
+                        float *D, Py_ssize_t ds, const float *zeros)
     void nb_wino_dy_f64(const double *dy, Py_ssize_t Ho, Py_ssize_t Wo, Py_ssize_t O,
-                        Py_ssize_t r0, Py_ssize_t c0, double *D, Py_ssize_t ds,
-                        const double *zeros)
+                        Py_ssize_t r0, Py_ssize_t c0, Py_ssize_t dh, Py_ssize_t dw,
+                        double *D, Py_ssize_t ds, const double *zeros)
     void nb_wino_fgrad_output_f32(const float *Mw, Py_ssize_t ms, Py_ssize_t n, float *dw,
                                   Py_ssize_t ds)
     void nb_wino_fgrad_output_f64(const double *Mw, Py_ssize_t ms, Py_ssize_t n, double *dw,
@@ -352,9 +351,11 @@ cdef inline floating _winograd_unit(const floating *x, const WinoTiles *g,
 
 cdef object _winograd_filter_grad(const floating[:, :, :, ::1] x,
                                   const floating[:, :, :, ::1] dy, Py_ssize_t pt,
-                                  Py_ssize_t pl, bint threads):
+                                  Py_ssize_t pl, Py_ssize_t dil_h, Py_ssize_t dil_w,
+                                  bint threads):
     """dw (3, 3, C, O) = the filter gradient of a 3x3 stride-1 conv2d (padding pt on
-    top, pl on the left) by Winograd F(3x3, 4x4) (see _winograd.h): the 4x4 tiles of
+    top, pl on the left, dilation (dil_h, dil_w)) by Winograd F(3x3, 4x4) (see _winograd.h
+    and, for the tiles of a dilated layer, _wino_tiles): the 4x4 tiles of
     dy and their 6x6 patches of x are transformed in chunks of tiles shared by the
     team, the 36 products Mw[xi] (C x O) += V[xi]^T D[xi] run on the filter-gradient
     tile (a unit per point and 8-channel x output block, summing the chunk's tiles
@@ -367,7 +368,7 @@ cdef object _winograd_filter_grad(const floating[:, :, :, ::1] x,
     cdef Py_ssize_t N = x.shape[0], H = x.shape[1], W = x.shape[2], C = x.shape[3]
     cdef Py_ssize_t Ho = dy.shape[1], Wo = dy.shape[2], O = dy.shape[3]
     cdef WinoTiles g
-    _wino_tiles(&g, N, H, W, C, Ho, Wo, O, pt, pl, 1, 1)
+    _wino_tiles(&g, N, H, W, C, Ho, Wo, O, pt, pl, dil_h, dil_w)
     cdef Py_ssize_t tiles = g.tiles, vb = NB_VB_F32 if floating is float else NB_VB_F64
     # Rows of V and D padded by a cache line where they would be a multiple of 256
     # bytes long: a tile reads one 8-channel column of them, and rows 1 KB apart
@@ -400,7 +401,7 @@ cdef void _winograd_fg_chunks(const floating *x, const floating *dy, const WinoT
                               Py_ssize_t TB, Py_ssize_t vc, Py_ssize_t vo, floating *V,
                               floating *Mw, floating *dw, const floating *zeros,
                               Py_ssize_t vb, bint threads) noexcept nogil:
-    """dw from x and dy (g: the layer's tiles, undilated), in chunks of TB tiles (see
+    """dw from x and dy (g: the layer's tiles), in chunks of TB tiles (see
     _winograd_filter_grad)."""
     cdef Py_ssize_t C = g.C, O = g.O, tiles = g.tiles
     cdef floating *D = V + 36 * TB * vc
@@ -454,10 +455,10 @@ cdef inline void _winograd_fg_block(const floating *V, const floating *D, floati
 
 cdef inline void _winograd_dy(const floating *dy, const WinoTiles *g, Py_ssize_t tile,
                               floating *D, Py_ssize_t ds, const floating *zeros) noexcept nogil:
-    """D[xi * ds + 0 .. O) = the transformed 4x4 tile `tile` of dy (undilated tiles)."""
+    """D[xi * ds + 0 .. O) = the transformed 4x4 tile `tile` of dy (_wino_tiles)."""
     cdef Py_ssize_t r, c, nr, nc, n = _tile_origin(g, tile, &r, &c, &nr, &nc)
     cdef const floating *dyn = dy + n * g.Ho * g.Wo * g.O
     if floating is float:
-        nb_wino_dy_f32(dyn, g.Ho, g.Wo, g.O, r, c, D, ds, zeros)
+        nb_wino_dy_f32(dyn, g.Ho, g.Wo, g.O, r, c, g.dh, g.dw, D, ds, zeros)
     else:
-        nb_wino_dy_f64(dyn, g.Ho, g.Wo, g.O, r, c, D, ds, zeros)
+        nb_wino_dy_f64(dyn, g.Ho, g.Wo, g.O, r, c, g.dh, g.dw, D, ds, zeros)

@@ -331,7 +331,7 @@ def conv2d_filter_grad(const floating[:, :, :, ::1] x, const floating[:, :, :, :
     if algo == ALGO_DEPTHWISE:
         return _depthwise_filter_grad(x, dy, win, threads)
     if algo == ALGO_WINOGRAD:
-        dw = _winograd_filter_grad(x, dy, win.pt, win.pl, threads)
+        dw = _winograd_filter_grad(x, dy, win.pt, win.pl, win.dh, win.dw, threads)
         if dw is not None:
             return dw
     return _direct_filter_grad(x, dy, win, groups, threads)
