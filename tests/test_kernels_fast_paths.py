@@ -65,6 +65,13 @@ CASES = [
     (1, 8, 10, 40, 2, (2, 3), (2, 1), (0, 1, 2, 0), (2, 1)),
     (2, 12, 12, 4, 24, (5, 5), (1, 1), (0, 0, 0, 0), (1, 1)),     # lenet-like dx, 4 ch
     (2, 23, 23, 3, 64, (7, 7), (2, 2), (3, 3, 3, 3), (1, 1)),     # stem-like dx, threaded
+    # 4-pixel x 4-vector tiles (AVX-512; outputs a multiple of 64 floats / 32 doubles,
+    # short runs per tap): the stem-like case above (forward), 128 outputs with
+    # Wo = 13 (three tiles and a pixel), the transposes' 64 and 128 dx channels
+    # (merged runs of 24; stride 2, unmerged runs of 4).
+    (1, 7, 13, 5, 128, (3, 3), (1, 1), (1, 0, 2, 1), (1, 1)),
+    (2, 9, 10, 64, 8, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1)),
+    (1, 11, 12, 128, 4, (4, 4), (2, 2), (1, 1, 1, 1), (1, 1)),
     # One input channel, <= 8 outputs, column stride 1 (float32: vectors along the
     # output pixels, 16 at a time), with pixel remainders, padding, dilation, row stride.
     (2, 9, 37, 1, 6, (5, 5), (1, 1), (0, 0, 0, 0), (1, 1)),       # lenet-like, Wo = 33
@@ -530,6 +537,43 @@ def test_choose_algorithm(op, c_in, c_out, k, s, d, groups, nonempty, single, wa
             assert K.conv._algorithm(op, c_in, c_out, k, s, d, groups, nonempty, single) == "direct"
         finally:
             nb.set_conv_algorithm("auto")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_wide_tiles_give_the_same_bits(dtype):
+    """The 4-pixel x 4-vector tiles (AVX-512, _wide_ok) sum the same products in the
+    same order as the 8 x 2-vector ones: the same bits, switched off or on, for the
+    stem, layers with few input channels (border tiles, a pixel remainder, unmerged
+    dilated taps), a strided transpose and Winograd's products at 16 channels."""
+    conv = importlib.import_module("nabla._kernels.conv")
+    wide = "wide" if conv._cpu_supports("avx512") and K.ISA in ("avx512", "native") else "block"
+    assert conv._direct_tile(3, 64, (7, 7), (1, 1)) == wide
+    assert conv._direct_tile(16, 64, (1, 1), (1, 1), 1, False) == wide   # float64
+    assert conv._direct_tile(32, 64, (3, 3), (1, 1)) == "block"           # runs of 96
+    assert conv._direct_tile(3, 96, (7, 7), (1, 1)) == "block"            # 1.5 blocks
+    rng = np.random.default_rng(11)
+    calls = []
+    for xs, ws, s, p, d in [((2, 23, 23, 3), (7, 7, 3, 64), 2, 3, 1),
+                            ((1, 9, 13, 5), (3, 3, 5, 128), 1, 1, 1),
+                            ((2, 12, 11, 7), (3, 3, 7, 64), 1, 2, 2),
+                            ((1, 10, 12, 64), (4, 4, 64, 4), 2, 1, 1),
+                            ((2, 12, 12, 16), (3, 3, 16, 64), 1, 1, 1)]:
+        x = _ro(rng.standard_normal(xs).astype(dtype))
+        w = _ro(rng.standard_normal(ws).astype(dtype))
+        geo = ((s, s), (p, p, p, p), (d, d), 1)
+        out_hw = tuple((n + 2 * p - d * (k - 1) - 1) // s + 1 for n, k in zip(xs[1:3], ws[:2]))
+        dy = _ro(rng.standard_normal((xs[0],) + out_hw + (ws[3],)).astype(dtype))
+        calls += [lambda x=x, w=w, o=out_hw, geo=geo: K.conv2d(x, w, o, *geo),
+                  lambda dy=dy, w=w, hw=xs[1:3], geo=geo: K.conv2d_transpose(dy, w, hw, *geo)]
+    got = [f() for f in calls]
+    conv._wide_tiles(False)
+    try:
+        assert conv._direct_tile(3, 64, (7, 7), (1, 1)) == "block"
+        narrow = [f() for f in calls]
+    finally:
+        conv._wide_tiles(True)
+    for a, b in zip(got, narrow):
+        assert np.array_equal(a, b)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

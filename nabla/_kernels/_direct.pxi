@@ -8,9 +8,10 @@
 # the columns are packed flipped, so the kernels can merge column taps).  A grouped
 # convolution runs the same kernels group by group on each pixel's slice of channels
 # (DirectGeo.xps: the pixel stride), or the packed-lane kernel when a group has at
-# most half a vector of outputs.  float32 conv2d with one input channel, <= 8
-# outputs and column stride 1 runs nb_c1_row_f32 (vectors along output pixels,
-# ALGO_PIXELS) instead.  Taps that fall into the padding are skipped, never read
+# most half a vector of outputs; layers with short reduction runs per tap and 64
+# outputs (or a multiple) run 4-pixel x 4-vector tiles (_wide_ok).  float32 conv2d
+# with one input channel, <= 8 outputs and column stride 1 runs nb_c1_row_f32
+# (vectors along output pixels, ALGO_PIXELS) instead.  Taps that fall into the padding are skipped, never read
 # from a padded copy.
 
 cdef extern from "_microkernels.h" nogil:
@@ -27,6 +28,10 @@ cdef extern from "_microkernels.h" nogil:
     void nb_conv_half_f32(const float *x, const float *wblk, float *y, const float *zeros,
                           const nb_rowgeo *g)
     void nb_conv_half_f64(const double *x, const double *wblk, double *y,
+                          const double *zeros, const nb_rowgeo *g)
+    void nb_conv_wide_f32(const float *x, const float *wblk, float *y, const float *zeros,
+                          const nb_rowgeo *g)
+    void nb_conv_wide_f64(const double *x, const double *wblk, double *y,
                           const double *zeros, const nb_rowgeo *g)
     void nb_fgrad_half_f32(const float *x, Py_ssize_t xrs, Py_ssize_t xps, const float *dy,
                            Py_ssize_t dyrs, Py_ssize_t dyps, Py_ssize_t nrows,
@@ -62,6 +67,7 @@ cdef extern from "_microkernels.h" nogil:
                            Py_ssize_t no, Py_ssize_t G, Py_ssize_t xgap, Py_ssize_t ogap)
     enum:
         NB_HAVE_PACK_FGRAD
+        NB_HAVE_WIDE
         NB_VB_F32
         NB_VB_F64
         NB_FG_C
@@ -75,6 +81,7 @@ cdef enum:
     KIND_HALF = 1        # 8 pixels x 1 vector: at most 16 (float) / 8 (double) outputs
     KIND_DOT = 2         # 4 pixels x <= 6 outputs, vectors along the reduction
     KIND_PACK = 3        # 16 pixels x 1 vector: <= LANES/P outputs x P channels per step
+    KIND_WIDE = 4        # 4 pixels x 4 vectors (AVX-512; _wide_ok)
 
 cdef enum:
     # The filter gradient's tile (_filter_grad.pxi).
@@ -190,7 +197,23 @@ cdef void _direct_geo(DirectGeo *d, Py_ssize_t N, Py_ssize_t H, Py_ssize_t W, Py
     d.groups, d.Kh, d.Kw, d.win, d.transpose = groups, win.kh, win.kw, win, transpose
     d.vb = NB_VB_F32 if single else NB_VB_F64
     d.kind = _kernel_kind(C, O, groups, &d.vb, &d.pack)
+    if d.kind == KIND_BLOCK and _wide_ok(d):
+        d.kind, d.vb = KIND_WIDE, 2 * d.vb
     d.nob = (O + d.vb - 1) // d.vb
+
+
+cdef inline bint _wide_ok(const DirectGeo *d) noexcept:
+    """Whether the block kernel's 8 x 2-vector tiles give way to 4 x 4-vector ones
+    (AVX-512): for ungrouped layers whose outputs fill whole 4-vector blocks and
+    whose reduction runs per tap (Kw*C values where the column taps merge, else C)
+    have at most WIDE_MAX_RUN values.  There a tile's fixed costs per tap (its pixel
+    pointers, loop, border copies) weigh most, and a wide tile pays them once for 64
+    outputs instead of twice: the 7x7/2 stem (runs of 21) 0.91x of the time, 3x3
+    layers with 3 to 16 input channels and 64 outputs 0.8-0.93x; with runs of 96 or
+    more within 4% either way (benchmarks/results/2026-11-30-session7.md)."""
+    cdef Py_ssize_t run = d.Kw * d.C if d.win.dw == 1 else d.C
+    return (WIDE_TILES and NB_HAVE_WIDE and d.groups == 1 and d.O % (2 * d.vb) == 0
+            and run <= WIDE_MAX_RUN)
 
 
 cdef object _packed_filter(const floating[:, :, :, ::1] w, const DirectGeo *d):
@@ -293,6 +316,8 @@ cdef inline void _conv_row(const floating *x, const floating *wblk, floating *y,
     elif floating is float:
         if kind == KIND_BLOCK:
             nb_conv_row_f32(x, wblk, y, zeros, g)
+        elif kind == KIND_WIDE:
+            nb_conv_wide_f32(x, wblk, y, zeros, g)
         elif kind == KIND_HALF:
             nb_conv_half_f32(x, wblk, y, zeros, g)
         else:
@@ -300,6 +325,8 @@ cdef inline void _conv_row(const floating *x, const floating *wblk, floating *y,
     else:
         if kind == KIND_BLOCK:
             nb_conv_row_f64(x, wblk, y, zeros, g)
+        elif kind == KIND_WIDE:
+            nb_conv_wide_f64(x, wblk, y, zeros, g)
         elif kind == KIND_HALF:
             nb_conv_half_f64(x, wblk, y, zeros, g)
         else:

@@ -33,6 +33,11 @@
  * nb_conv_half: nb_conv_row with half-width blocks (VB = 16 floats / 8 doubles, one
  *   vector per pixel), for nch <= VB/2 output channels; panels are C x VB/2.
  *
+ * nb_conv_wide (AVX-512 only, NB_HAVE_WIDE): nb_conv_row with double-width blocks
+ *   (VB = 64 floats / 32 doubles, four vectors per pixel) in tiles of NB_PXW = 4
+ *   pixels, for whole blocks (nch == 2*VB); panels are C x 2*VB.  Same sums in the
+ *   same order: the same bits.
+ *
  * nb_dot_row: the same row geometry for few output channels (nch <= NB_DOT_MAXCH), as
  *   conv2d_transpose needs when the layer has few input channels: vectors run along
  *   the reduction channels C instead (w row (wa, wb, o, 0:C) is contiguous in the
@@ -297,22 +302,22 @@ static inline void NAME(const T *x, const T *wblk, T *y, const T *zeros,        
  * x[col .. col + nb - 1][0 .. C) and filter panels are contiguous, so one loop of
  * nb*C steps replaces nb loops of C; border tiles merge through a zero-padded
  * copy (NB_PAD_RUNS) when the run fits in NB_MERGE_MAX. */
-#define NB_TILE_TAPS(T, V_, STEP)                                                   \
+#define NB_TILE_TAPS(T, V_, STEP, NP)                                                   \
         for (nb_idx k = 0; k < g->na; k++) {                                        \
             const nb_idx r = g->row0 + k * g->row_step;                             \
             if (r < 0 || r >= g->H) continue;                                       \
             const T *xrow = x + r * g->W * g->xps;                                  \
             const nb_idx wa = g->wa0 + k * g->wa_step;                              \
-            const int interior = np == NB_PX                                        \
+            const int interior = np == NP                                        \
                 && g->col0 + q0 * g->col_pix >= 0                                   \
-                && g->col0 + (q0 + NB_PX - 1) * g->col_pix + g->nb - 1 < g->W;      \
+                && g->col0 + (q0 + NP - 1) * g->col_pix + g->nb - 1 < g->W;      \
             const int merged = merge_ok && (interior || g->nb * C <= NB_MERGE_MAX); \
             const nb_idx nl = merged ? 1 : g->nb, steps = merged ? g->nb * C : C;   \
             for (nb_idx l = 0; l < nl; l++) {                                       \
-                const T *p[NB_PX];                                                  \
-                NB_TILE_POINTERS(T, p, xrow, g, q0, np, l, zeros);                  \
+                const T *p[NP];                                                  \
+                NB_TILE_POINTERS_N(NP, p, xrow, g, q0, np, l, zeros);                  \
                 if (merged && !interior)                                            \
-                    NB_PAD_RUNS(NB_PX, T, p, tmp_, xrow, g, q0, np, C);             \
+                    NB_PAD_RUNS(NP, T, p, tmp_, xrow, g, q0, np, C);             \
                 const T *wp = wblk + (wa * g->Kw + g->wb0 + l * g->wb_step) * C * VB; \
                 _Pragma("GCC unroll 4") /* ~10% faster than rolled on Intel */     \
                 for (nb_idx c = 0; c < steps; c++) {                                \
@@ -353,7 +358,7 @@ static inline void NAME(const T_ *x, const T_ *wblk, T_ *y, const T_ *zeros,    
         V_ acc20 = SETZERO(), acc21 = SETZERO(), acc30 = SETZERO(), acc31 = SETZERO(); \
         V_ acc40 = SETZERO(), acc41 = SETZERO(), acc50 = SETZERO(), acc51 = SETZERO(); \
         V_ acc60 = SETZERO(), acc61 = SETZERO(), acc70 = SETZERO(), acc71 = SETZERO(); \
-        NB_TILE_TAPS(T, V_, NB_STEP2);                                            \
+        NB_TILE_TAPS(T, V_, NB_STEP2, NB_PX);                                            \
         NB_STORE2(0); NB_STORE2(1); NB_STORE2(2); NB_STORE2(3);                     \
         NB_STORE2(4); NB_STORE2(5); NB_STORE2(6); NB_STORE2(7);                     \
     }                                                                               \
@@ -388,9 +393,55 @@ static inline void NAME(const T_ *x, const T_ *wblk, T_ *y, const T_ *zeros,    
         const nb_idx np = g->npix - q0 < NB_PX ? g->npix - q0 : NB_PX;              \
         V_ acc00 = SETZERO(), acc10 = SETZERO(), acc20 = SETZERO(), acc30 = SETZERO(); \
         V_ acc40 = SETZERO(), acc50 = SETZERO(), acc60 = SETZERO(), acc70 = SETZERO(); \
-        NB_TILE_TAPS(T, V_, NB_STEP1);                                            \
+        NB_TILE_TAPS(T, V_, NB_STEP1, NB_PX);                                            \
         NB_STORE1(0); NB_STORE1(1); NB_STORE1(2); NB_STORE1(3);                     \
         NB_STORE1(4); NB_STORE1(5); NB_STORE1(6); NB_STORE1(7);                     \
+    }                                                                               \
+}
+
+/* Wide tiles (AVX-512): NB_PXW = 4 pixels x 4 vectors (64 floats / 32 doubles of
+ * output channels), 16 accumulators.  Per reduction step 4 filter loads and 4
+ * broadcasts feed 16 multiply-adds (the 8 x 2 tile: 2 and 8), and a layer with 64
+ * outputs walks its input runs, pointers and border copies once, not once per
+ * 32-channel block. */
+#define NB_PXW 4
+#define NB_FMA4(V, t) do {                                                          \
+        V xb_ = SET1(p[t][c]);                                                      \
+        acc##t##0 = FMADD(xb_, w0, acc##t##0);                                      \
+        acc##t##1 = FMADD(xb_, w1, acc##t##1);                                      \
+        acc##t##2 = FMADD(xb_, w2, acc##t##2);                                      \
+        acc##t##3 = FMADD(xb_, w3, acc##t##3);                                      \
+    } while (0)
+#define NB_STEP4(V_) do {                                                           \
+        const V_ w0 = LOADU(wp + c * VB), w1 = LOADU(wp + c * VB + LANES);          \
+        const V_ w2 = LOADU(wp + c * VB + 2 * LANES), w3 = LOADU(wp + c * VB + 3 * LANES); \
+        NB_FMA4(V_, 0); NB_FMA4(V_, 1); NB_FMA4(V_, 2); NB_FMA4(V_, 3);             \
+    } while (0)
+#define NB_STORE4(t) do {                                                           \
+        if (t < np) {                                                               \
+            T *yp_ = y + (q0 + t) * g->y_pix;                                       \
+            STOREU(yp_, acc##t##0); STOREU(yp_ + LANES, acc##t##1);                 \
+            STOREU(yp_ + 2 * LANES, acc##t##2); STOREU(yp_ + 3 * LANES, acc##t##3); \
+        }                                                                           \
+    } while (0)
+/* Whole blocks only: g->nch == VB (conv.pyx's _wide_ok asks for outputs that fill
+ * every block). */
+#define NB_DEFINE_CONV_ROW_WIDE(NAME, T_, V_, LANES_)                               \
+static inline void NAME(const T_ *x, const T_ *wblk, T_ *y, const T_ *zeros,        \
+                 const nb_rowgeo *g)                                                \
+{                                                                                   \
+    typedef T_ T;                                                                   \
+    const nb_idx C = g->C, VB = 4 * LANES_;                                         \
+    const int merge_ok = g->col_tap == 1 && g->wb_step == 1 && g->xps == C;         \
+    T tmp_[NB_PXW][NB_MERGE_MAX];                                                   \
+    for (nb_idx q0 = 0; q0 < g->npix; q0 += NB_PXW) {                               \
+        const nb_idx np = g->npix - q0 < NB_PXW ? g->npix - q0 : NB_PXW;            \
+        V_ acc00 = SETZERO(), acc01 = SETZERO(), acc02 = SETZERO(), acc03 = SETZERO(); \
+        V_ acc10 = SETZERO(), acc11 = SETZERO(), acc12 = SETZERO(), acc13 = SETZERO(); \
+        V_ acc20 = SETZERO(), acc21 = SETZERO(), acc22 = SETZERO(), acc23 = SETZERO(); \
+        V_ acc30 = SETZERO(), acc31 = SETZERO(), acc32 = SETZERO(), acc33 = SETZERO(); \
+        NB_TILE_TAPS(T, V_, NB_STEP4, NB_PXW);                                     \
+        NB_STORE4(0); NB_STORE4(1); NB_STORE4(2); NB_STORE4(3);                     \
     }                                                                               \
 }
 
@@ -484,6 +535,7 @@ static inline void NAME(const T_ *x, nb_idx xrs, nb_idx xps, const T_ *dy, nb_id
 #include "_vec_f32.h"       /* the vector table for float */
 NB_DEFINE_CONV_ROW(nb_conv_row_f32, float, __m512, 16, __mmask16)
 NB_DEFINE_CONV_ROW_HALF(nb_conv_half_f32, float, __m512, 16, __mmask16)
+NB_DEFINE_CONV_ROW_WIDE(nb_conv_wide_f32, float, __m512, 16)
 NB_DEFINE_FGRAD_TILE(nb_fgrad_tile_f32, float, __m512, 16, __mmask16)
 NB_DEFINE_FGRAD_HALF(nb_fgrad_half_f32, float, __m512, 16, __mmask16)
 NB_DEFINE_DOT_ROW(nb_dot_row_f32, float, __m512, 16, __mmask16, MASKN, SETZERO, MLOADU, FMADD,
@@ -493,6 +545,8 @@ NB_DEFINE_DOT_ROW(nb_dot_row_f32, float, __m512, 16, __mmask16, MASKN, SETZERO, 
 #include "_vec_f64.h"       /* the vector table for double */
 NB_DEFINE_CONV_ROW(nb_conv_row_f64, double, __m512d, 8, __mmask8)
 NB_DEFINE_CONV_ROW_HALF(nb_conv_half_f64, double, __m512d, 8, __mmask8)
+NB_DEFINE_CONV_ROW_WIDE(nb_conv_wide_f64, double, __m512d, 8)
+#define NB_HAVE_WIDE 1
 NB_DEFINE_FGRAD_TILE(nb_fgrad_tile_f64, double, __m512d, 8, __mmask8)
 NB_DEFINE_FGRAD_HALF(nb_fgrad_half_f64, double, __m512d, 8, __mmask8)
 NB_DEFINE_DOT_ROW(nb_dot_row_f64, double, __m512d, 8, __mmask8, MASKN, SETZERO, MLOADU, FMADD,
@@ -849,6 +903,20 @@ NB_DEFINE_DOT_ROW(nb_dot_row_f64, double, double, 1, unsigned, NB_S_MASKN, NB_S_
                   NB_S_FMA, NB_S_HSUM)
 
 #endif  /* NB_SIMD */
+
+#ifndef NB_HAVE_WIDE
+#define NB_HAVE_WIDE 0
+static inline void nb_conv_wide_f32(const float *x, const float *wblk, float *y,
+                                    const float *zeros, const nb_rowgeo *g)
+{
+    (void)x; (void)wblk; (void)y; (void)zeros; (void)g;   /* never called: NB_HAVE_WIDE */
+}
+static inline void nb_conv_wide_f64(const double *x, const double *wblk, double *y,
+                                    const double *zeros, const nb_rowgeo *g)
+{
+    (void)x; (void)wblk; (void)y; (void)zeros; (void)g;   /* never called: NB_HAVE_WIDE */
+}
+#endif
 
 #ifndef NB_HAVE_PACK
 #define NB_HAVE_PACK 0

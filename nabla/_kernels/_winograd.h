@@ -151,7 +151,7 @@ NB_DEFINE_WINO_OUTPUT(nb_wino_output_f64, double)
  * whichever of the two channel axes is contiguous in w (conv2d's filter is HWIO; the
  * transpose reads it with the channel axes swapped), then transformed with the
  * outputs contiguous.  Returns 0 if every value is finite, else NaN. */
-#define NB_WINO_FB 32     /* most outputs per packed block (the float32 block width) */
+#define NB_WINO_FB 64     /* most outputs per packed block (the wide float32 block) */
 #define NB_WINO_FC 16     /* reduction channels per call */
 
 #define NB_DEFINE_WINO_FILTER(NAME, T)                                              \

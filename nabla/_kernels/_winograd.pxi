@@ -129,7 +129,7 @@ cdef object _winograd_conv(const floating[:, :, :, ::1] x, const floating[:, :, 
     cdef DirectGeo d
     _direct_geo(&d, 1, 1, 1, C, 1, 1, O, 1, make_window((1, 1), (1, 1), (0, 0, 0, 0),
                 (1, 1)), False, floating is float)
-    if d.kind != KIND_BLOCK and d.kind != KIND_HALF:
+    if d.kind != KIND_BLOCK and d.kind != KIND_HALF and d.kind != KIND_WIDE:
         return None          # not reached: _winograd_ok asks for >= 16 outputs
     packed = _aligned_zeros((36 * d.nob, 1, 1, C, d.vb), dtype, False)
     cdef floating[:, :, :, :, ::1] up = packed

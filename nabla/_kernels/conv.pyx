@@ -123,6 +123,7 @@ cdef enum:
                             # pixels are this many bytes apart in x, or more
     FILTER_CACHE_BYTES = 1 << 20   # packed filter bytes a conv work unit sweeps with
     PACK_GROUPS = 2                # groups one packed-lane tile covers (1 or 2)
+    WIDE_MAX_RUN = 64              # longest per-tap reduction run of a wide tile (_wide_ok)
     WINOGRAD_MIN_C = 16            # fewest channels (each way) of a Winograd call ...
     WINOGRAD_MAX_C = 256           # ... and most reduction channels (see _winograd_ok)
     WINOGRAD_SCRATCH = 262144      # bytes of transformed tiles (V and M) per Winograd unit
@@ -161,6 +162,18 @@ cdef enum:
     PREFETCH_INPUT = 1
     PREFETCH_OUTPUT = 2
 cdef int PREFETCH = PREFETCH_INPUT | PREFETCH_OUTPUT
+
+# Whether _wide_ok may pick the 4 x 4-vector tiles; a switch for A/B benchmarks and
+# for the test that both tiles give the same bits.
+cdef bint WIDE_TILES = True
+
+
+def _wide_tiles(value=None):
+    """The wide-tile switch of the direct kernels; set it if value is given."""
+    global WIDE_TILES
+    if value is not None:
+        WIDE_TILES = bool(value)
+    return WIDE_TILES
 
 
 def _prefetch(value=None):
@@ -230,6 +243,16 @@ def _algorithm(str op, Py_ssize_t C_in, Py_ssize_t C_out, kernel_hw, stride, dil
         {"conv2d": OP_CONV2D, "conv2d_transpose": OP_TRANSPOSE,
          "conv2d_filter_grad": OP_FILTER_GRAD}[op], C_in, C_out, groups, win, nonempty, single)
     return ("zeros", "direct", "pixels", "winograd", "depthwise")[a]
+
+
+def _direct_tile(Py_ssize_t C, Py_ssize_t O, kernel_hw, dilation, Py_ssize_t groups=1,
+                 bint single=True):
+    """The row micro-kernel the direct form runs for a conv2d reducing C channels
+    (per group) into O outputs per group (tests and benchmarks)."""
+    cdef DirectGeo d
+    _direct_geo(&d, 1, 1, 1, C, 1, 1, O, groups,
+                make_window(kernel_hw, (1, 1), (0, 0, 0, 0), dilation), False, single)
+    return ("block", "half", "dot", "pack", "wide")[d.kind]
 
 
 cdef Algorithm _choose_algorithm(Op op, Py_ssize_t C_in, Py_ssize_t C_out, Py_ssize_t groups,
