@@ -11,8 +11,8 @@
 # most half a vector of outputs; layers with short reduction runs per tap and 64
 # outputs (or a multiple) run 4-pixel x 4-vector tiles (_wide_ok).  float32 conv2d
 # with one input channel, <= 8 outputs and column stride 1 runs nb_c1_row_f32
-# (vectors along output pixels, ALGO_PIXELS) instead.  Taps that fall into the padding are skipped, never read
-# from a padded copy.
+# (vectors along output pixels, ALGO_PIXELS) instead.  Taps that fall into the
+# padding are skipped, never read from a padded copy.
 
 cdef extern from "_microkernels.h" nogil:
     ctypedef struct nb_rowgeo:
@@ -208,9 +208,9 @@ cdef inline bint _wide_ok(const DirectGeo *d) noexcept:
     whose reduction runs per tap (Kw*C values where the column taps merge, else C)
     have at most WIDE_MAX_RUN values.  There a tile's fixed costs per tap (its pixel
     pointers, loop, border copies) weigh most, and a wide tile pays them once for 64
-    outputs instead of twice: the 7x7/2 stem (runs of 21) 0.91x of the time, 3x3
-    layers with 3 to 16 input channels and 64 outputs 0.8-0.93x; with runs of 96 or
-    more within 4% either way (benchmarks/results/2026-11-30-session7.md)."""
+    outputs instead of twice: the 7x7/2 stem (runs of 21) 0.82-0.92x of the time,
+    3x3 layers with 3 to 16 input channels and 64 outputs 0.79-0.99x; with runs of
+    96 or more 0.96-1.06x (benchmarks/results/2026-11-30-session7.md)."""
     cdef Py_ssize_t run = d.Kw * d.C if d.win.dw == 1 else d.C
     return (WIDE_TILES and NB_HAVE_WIDE and d.groups == 1 and d.O % (2 * d.vb) == 0
             and run <= WIDE_MAX_RUN)
