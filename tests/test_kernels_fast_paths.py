@@ -255,7 +255,8 @@ def test_inputs_unchanged_and_result_fresh():
 # fill the last packed block, and (the last) more tiles than one 4 MB chunk holds,
 # the last chunk part full.  Dilated layers (tiles of pixels d apart, one phase of
 # the output each): phases of unequal size (Ho, Wo not multiples of d), some with
-# only empty last tiles, padding below and above d, and a chunked one.
+# only empty last tiles, padding below and above d, and a chunked one; among them a
+# 16-channel layer with more tiles than one unit.
 WINOGRAD_CASES = [
     (1, 9, 11, 16, 16, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1)),
     (2, 13, 7, 24, 40, (3, 3), (1, 1), (0, 0, 0, 0), (1, 1)),
@@ -267,6 +268,8 @@ WINOGRAD_CASES = [
     (4, 26, 25, 96, 100, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1)),
     (2, 13, 11, 16, 24, (3, 3), (1, 1), (2, 2, 2, 2), (2, 2)),
     (1, 17, 9, 32, 16, (3, 3), (1, 1), (1, 3, 0, 2), (3, 2)),
+    # 16 outputs and units of 48 tiles (AVX-512: 16-tile rows), then one of 12.
+    (2, 21, 22, 16, 16, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1)),
     (3, 9, 14, 24, 40, (3, 3), (1, 1), (0, 0, 3, 3), (2, 3)),
     (1, 6, 5, 16, 16, (3, 3), (1, 1), (4, 4, 4, 4), (4, 4)),
     (2, 19, 18, 96, 80, (3, 3), (1, 1), (2, 2, 2, 2), (2, 2)),

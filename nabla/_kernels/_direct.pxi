@@ -29,6 +29,10 @@ cdef extern from "_microkernels.h" nogil:
                           const nb_rowgeo *g)
     void nb_conv_half_f64(const double *x, const double *wblk, double *y,
                           const double *zeros, const nb_rowgeo *g)
+    void nb_conv_half16_f32(const float *x, const float *wblk, float *y, const float *zeros,
+                            const nb_rowgeo *g)
+    void nb_conv_half16_f64(const double *x, const double *wblk, double *y,
+                            const double *zeros, const nb_rowgeo *g)
     void nb_conv_wide_f32(const float *x, const float *wblk, float *y, const float *zeros,
                           const nb_rowgeo *g)
     void nb_conv_wide_f64(const double *x, const double *wblk, double *y,
@@ -68,6 +72,7 @@ cdef extern from "_microkernels.h" nogil:
     enum:
         NB_HAVE_PACK_FGRAD
         NB_HAVE_WIDE
+        NB_HAVE_HALF16
         NB_VB_F32
         NB_VB_F64
         NB_FG_C

@@ -337,6 +337,8 @@ static inline void NAME(const T *x, const T *wblk, T *y, const T *zeros,        
         const V_ w0 = LOADU(wp + c * VB);                                           \
         NB_FMA1(V_, 0); NB_FMA1(V_, 1); NB_FMA1(V_, 2); NB_FMA1(V_, 3);             \
         NB_FMA1(V_, 4); NB_FMA1(V_, 5); NB_FMA1(V_, 6); NB_FMA1(V_, 7);             \
+        NB_FMA1(V_, 8); NB_FMA1(V_, 9); NB_FMA1(V_, 10); NB_FMA1(V_, 11);           \
+        NB_FMA1(V_, 12); NB_FMA1(V_, 13); NB_FMA1(V_, 14); NB_FMA1(V_, 15);         \
     } while (0)
 
 #define NB_DEFINE_CONV_ROW(NAME, T_, V_, LANES_, MASK_)                             \
@@ -364,38 +366,46 @@ static inline void NAME(const T_ *x, const T_ *wblk, T_ *y, const T_ *zeros,    
     }                                                                               \
 }
 
-/* Half width (nch <= LANES: one vector per pixel, 8 accumulators), for layers
+/* Half width (nch <= LANES: one vector per pixel, NP accumulators), for layers
  * with 16 or fewer output channels (8 for double), which a 2-vector tile would
- * half waste. */
+ * half waste.  NP = NB_PX pixels a tile (nb_conv_half), or 16 on AVX-512
+ * (nb_conv_half16: 16 sums in flight hide the FMA latency that 8 do not quite;
+ * for long rows only, as Winograd's products at 16 channels: rows of 8 pixels
+ * would fill half a tile). */
 #define NB_FMA1(V, t) do {                                                          \
-        if ((t) < NB_PX) acc##t##0 = FMADD(SET1(p[(t) % NB_PX][c]), w0, acc##t##0); \
+        if ((t) < NP_) acc##t##0 = FMADD(SET1(p[(t) % NP_][c]), w0, acc##t##0);     \
     } while (0)
 #define NB_STORE1(t) do {                                                           \
-        if (t < np) {                                                               \
+        if ((t) < NP_ && t < np) {                                                  \
             T *yp_ = y + (q0 + t) * g->y_pix;                                       \
             if (full) STOREU(yp_, acc##t##0); else MSTOREU(yp_, m0, acc##t##0);     \
         }                                                                           \
     } while (0)
 
-#define NB_DEFINE_CONV_ROW_HALF(NAME, T_, V_, LANES_, MASK_)                        \
+#define NB_DEFINE_CONV_ROW_HALF(NAME, T_, V_, LANES_, MASK_, NP)                    \
 static inline void NAME(const T_ *x, const T_ *wblk, T_ *y, const T_ *zeros,        \
                  const nb_rowgeo *g)                                                \
 {                                                                                   \
     typedef T_ T;                                                                   \
+    enum { NP_ = NP };                                                              \
     const nb_idx C = g->C, VB = LANES_;                                             \
     const int full = g->nch >= VB;                                                  \
     const nb_idx n0 = g->nch < LANES_ ? g->nch : LANES_;                            \
     const MASK_ m0 = MASKN(n0);                                     \
     (void)m0;                                                                       \
     const int merge_ok = g->col_tap == 1 && g->wb_step == 1 && g->xps == C;         \
-    T tmp_[NB_PX][NB_MERGE_MAX];                                                    \
-    for (nb_idx q0 = 0; q0 < g->npix; q0 += NB_PX) {                                \
-        const nb_idx np = g->npix - q0 < NB_PX ? g->npix - q0 : NB_PX;              \
+    T tmp_[NP_][NB_MERGE_MAX];                                                      \
+    for (nb_idx q0 = 0; q0 < g->npix; q0 += NP_) {                                  \
+        const nb_idx np = g->npix - q0 < NP_ ? g->npix - q0 : NP_;                  \
         V_ acc00 = SETZERO(), acc10 = SETZERO(), acc20 = SETZERO(), acc30 = SETZERO(); \
         V_ acc40 = SETZERO(), acc50 = SETZERO(), acc60 = SETZERO(), acc70 = SETZERO(); \
-        NB_TILE_TAPS(T, V_, NB_STEP1, NB_PX);                                            \
+        V_ acc80 = SETZERO(), acc90 = SETZERO(), acc100 = SETZERO(), acc110 = SETZERO(); \
+        V_ acc120 = SETZERO(), acc130 = SETZERO(), acc140 = SETZERO(), acc150 = SETZERO(); \
+        NB_TILE_TAPS(T, V_, NB_STEP1, NP_);                                         \
         NB_STORE1(0); NB_STORE1(1); NB_STORE1(2); NB_STORE1(3);                     \
         NB_STORE1(4); NB_STORE1(5); NB_STORE1(6); NB_STORE1(7);                     \
+        NB_STORE1(8); NB_STORE1(9); NB_STORE1(10); NB_STORE1(11);                   \
+        NB_STORE1(12); NB_STORE1(13); NB_STORE1(14); NB_STORE1(15);                 \
     }                                                                               \
 }
 
@@ -534,7 +544,8 @@ static inline void NAME(const T_ *x, nb_idx xrs, nb_idx xps, const T_ *dy, nb_id
 /* AVX-512: 16 floats / 8 doubles per vector; masks are bit masks. */
 #include "_vec_f32.h"       /* the vector table for float */
 NB_DEFINE_CONV_ROW(nb_conv_row_f32, float, __m512, 16, __mmask16)
-NB_DEFINE_CONV_ROW_HALF(nb_conv_half_f32, float, __m512, 16, __mmask16)
+NB_DEFINE_CONV_ROW_HALF(nb_conv_half_f32, float, __m512, 16, __mmask16, NB_PX)
+NB_DEFINE_CONV_ROW_HALF(nb_conv_half16_f32, float, __m512, 16, __mmask16, 16)
 NB_DEFINE_CONV_ROW_WIDE(nb_conv_wide_f32, float, __m512, 16)
 NB_DEFINE_FGRAD_TILE(nb_fgrad_tile_f32, float, __m512, 16, __mmask16)
 NB_DEFINE_FGRAD_HALF(nb_fgrad_half_f32, float, __m512, 16, __mmask16)
@@ -544,7 +555,9 @@ NB_DEFINE_DOT_ROW(nb_dot_row_f32, float, __m512, 16, __mmask16, MASKN, SETZERO, 
 
 #include "_vec_f64.h"       /* the vector table for double */
 NB_DEFINE_CONV_ROW(nb_conv_row_f64, double, __m512d, 8, __mmask8)
-NB_DEFINE_CONV_ROW_HALF(nb_conv_half_f64, double, __m512d, 8, __mmask8)
+NB_DEFINE_CONV_ROW_HALF(nb_conv_half_f64, double, __m512d, 8, __mmask8, NB_PX)
+NB_DEFINE_CONV_ROW_HALF(nb_conv_half16_f64, double, __m512d, 8, __mmask8, 16)
+#define NB_HAVE_HALF16 1
 NB_DEFINE_CONV_ROW_WIDE(nb_conv_wide_f64, double, __m512d, 8)
 #define NB_HAVE_WIDE 1
 NB_DEFINE_FGRAD_TILE(nb_fgrad_tile_f64, double, __m512d, 8, __mmask8)
@@ -569,7 +582,7 @@ static inline double nb_hsum_f64x4(__m256d v)
 }
 #include "_vec_f32.h"       /* the vector table for float */
 NB_DEFINE_CONV_ROW(nb_conv_row_f32, float, __m256, 8, __m256i)
-NB_DEFINE_CONV_ROW_HALF(nb_conv_half_f32, float, __m256, 8, __m256i)
+NB_DEFINE_CONV_ROW_HALF(nb_conv_half_f32, float, __m256, 8, __m256i, NB_PX)
 NB_DEFINE_FGRAD_TILE(nb_fgrad_tile_f32, float, __m256, 8, __m256i)
 NB_DEFINE_FGRAD_HALF(nb_fgrad_half_f32, float, __m256, 8, __m256i)
 NB_DEFINE_DOT_ROW(nb_dot_row_f32, float, __m256, 8, __m256i, MASKN, SETZERO, MLOADU, FMADD,
@@ -578,7 +591,7 @@ NB_DEFINE_DOT_ROW(nb_dot_row_f32, float, __m256, 8, __m256i, MASKN, SETZERO, MLO
 
 #include "_vec_f64.h"       /* the vector table for double */
 NB_DEFINE_CONV_ROW(nb_conv_row_f64, double, __m256d, 4, __m256i)
-NB_DEFINE_CONV_ROW_HALF(nb_conv_half_f64, double, __m256d, 4, __m256i)
+NB_DEFINE_CONV_ROW_HALF(nb_conv_half_f64, double, __m256d, 4, __m256i, NB_PX)
 NB_DEFINE_FGRAD_TILE(nb_fgrad_tile_f64, double, __m256d, 4, __m256i)
 NB_DEFINE_FGRAD_HALF(nb_fgrad_half_f64, double, __m256d, 4, __m256i)
 NB_DEFINE_DOT_ROW(nb_dot_row_f64, double, __m256d, 4, __m256i, MASKN, SETZERO, MLOADU, FMADD,
@@ -903,6 +916,12 @@ NB_DEFINE_DOT_ROW(nb_dot_row_f64, double, double, 1, unsigned, NB_S_MASKN, NB_S_
                   NB_S_FMA, NB_S_HSUM)
 
 #endif  /* NB_SIMD */
+
+#ifndef NB_HAVE_HALF16
+#define NB_HAVE_HALF16 0
+#define nb_conv_half16_f32 nb_conv_half_f32   /* never called: NB_HAVE_HALF16 */
+#define nb_conv_half16_f64 nb_conv_half_f64
+#endif
 
 #ifndef NB_HAVE_WIDE
 #define NB_HAVE_WIDE 0

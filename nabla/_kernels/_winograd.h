@@ -70,11 +70,18 @@ static inline void NAME(const T *x, nb_widx H, nb_widx W, nb_widx C, nb_widx r0,
                         const T *zeros)                                             \
 {                                                                                   \
     const T *d[6][6];                                                               \
-    for (int i = 0; i < 6; i++)                                                     \
-        for (int j = 0; j < 6; j++) {                                               \
-            const nb_widx r = r0 + i * dh, c = c0 + j * dw;                         \
-            d[i][j] = (r >= 0 && r < H && c >= 0 && c < W) ? x + (r * W + c) * C : zeros; \
-        }                                                                           \
+    if (r0 >= 0 && r0 + 5 * dh < H && c0 >= 0 && c0 + 5 * dw < W) {                \
+        /* the whole patch inside the image (most tiles): no checks */              \
+        for (int i = 0; i < 6; i++)                                                 \
+            for (int j = 0; j < 6; j++)                                             \
+                d[i][j] = x + ((r0 + i * dh) * W + c0 + j * dw) * C;                \
+    } else {                                                                        \
+        for (int i = 0; i < 6; i++)                                                 \
+            for (int j = 0; j < 6; j++) {                                           \
+                const nb_widx r = r0 + i * dh, c = c0 + j * dw;                     \
+                d[i][j] = (r >= 0 && r < H && c >= 0 && c < W) ? x + (r * W + c) * C : zeros; \
+            }                                                                       \
+    }                                                                               \
     T t[6][6][NB_WINO_CB];                                                          \
     for (nb_widx k0 = 0; k0 < C; k0 += NB_WINO_CB) {                                \
         const nb_widx n = C - k0 < NB_WINO_CB ? C - k0 : NB_WINO_CB;                \

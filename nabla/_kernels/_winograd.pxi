@@ -167,6 +167,8 @@ cdef object _winograd_conv(const floating[:, :, :, ::1] x, const floating[:, :, 
         # WINOGRAD_SCRATCH bytes.
         TB = (WINOGRAD_SCRATCH // (36 * (C + O) * sizeof(floating))) // 8 * 8
         TB = max(8, min(64, TB))
+        if d.kind == KIND_HALF and NB_HAVE_HALF16 and TB > 16:
+            TB = TB // 16 * 16       # whole tiles of nb_conv_half16 (_winograd_product)
         scratch_arr = _aligned_zeros((T, 36 * TB * (C + O)), dtype)
         scratch = scratch_arr
         units = np.zeros((tiles + TB - 1) // TB, dtype=dtype)     # 0, or NaN: not finite
@@ -293,6 +295,16 @@ cdef inline void _winograd_product(const floating *V, const floating *up, floati
     g.col0, g.col_pix, g.col_tap, g.wb0, g.wb_step, g.nb = 0, 1, 0, 0, 0, 1
     g.Kw, g.npix, g.y_pix = 1, nt, O
     g.nch = min(d.vb, O - ob * d.vb)
+    if d.kind == KIND_HALF and NB_HAVE_HALF16 and nt >= 16:
+        # 16-tile rows (AVX-512): the half-width kernel's 8-pixel tiles leave its
+        # FMA units waiting on their latency; the same sums, the same bits.
+        if floating is float:
+            nb_conv_half16_f32(V + xi * TB * C, up + (xi * d.nob + ob) * _panel_size(d),
+                               M + xi * TB * O + ob * d.vb, zeros, &g)
+        else:
+            nb_conv_half16_f64(V + xi * TB * C, up + (xi * d.nob + ob) * _panel_size(d),
+                               M + xi * TB * O + ob * d.vb, zeros, &g)
+        return
     _conv_row(V + xi * TB * C, up + (xi * d.nob + ob) * _panel_size(d),
               M + xi * TB * O + ob * d.vb, zeros, &g, d.kind, d.pack, d, 1)
 
