@@ -248,16 +248,6 @@ static inline void NAME(const T *x, const T *wblk, T *y, const T *zeros,        
     }                                                                               \
 }
 
-/* Set p[0..7] to the input pixel rows of tile q0, col tap l (zeros when outside). */
-#define NB_TILE_POINTERS(T, p, xrow, g, q0, np, l, zeros)                           \
-    do {                                                                            \
-        nb_idx cbase_ = (g)->col0 + (q0) * (g)->col_pix + (l) * (g)->col_tap;       \
-        for (int t_ = 0; t_ < NB_PX; t_++) {                                        \
-            nb_idx col_ = cbase_ + t_ * (g)->col_pix;                               \
-            (p)[t_] = (t_ < (np) && col_ >= 0 && col_ < (g)->W)                     \
-                ? (xrow) + col_ * (g)->xps : (zeros);                               \
-        }                                                                           \
-    } while (0)
 
 #ifdef NB_SIMD
 
@@ -302,22 +292,22 @@ static inline void NAME(const T *x, const T *wblk, T *y, const T *zeros,        
  * x[col .. col + nb - 1][0 .. C) and filter panels are contiguous, so one loop of
  * nb*C steps replaces nb loops of C; border tiles merge through a zero-padded
  * copy (NB_PAD_RUNS) when the run fits in NB_MERGE_MAX. */
-#define NB_TILE_TAPS(T, V_, STEP, NP)                                                   \
+#define NB_TILE_TAPS(T, V_, STEP, NP)                                               \
         for (nb_idx k = 0; k < g->na; k++) {                                        \
             const nb_idx r = g->row0 + k * g->row_step;                             \
             if (r < 0 || r >= g->H) continue;                                       \
             const T *xrow = x + r * g->W * g->xps;                                  \
             const nb_idx wa = g->wa0 + k * g->wa_step;                              \
-            const int interior = np == NP                                        \
+            const int interior = np == NP                                           \
                 && g->col0 + q0 * g->col_pix >= 0                                   \
-                && g->col0 + (q0 + NP - 1) * g->col_pix + g->nb - 1 < g->W;      \
+                && g->col0 + (q0 + NP - 1) * g->col_pix + g->nb - 1 < g->W;         \
             const int merged = merge_ok && (interior || g->nb * C <= NB_MERGE_MAX); \
             const nb_idx nl = merged ? 1 : g->nb, steps = merged ? g->nb * C : C;   \
             for (nb_idx l = 0; l < nl; l++) {                                       \
-                const T *p[NP];                                                  \
-                NB_TILE_POINTERS_N(NP, p, xrow, g, q0, np, l, zeros);                  \
+                const T *p[NP];                                                     \
+                NB_TILE_POINTERS_N(NP, p, xrow, g, q0, np, l, zeros);               \
                 if (merged && !interior)                                            \
-                    NB_PAD_RUNS(NP, T, p, tmp_, xrow, g, q0, np, C);             \
+                    NB_PAD_RUNS(NP, T, p, tmp_, xrow, g, q0, np, C);                \
                 const T *wp = wblk + (wa * g->Kw + g->wb0 + l * g->wb_step) * C * VB; \
                 _Pragma("GCC unroll 4") /* ~10% faster than rolled on Intel */     \
                 for (nb_idx c = 0; c < steps; c++) {                                \
@@ -360,7 +350,7 @@ static inline void NAME(const T_ *x, const T_ *wblk, T_ *y, const T_ *zeros,    
         V_ acc20 = SETZERO(), acc21 = SETZERO(), acc30 = SETZERO(), acc31 = SETZERO(); \
         V_ acc40 = SETZERO(), acc41 = SETZERO(), acc50 = SETZERO(), acc51 = SETZERO(); \
         V_ acc60 = SETZERO(), acc61 = SETZERO(), acc70 = SETZERO(), acc71 = SETZERO(); \
-        NB_TILE_TAPS(T, V_, NB_STEP2, NB_PX);                                            \
+        NB_TILE_TAPS(T, V_, NB_STEP2, NB_PX);                                       \
         NB_STORE2(0); NB_STORE2(1); NB_STORE2(2); NB_STORE2(3);                     \
         NB_STORE2(4); NB_STORE2(5); NB_STORE2(6); NB_STORE2(7);                     \
     }                                                                               \
@@ -450,7 +440,7 @@ static inline void NAME(const T_ *x, const T_ *wblk, T_ *y, const T_ *zeros,    
         V_ acc10 = SETZERO(), acc11 = SETZERO(), acc12 = SETZERO(), acc13 = SETZERO(); \
         V_ acc20 = SETZERO(), acc21 = SETZERO(), acc22 = SETZERO(), acc23 = SETZERO(); \
         V_ acc30 = SETZERO(), acc31 = SETZERO(), acc32 = SETZERO(), acc33 = SETZERO(); \
-        NB_TILE_TAPS(T, V_, NB_STEP4, NB_PXW);                                     \
+        NB_TILE_TAPS(T, V_, NB_STEP4, NB_PXW);                                      \
         NB_STORE4(0); NB_STORE4(1); NB_STORE4(2); NB_STORE4(3);                     \
     }                                                                               \
 }
@@ -860,7 +850,7 @@ static inline void NAME(const T *x, const T *wblk, T *y, const T *zeros,        
             const nb_idx wa = g->wa0 + k * g->wa_step;                              \
             for (nb_idx l = 0; l < g->nb; l++) {                                    \
                 const T *p[NB_PX];                                                  \
-                NB_TILE_POINTERS(T, p, xrow, g, q0, np, l, zeros);                  \
+                NB_TILE_POINTERS_N(NB_PX, p, xrow, g, q0, np, l, zeros);            \
                 const T *wp = wblk + (wa * g->Kw + g->wb0 + l * g->wb_step) * C * VB; \
                 for (nb_idx c = 0; c < C; c++)                                      \
                     for (int t = 0; t < NB_PX; t++) {                               \
