@@ -107,6 +107,10 @@ GROUPED_CASES = [
     (2, 9, 21, 32, 32, (3, 3), (2, 1), (1, 0, 1, 2), (1, 2), 8),  # Cg 4, Og 4
     (1, 7, 19, 16, 4, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 2),   # Cg 8, Og 2
     (1, 9, 21, 16, 8, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 4),   # Cg 4, Og 2
+    # Tiles of 7 pixels x 4 groups, then 2 and 1 groups (7 groups); Wo 16 = 7 + 7 + 2;
+    # float32 P = 2 / 4, float64 P = 2.
+    (1, 6, 16, 56, 56, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 7),  # Cg 8, Og 8
+    (2, 5, 12, 28, 28, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 7),  # Cg 4, Og 4
     # Packed filter-gradient tiles (float32, AVX-512: Og <= 8, Cg even): two groups a
     # tile, the last one alone when the groups are odd; channel tiles 8 + 2; Cg 6.
     (1, 6, 9, 30, 15, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 3),   # Cg 10, Og 5

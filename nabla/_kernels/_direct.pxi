@@ -311,8 +311,8 @@ cdef inline void _conv_row(const floating *x, const floating *wblk, floating *y,
                            const floating *zeros, const nb_rowgeo *g, int kind,
                            Py_ssize_t pack, const DirectGeo *d,
                            Py_ssize_t pair) noexcept nogil:
-    """One row micro-kernel call; the packed kernel may take two groups at once (pair 2;
-    their inputs, outputs and filter panels one group's width apart, from d)."""
+    """One row micro-kernel call; the packed kernel may take 2 or 4 groups at once
+    (pair; their inputs, outputs and filter panels one group's width apart, from d)."""
     if kind == KIND_PACK:
         if floating is float:
             nb_pack_row_f32(x, wblk, _panel_size(d), y, d.C, d.O, zeros, g, pack, pair)
@@ -370,7 +370,7 @@ cdef inline void _direct_blocks(const floating *x, const floating *wp, floating 
                                 const floating *zeros, const DirectGeo *d, Py_ssize_t row,
                                 Py_ssize_t ob0, Py_ssize_t ob1) noexcept nogil:
     """Output row `row` (of y, or of dx for the transpose), channel blocks [ob0, ob1);
-    the packed kernel takes two groups (blocks) at a time where it can.  Meanwhile
+    the packed kernel takes four or two groups (blocks) at a time where it can.  Meanwhile
     it prefetches, a slice per block, the input rows the next row will read and the
     next output row (a store to a line not in cache waits for the line to be read)."""
     cdef Py_ssize_t ob = ob0, pair, step = 0, steps, nbytes, ybytes = 0
@@ -385,7 +385,11 @@ cdef inline void _direct_blocks(const floating *x, const floating *wp, floating 
     while ob < ob1:
         nb_prefetch_part(ahead, nbytes, step, steps)
         nb_prefetch_part(y + (row + 1) * d.Wo * d.yps, ybytes, step, steps)
-        pair = min(PACK_GROUPS, ob1 - ob) if d.kind == KIND_PACK else 1
+        pair = 1
+        if d.kind == KIND_PACK:
+            pair = min(PACK_GROUPS, ob1 - ob)
+            if pair == 3:                    # the kernel takes 1, 2 or 4 groups
+                pair = 2
         if d.transpose:
             _transpose_unit(x, wp, y, zeros, d, row, ob, pair)
         else:
@@ -447,7 +451,7 @@ cdef inline void _block_pointers(const DirectGeo *d, Py_ssize_t ob, Py_ssize_t *
 cdef inline void _forward_unit(const floating *x, const floating *wp, floating *y,
                                const floating *zeros, const DirectGeo *d, Py_ssize_t row,
                                Py_ssize_t ob, Py_ssize_t pair) noexcept nogil:
-    """Output row y[n, i], channel block ob (and ob + 1 if pair is 2)."""
+    """Output row y[n, i], channel blocks ob .. ob + pair - 1 (pair > 1: packed)."""
     cdef Py_ssize_t n = row // d.Ho, i = row % d.Ho, x_off, y_off
     cdef Window win = d.win
     cdef nb_rowgeo g
@@ -508,7 +512,7 @@ cdef inline void _phase_taps(Py_ssize_t offset, Py_ssize_t d, Py_ssize_t s, Py_s
 cdef inline void _transpose_unit(const floating *dy, const floating *wp, floating *dx,
                                  const floating *zeros, const DirectGeo *d, Py_ssize_t row,
                                  Py_ssize_t ob, Py_ssize_t pair) noexcept nogil:
-    """Row dx[n, h], channel block ob (and ob + 1 if pair is 2): one row kernel call
+    """Row dx[n, h], channel blocks ob .. ob + pair - 1: one row kernel call
     per column phase v % sw.
 
     Here d's input is dy (N, d.H, d.W, .) and its output dx (N, d.Ho, d.Wo, .)."""

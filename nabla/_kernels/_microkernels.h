@@ -658,12 +658,17 @@ static inline void nb_c1_row_f32(const float *x, const float *w, float *y, const
  * o*P + j is w[c + j][o]; at the end the P lanes of each output are summed and
  * compressed to nch contiguous values.  Panels are (C/P) x LANES per tap (the tap
  * at wblk + (wa*Kw + wb)*C*LANES/P); C % P == 0.  Tiles of 16 pixels (16
- * accumulators hide the FMA latency), or 8 pixels of two groups.  Geometry as nb_conv_row's; no merging of
- * column taps (it serves grouped convolutions, whose pixels are xps > C apart). */
+ * accumulators hide the FMA latency), 8 pixels of two groups or 7 of four (below).
+ * Geometry as nb_conv_row's; no merging of column taps (it serves grouped
+ * convolutions, whose pixels are xps > C apart). */
 #define NB_HAVE_PACK 1
+/* A pair of floats broadcast as one 64-bit value: vbroadcastsd from memory is a
+ * load alone, where vbroadcastf32x2 takes a shuffle uop after the load. */
 static inline __m512 nb_bcast2_f32(const float *p)
 {
-    return _mm512_broadcast_f32x2(_mm_castsi128_ps(_mm_loadu_si64(p)));
+    double d;
+    __builtin_memcpy(&d, p, sizeof d);
+    return _mm512_castpd_ps(_mm512_set1_pd(d));
 }
 static inline __m512 nb_bcast4_f32(const float *p) { return _mm512_broadcast_f32x4(_mm_loadu_ps(p)); }
 static inline __m512d nb_bcast2_f64(const double *p) { return _mm512_broadcast_f64x2(_mm_loadu_pd(p)); }
@@ -682,25 +687,29 @@ static inline __m512d nb_fold_f64(__m512d a, const int P)
     return _mm512_maskz_compress_pd(P == 4 ? 0x11 : 0x55, a);
 }
 
-/* Two groups at once (G = 2: blocks ob and ob + 1, whose inputs sit xgap values and
- * outputs ygap values further on in each pixel, and whose filter panels wgap values
- * further on) share the tile's pixel pointers, which otherwise cost as much to set
- * up per tap as the tap's few reduction steps; the tile is then 8 pixels x 2 groups
- * (16 accumulators either way; 4 pixels x 4 groups measured slower). */
+/* Several groups at once (G = 2 or 4: blocks ob, ob + 1, ..., whose inputs sit xgap
+ * values and outputs ygap values apart in each pixel, and whose filter panels wgap
+ * values apart) share the tile's pixel pointers, which otherwise cost as much to set
+ * up per tap as the tap's few reduction steps.  Tiles: 16 pixels of one group, 8
+ * pixels x 2 groups, or 7 pixels x 4 groups (28 accumulators; ResNeXt's 56, 28, 14
+ * and 7 pixel rows are whole tiles).  ResNeXt g32 (8 channels a group, 14x14): 4
+ * groups a tile 0.82-0.86 of the time of 2; 6 pixels x 4 groups 1.2x; 4 pixels x 4
+ * groups was slower too. */
 #define NB_PACK_ACC 16
+#define NB_PACK_PX4 7
 #define NB_DEFINE_PACK_ROW(NAME, T, V, LANES_, MASK_, SETZERO_, LOADU_, FMADD_, MSTORE_,   \
                            BCAST2_, BCAST4_, FOLD_)                                 \
 static inline __attribute__((always_inline)) void NAME##_p(                         \
     const T *x, const T *wblk, nb_idx wgap, T *y, nb_idx xgap, nb_idx ygap,         \
     const T *zeros, const nb_rowgeo *g, const int P, const int G)                   \
 {                                                                                   \
-    const int NPX = NB_PACK_ACC / G;                                                \
+    const int NPX = G == 4 ? NB_PACK_PX4 : NB_PACK_ACC / G;                         \
     const nb_idx C = g->C;                                                          \
     const MASK_ m = (MASK_)((1ull << g->nch) - 1);                                  \
     for (nb_idx q0 = 0; q0 < g->npix; q0 += NPX) {                                  \
         const nb_idx np = g->npix - q0 < NPX ? g->npix - q0 : NPX;                  \
-        V acc[NB_PACK_ACC];                                                         \
-        for (int t = 0; t < NB_PACK_ACC; t++) acc[t] = SETZERO_();                  \
+        V acc[4 * NB_PACK_PX4];                                                     \
+        for (int t = 0; t < G * NPX; t++) acc[t] = SETZERO_();                      \
         for (nb_idx k = 0; k < g->na; k++) {                                        \
             const nb_idx r = g->row0 + k * g->row_step;                             \
             if (r < 0 || r >= g->H) continue;                                       \
@@ -734,7 +743,10 @@ static inline void NAME(const T *x, const T *wblk, nb_idx wgap, T *y, nb_idx xga
                         nb_idx ygap, const T *zeros, const nb_rowgeo *g, nb_idx P,  \
                         nb_idx G)                                                   \
 {                                                                                   \
-    if (G == 2) {                                                                   \
+    if (G == 4) {                                                                   \
+        if (P == 4) NAME##_p(x, wblk, wgap, y, xgap, ygap, zeros, g, 4, 4);         \
+        else NAME##_p(x, wblk, wgap, y, xgap, ygap, zeros, g, 2, 4);                \
+    } else if (G == 2) {                                                            \
         if (P == 4) NAME##_p(x, wblk, wgap, y, xgap, ygap, zeros, g, 4, 2);         \
         else NAME##_p(x, wblk, wgap, y, xgap, ygap, zeros, g, 2, 2);                \
     } else {                                                                        \

@@ -122,7 +122,7 @@ cdef enum:
     FG_PANEL_STRIDE = 512   # copy a unit's rows into channel panels when a tile's
                             # pixels are this many bytes apart in x, or more
     FILTER_CACHE_BYTES = 1 << 20   # packed filter bytes a conv work unit sweeps with
-    PACK_GROUPS = 2                # groups one packed-lane tile covers (1 or 2)
+    PACK_GROUPS = 4                # groups one packed-lane tile covers (1, 2 or 4)
     WIDE_MAX_RUN = 64              # longest per-tap reduction run of a wide tile (_wide_ok)
     WINOGRAD_MIN_C = 16            # fewest channels (each way) of a Winograd call ...
     WINOGRAD_MAX_C = 256           # ... and most reduction channels (see _winograd_ok)
