@@ -87,6 +87,12 @@ CASES = [
     (1, 6, 7, 128, 40, (3, 3), (1, 1), (1, 2, 1, 0), (1, 1)),
     (2, 9, 8, 64, 24, (3, 2), (2, 2), (1, 0, 2, 1), (1, 2)),
     (1, 4, 5, 128, 160, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1)),
+    # Filter gradient in 4-channel x 4-vector tiles (AVX-512: outputs a multiple of 64
+    # floats / 32 doubles, no channel panels; the stem-like, dilated and 128-output
+    # cases above too): 96 channels (float32; float64 takes panels), 448 outputs
+    # (1.5 MB of dw: three slices), and 6 channels (a remainder of 2) x 64, merged.
+    (1, 5, 6, 96, 448, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1)),
+    (2, 8, 9, 6, 64, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1)),
 ]
 
 # Grouped convolutions run the same micro-kernels once per group (a group's channels
@@ -551,34 +557,47 @@ def test_wide_tiles_give_the_same_bits(dtype):
     """The 4-pixel x 4-vector tiles (AVX-512, _wide_ok) sum the same products in the
     same order as the 8 x 2-vector ones: the same bits, switched off or on, for the
     stem, layers with few input channels (border tiles, a pixel remainder, unmerged
-    dilated taps), a strided transpose and Winograd's products at 16 channels."""
+    dilated taps), a strided transpose and Winograd's products at 16 channels.  So
+    do the filter gradient's 4-channel x 4-vector tiles and its 8 x 2-vector ones
+    (merged column taps, channel remainders, 448 outputs in several slices)."""
     conv = importlib.import_module("nabla._kernels.conv")
     wide = "wide" if conv._cpu_supports("avx512") and K.ISA in ("avx512", "native") else "block"
     assert conv._direct_tile(3, 64, (7, 7), (1, 1)) == wide
     assert conv._direct_tile(16, 64, (1, 1), (1, 1), 1, False) == wide   # float64
     assert conv._direct_tile(32, 64, (3, 3), (1, 1)) == "block"           # runs of 96
     assert conv._direct_tile(3, 96, (7, 7), (1, 1)) == "block"            # 1.5 blocks
+    fg_wide = "wide" if wide == "wide" else "full"
+    assert conv._filter_grad_tile(64, 64) == fg_wide
+    assert conv._filter_grad_tile(96, 448) == fg_wide
+    assert conv._filter_grad_tile(64, 64, 2) == "full"                    # channel panels
+    assert conv._filter_grad_tile(32, 96) == "full"                       # 1.5 blocks
+    assert conv._filter_grad_tile(16, 32, 1, 1, False) == fg_wide         # float64
     rng = np.random.default_rng(11)
     calls = []
     for xs, ws, s, p, d in [((2, 23, 23, 3), (7, 7, 3, 64), 2, 3, 1),
                             ((1, 9, 13, 5), (3, 3, 5, 128), 1, 1, 1),
                             ((2, 12, 11, 7), (3, 3, 7, 64), 1, 2, 2),
                             ((1, 10, 12, 64), (4, 4, 64, 4), 2, 1, 1),
-                            ((2, 12, 12, 16), (3, 3, 16, 64), 1, 1, 1)]:
+                            ((2, 12, 12, 16), (3, 3, 16, 64), 1, 1, 1),
+                            ((1, 5, 6, 96), (3, 3, 96, 448), 1, 1, 1)]:
         x = _ro(rng.standard_normal(xs).astype(dtype))
         w = _ro(rng.standard_normal(ws).astype(dtype))
         geo = ((s, s), (p, p, p, p), (d, d), 1)
         out_hw = tuple((n + 2 * p - d * (k - 1) - 1) // s + 1 for n, k in zip(xs[1:3], ws[:2]))
         dy = _ro(rng.standard_normal((xs[0],) + out_hw + (ws[3],)).astype(dtype))
         calls += [lambda x=x, w=w, o=out_hw, geo=geo: K.conv2d(x, w, o, *geo),
-                  lambda dy=dy, w=w, hw=xs[1:3], geo=geo: K.conv2d_transpose(dy, w, hw, *geo)]
+                  lambda dy=dy, w=w, hw=xs[1:3], geo=geo: K.conv2d_transpose(dy, w, hw, *geo),
+                  lambda x=x, dy=dy, k=ws[:2], geo=geo: K.conv2d_filter_grad(x, dy, k, *geo)]
     got = [f() for f in calls]
     conv._wide_tiles(False)
+    conv._wide_fg_tiles(False)
     try:
         assert conv._direct_tile(3, 64, (7, 7), (1, 1)) == "block"
+        assert conv._filter_grad_tile(64, 64) == "full"
         narrow = [f() for f in calls]
     finally:
         conv._wide_tiles(True)
+        conv._wide_fg_tiles(True)
     for a, b in zip(got, narrow):
         assert np.array_equal(a, b)
 

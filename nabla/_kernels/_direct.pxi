@@ -45,6 +45,13 @@ cdef extern from "_microkernels.h" nogil:
                            const double *dy, Py_ssize_t dyrs, Py_ssize_t dyps,
                            Py_ssize_t nrows, Py_ssize_t npix, double *dw, Py_ssize_t ldw,
                            Py_ssize_t nc, Py_ssize_t no)
+    void nb_fgrad_wide_f32(const float *x, Py_ssize_t xrs, Py_ssize_t xps, const float *dy,
+                           Py_ssize_t dyrs, Py_ssize_t dyps, Py_ssize_t nrows,
+                           Py_ssize_t npix, float *dw, Py_ssize_t ldw, Py_ssize_t nc)
+    void nb_fgrad_wide_f64(const double *x, Py_ssize_t xrs, Py_ssize_t xps,
+                           const double *dy, Py_ssize_t dyrs, Py_ssize_t dyps,
+                           Py_ssize_t nrows, Py_ssize_t npix, double *dw, Py_ssize_t ldw,
+                           Py_ssize_t nc)
     void nb_c1_row_f32(const float *x, const float *w, float *y, const nb_rowgeo *g)
     void nb_pack_row_f32(const float *x, const float *wblk, Py_ssize_t wgap, float *y,
                          Py_ssize_t xgap, Py_ssize_t ygap, const float *zeros,
@@ -76,6 +83,7 @@ cdef extern from "_microkernels.h" nogil:
         NB_VB_F32
         NB_VB_F64
         NB_FG_C
+        NB_FGW_C
         NB_DOT_MAXCH
         NB_HAVE_C1
         NB_HAVE_PACK
@@ -93,6 +101,7 @@ cdef enum:
     TILE_FULL = 0        # 8 channels x 2 vectors of outputs
     TILE_HALF = 1        # 8 channels x 1 vector
     TILE_PACK = 2        # 8 channels x one or two groups of <= 8 outputs, packed lanes
+    TILE_WIDE = 3        # 4 channels x 4 vectors (AVX-512)
 
 ctypedef struct DirectGeo:
     # One call of the direct (register-blocked) convolution, _direct_conv.

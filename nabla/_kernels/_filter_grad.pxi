@@ -1,6 +1,7 @@
 # The filter gradient of conv.pyx (included there): dw = the adjoint of conv2d in w,
 # by the register-blocked tiles of _microkernels.h (nb_fgrad_tile: 8 input channels
-# x 2 vectors of outputs, summed over pixels).
+# x 2 vectors of outputs, summed over pixels; nb_fgrad_wide: 4 x 4 vectors; _fg_tile
+# chooses).
 #
 # _filter_grad_fast sums dw over blocks of output rows into partial sums fixed by
 # the shapes (not the thread count: same bits on any number of threads), added up
@@ -14,7 +15,7 @@ cdef object _direct_filter_grad(const floating[:, :, :, ::1] x,
     dtype = np.float32 if floating is float else np.float64
     cdef Py_ssize_t N = x.shape[0], Ho = dy.shape[1], Wo = dy.shape[2]
     cdef Py_ssize_t Kh = win.kh, Kw = win.kw, C = x.shape[3], O = dy.shape[3]
-    cdef Py_ssize_t vb = NB_VB_F32 if floating is float else NB_VB_F64
+    cdef Py_ssize_t vb
     cdef Py_ssize_t rows_per_unit, units_per_image, S, Q, T, slice_width, columns, Cg, Og
     cdef int tile
     cdef floating[:, :, :, :, ::1] parts
@@ -46,12 +47,7 @@ cdef object _direct_filter_grad(const floating[:, :, :, ::1] x,
     # the thread count T: the fewest slices that give every thread the same number
     # of units, or at least 4 each (slicing makes the units re-read their x rows).
     T = nb_team_size() if threads else 1
-    tile = TILE_FULL
-    if floating is float and NB_HAVE_PACK_FGRAD and groups > 1 and Og <= 8 and Cg % 2 == 0:
-        # Packed tiles of up to two groups (a column: one group; vb = Og).
-        tile, vb = TILE_PACK, Og
-    elif Og <= vb // 2:
-        tile, vb = TILE_HALF, vb // 2  # half-width tiles: one vector covers a group's outputs
+    tile = _fg_tile(Cg, Og, groups, win.sw, floating is float, &vb)
     columns = groups * ((Og + vb - 1) // vb)
     # At least enough slices that one slice's part of dw stays in L2 while the pixel
     # units stream past it (a unit adds into every value of its slice).
@@ -68,7 +64,7 @@ cdef object _direct_filter_grad(const floating[:, :, :, ::1] x,
     # scratch, one contiguous panel per tile's channels (see _filter_grad_panels).
     cdef Py_ssize_t panel_size = 0
     if tile == TILE_FULL and groups == 1 and Cg % NB_FG_C == 0 \
-            and win.sw * Cg * x.itemsize >= FG_PANEL_STRIDE:
+            and _fg_panels(Cg, win.sw, floating is float):
         panel_size = (((rows_per_unit - 1) * win.sh + (Kh - 1) * win.dh + 1) * x.shape[2] * Cg
                       + rows_per_unit * Wo * slice_width * vb)
     scratch_arr = _aligned_zeros((T if panel_size else 1, max(panel_size, 1)), dtype)
@@ -79,6 +75,37 @@ cdef object _direct_filter_grad(const floating[:, :, :, ::1] x,
                           rows_per_unit, units_per_image, S, Q, slice_width,
                           &scratch[0, 0], panel_size, threads)
     return parts_arr[0]
+
+
+cdef inline bint _fg_panels(Py_ssize_t C, Py_ssize_t sw, bint single) noexcept:
+    """Whether a tile's pixels sit FG_PANEL_STRIDE bytes or more apart in x, so that
+    its pixel units copy their rows into channel panels (_filter_grad_panels)."""
+    return sw * C * (4 if single else 8) >= FG_PANEL_STRIDE
+
+
+cdef int _fg_tile(Py_ssize_t C, Py_ssize_t O, Py_ssize_t groups, Py_ssize_t sw, bint single,
+                  Py_ssize_t *vb) noexcept:
+    """The filter gradient's tile (TILE_*) for C input and O output channels per group,
+    column stride sw; sets vb, the outputs one column (tile) covers.
+
+    Packed (float32, AVX-512): up to two groups of <= 8 outputs, Cg even.  Half
+    width: a group's outputs fit in one vector.  Wide (AVX-512): ungrouped outputs
+    filling blocks of 4 vectors, and no channel panels; on the 64-channel ResNet
+    layer 0.91-0.93 of the 8 x 2 tile's time (474-496 GFLOP/s on 2 threads), on the
+    stem 0.90; neutral elsewhere (benchmarks/results/2026-11-30-session8.md).
+    Otherwise 8 channels x 2 vectors."""
+    vb[0] = NB_VB_F32 if single else NB_VB_F64
+    if single and NB_HAVE_PACK_FGRAD and groups > 1 and O <= 8 and C % 2 == 0:
+        vb[0] = O
+        return TILE_PACK
+    if O <= vb[0] // 2:
+        vb[0] = vb[0] // 2
+        return TILE_HALF
+    if (WIDE_FG and NB_HAVE_WIDE and groups == 1 and O % (2 * vb[0]) == 0
+            and not _fg_panels(C, sw, single)):
+        vb[0] = 2 * vb[0]
+        return TILE_WIDE
+    return TILE_FULL
 
 
 cdef void _filter_grad_fast(const floating *x, const floating *dy, floating *parts,
@@ -260,10 +287,14 @@ cdef inline void _fgrad_tile(const floating *x, Py_ssize_t xrs, Py_ssize_t xps,
                               no // og, xgap, og)
         elif tile == TILE_HALF:
             nb_fgrad_half_f32(x, xrs, xps, dy, dyrs, dyps, nrows, npix, dw, ldw, nc, no)
+        elif tile == TILE_WIDE:
+            nb_fgrad_wide_f32(x, xrs, xps, dy, dyrs, dyps, nrows, npix, dw, ldw, nc)
         else:
             nb_fgrad_tile_f32(x, xrs, xps, dy, dyrs, dyps, nrows, npix, dw, ldw, nc, no)
     else:
-        if tile == TILE_HALF:
+        if tile == TILE_WIDE:
+            nb_fgrad_wide_f64(x, xrs, xps, dy, dyrs, dyps, nrows, npix, dw, ldw, nc)
+        elif tile == TILE_HALF:
             nb_fgrad_half_f64(x, xrs, xps, dy, dyrs, dyps, nrows, npix, dw, ldw, nc, no)
         else:
             nb_fgrad_tile_f64(x, xrs, xps, dy, dyrs, dyps, nrows, npix, dw, ldw, nc, no)
@@ -362,8 +393,9 @@ cdef inline void _fgrad_block(const floating *xb, Py_ssize_t xrs, Py_ssize_t xps
         return
     # Output block outer: its dy panel (pixels x vb) stays in L1 while the
     # input-channel tiles stream the (narrower) x panel past it.
+    cdef Py_ssize_t fc = NB_FGW_C if tile == TILE_WIDE else NB_FG_C
     for ob in range((On + vb - 1) // vb):
-        for cb in range((C + NB_FG_C - 1) // NB_FG_C):
-            _fgrad_tile(xb + cb * NB_FG_C, xrs, xps, db + ob * vb, dyrs, dyps, nrows, npix,
-                        dwb + cb * NB_FG_C * O + ob * vb, O, min(NB_FG_C, C - cb * NB_FG_C),
+        for cb in range((C + fc - 1) // fc):
+            _fgrad_tile(xb + cb * fc, xrs, xps, db + ob * vb, dyrs, dyps, nrows, npix,
+                        dwb + cb * fc * O + ob * vb, O, min(fc, C - cb * fc),
                         min(vb, On - ob * vb), tile, C, vb)

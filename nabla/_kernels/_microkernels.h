@@ -1,6 +1,6 @@
 /* Register-blocked micro-kernels of nabla's convolutions (used by conv.pyx).
  *
- * Two kernels, each for float (suffix _f32) and double (_f64):
+ * The kernels, each for float (suffix _f32) and double (_f64):
  *
  * nb_conv_row: one output row of a direct NHWC x (packed) HWIO convolution for one
  *   block of VB output channels (VB = 32 floats or 16 doubles = two 512-bit vectors).
@@ -36,7 +36,9 @@
  * nb_conv_wide (AVX-512 only, NB_HAVE_WIDE): nb_conv_row with double-width blocks
  *   (VB = 64 floats / 32 doubles, four vectors per pixel) in tiles of NB_PXW = 4
  *   pixels, for whole blocks (nch == 2*VB); panels are C x 2*VB.  Same sums in the
- *   same order: the same bits.
+ *   same order: the same bits.  nb_fgrad_wide: the filter-gradient tile of NB_FGW_C =
+ *   4 input channels x 2*VB outputs (4 broadcasts and 4 vector loads per pixel), the
+ *   same bits as nb_fgrad_tile.
  *
  * nb_dot_row: the same row geometry for few output channels (nch <= NB_DOT_MAXCH), as
  *   conv2d_transpose needs when the layer has few input channels: vectors run along
@@ -133,6 +135,7 @@ static inline void nb_prefetch_part(const void *p, nb_idx n, nb_idx k, nb_idx pa
 #define NB_VB_F64 8
 #endif
 #define NB_FG_C 8                    /* input channels per filter-gradient tile */
+#define NB_FGW_C 4                   /* ... per wide filter-gradient tile (AVX-512) */
 #define NB_DOT_PX 4
 #define NB_DOT_MAXCH 6
 
@@ -530,6 +533,55 @@ static inline void NAME(const T_ *x, nb_idx xrs, nb_idx xps, const T_ *dy, nb_id
     NB_FG_STORE1(4); NB_FG_STORE1(5); NB_FG_STORE1(6); NB_FG_STORE1(7);             \
 }
 
+/* Wide filter-gradient tiles (AVX-512): NB_FGW_C = 4 input channels x 4 vectors (64
+ * floats / 32 doubles) of outputs, 16 accumulators.  Per pixel 4 dy loads and 4
+ * broadcasts feed 16 multiply-adds (the 8 x 2 tile: 2 and 8).  Whole blocks only
+ * (no == 4 * LANES); channels k >= nc repeat channel nc-1 and are not stored. */
+#define NB_FGW_FMA(V, k) do {                                                       \
+        V xb_ = SET1(xp[off##k]);                                                   \
+        acc##k##0 = FMADD(xb_, d0, acc##k##0);                                      \
+        acc##k##1 = FMADD(xb_, d1, acc##k##1);                                      \
+        acc##k##2 = FMADD(xb_, d2, acc##k##2);                                      \
+        acc##k##3 = FMADD(xb_, d3, acc##k##3);                                      \
+    } while (0)
+#define NB_FGW_LOAD(k) do {                                                         \
+        acc##k##0 = LOADU(dw + off##k * ldw);                                       \
+        acc##k##1 = LOADU(dw + off##k * ldw + LANES);                               \
+        acc##k##2 = LOADU(dw + off##k * ldw + 2 * LANES);                           \
+        acc##k##3 = LOADU(dw + off##k * ldw + 3 * LANES);                           \
+    } while (0)
+#define NB_FGW_STORE(k) do {                                                        \
+        if (k < nc) {                                                               \
+            STOREU(dw + k * ldw, acc##k##0);                                        \
+            STOREU(dw + k * ldw + LANES, acc##k##1);                                \
+            STOREU(dw + k * ldw + 2 * LANES, acc##k##2);                            \
+            STOREU(dw + k * ldw + 3 * LANES, acc##k##3);                            \
+        }                                                                           \
+    } while (0)
+#define NB_DEFINE_FGRAD_WIDE(NAME, T_, V_)                                          \
+static inline void NAME(const T_ *x, nb_idx xrs, nb_idx xps, const T_ *dy, nb_idx dyrs,    \
+                 nb_idx dyps, nb_idx nrows, nb_idx npix, T_ *dw, nb_idx ldw,        \
+                 nb_idx nc)                                                         \
+{                                                                                   \
+    typedef T_ T;                                                                   \
+    const nb_idx off0 = 0, off1 = 1 < nc ? 1 : nc - 1, off2 = 2 < nc ? 2 : nc - 1; \
+    const nb_idx off3 = 3 < nc ? 3 : nc - 1;                                        \
+    V_ acc00, acc01, acc02, acc03, acc10, acc11, acc12, acc13;                      \
+    V_ acc20, acc21, acc22, acc23, acc30, acc31, acc32, acc33;                      \
+    NB_FGW_LOAD(0); NB_FGW_LOAD(1); NB_FGW_LOAD(2); NB_FGW_LOAD(3);                 \
+    for (nb_idx r = 0; r < nrows; r++) {                                            \
+        const T *xr = x + r * xrs, *dr = dy + r * dyrs;                             \
+        _Pragma("GCC unroll 4")                                                     \
+        for (nb_idx q = 0; q < npix; q++) {                                         \
+            const T *xp = xr + q * xps, *dp = dr + q * dyps;                        \
+            const V_ d0 = LOADU(dp), d1 = LOADU(dp + LANES);                        \
+            const V_ d2 = LOADU(dp + 2 * LANES), d3 = LOADU(dp + 3 * LANES);        \
+            NB_FGW_FMA(V_, 0); NB_FGW_FMA(V_, 1); NB_FGW_FMA(V_, 2); NB_FGW_FMA(V_, 3); \
+        }                                                                           \
+    }                                                                               \
+    NB_FGW_STORE(0); NB_FGW_STORE(1); NB_FGW_STORE(2); NB_FGW_STORE(3);             \
+}
+
 #if defined(__AVX512F__)
 /* AVX-512: 16 floats / 8 doubles per vector; masks are bit masks. */
 #include "_vec_f32.h"       /* the vector table for float */
@@ -539,6 +591,7 @@ NB_DEFINE_CONV_ROW_HALF(nb_conv_half16_f32, float, __m512, 16, __mmask16, 16)
 NB_DEFINE_CONV_ROW_WIDE(nb_conv_wide_f32, float, __m512, 16)
 NB_DEFINE_FGRAD_TILE(nb_fgrad_tile_f32, float, __m512, 16, __mmask16)
 NB_DEFINE_FGRAD_HALF(nb_fgrad_half_f32, float, __m512, 16, __mmask16)
+NB_DEFINE_FGRAD_WIDE(nb_fgrad_wide_f32, float, __m512)
 NB_DEFINE_DOT_ROW(nb_dot_row_f32, float, __m512, 16, __mmask16, MASKN, SETZERO, MLOADU, FMADD,
                   _mm512_reduce_add_ps)
 #include "_vec_undef.h"      /* ends this instantiation's table */
@@ -552,6 +605,7 @@ NB_DEFINE_CONV_ROW_WIDE(nb_conv_wide_f64, double, __m512d, 8)
 #define NB_HAVE_WIDE 1
 NB_DEFINE_FGRAD_TILE(nb_fgrad_tile_f64, double, __m512d, 8, __mmask8)
 NB_DEFINE_FGRAD_HALF(nb_fgrad_half_f64, double, __m512d, 8, __mmask8)
+NB_DEFINE_FGRAD_WIDE(nb_fgrad_wide_f64, double, __m512d)
 NB_DEFINE_DOT_ROW(nb_dot_row_f64, double, __m512d, 8, __mmask8, MASKN, SETZERO, MLOADU, FMADD,
                   _mm512_reduce_add_pd)
 #include "_vec_undef.h"      /* ends this instantiation's table */
@@ -936,6 +990,23 @@ static inline void nb_conv_wide_f64(const double *x, const double *wblk, double 
                                     const double *zeros, const nb_rowgeo *g)
 {
     (void)x; (void)wblk; (void)y; (void)zeros; (void)g;   /* never called: NB_HAVE_WIDE */
+}
+#endif
+
+#if !NB_HAVE_WIDE
+static inline void nb_fgrad_wide_f32(const float *x, nb_idx xrs, nb_idx xps, const float *dy,
+                                     nb_idx dyrs, nb_idx dyps, nb_idx nrows, nb_idx npix,
+                                     float *dw, nb_idx ldw, nb_idx nc)
+{
+    (void)x; (void)xrs; (void)xps; (void)dy; (void)dyrs; (void)dyps;   /* never called: */
+    (void)nrows; (void)npix; (void)dw; (void)ldw; (void)nc;            /* NB_HAVE_WIDE */
+}
+static inline void nb_fgrad_wide_f64(const double *x, nb_idx xrs, nb_idx xps, const double *dy,
+                                     nb_idx dyrs, nb_idx dyps, nb_idx nrows, nb_idx npix,
+                                     double *dw, nb_idx ldw, nb_idx nc)
+{
+    (void)x; (void)xrs; (void)xps; (void)dy; (void)dyrs; (void)dyps;   /* never called: */
+    (void)nrows; (void)npix; (void)dw; (void)ldw; (void)nc;            /* NB_HAVE_WIDE */
 }
 #endif
 

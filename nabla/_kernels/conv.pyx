@@ -168,6 +168,19 @@ cdef int PREFETCH = PREFETCH_INPUT | PREFETCH_OUTPUT
 cdef bint WIDE_TILES = True
 
 
+# Whether the filter gradient may take its 4-channel x 4-vector tiles; a switch for
+# A/B benchmarks and for the test that both tiles give the same bits.
+cdef bint WIDE_FG = True
+
+
+def _wide_fg_tiles(value=None):
+    """The wide-tile switch of the filter gradient; set it if value is given."""
+    global WIDE_FG
+    if value is not None:
+        WIDE_FG = bool(value)
+    return WIDE_FG
+
+
 def _wide_tiles(value=None):
     """The wide-tile switch of the direct kernels; set it if value is given."""
     global WIDE_TILES
@@ -253,6 +266,14 @@ def _direct_tile(Py_ssize_t C, Py_ssize_t O, kernel_hw, dilation, Py_ssize_t gro
     _direct_geo(&d, 1, 1, 1, C, 1, 1, O, groups,
                 make_window(kernel_hw, (1, 1), (0, 0, 0, 0), dilation), False, single)
     return ("block", "half", "dot", "pack", "wide")[d.kind]
+
+
+def _filter_grad_tile(Py_ssize_t C, Py_ssize_t O, Py_ssize_t stride_w=1, Py_ssize_t groups=1,
+                      bint single=True):
+    """The tile the direct filter gradient runs for C input and O output channels per
+    group (tests and benchmarks)."""
+    cdef Py_ssize_t vb
+    return ("full", "half", "pack", "wide")[_fg_tile(C, O, groups, stride_w, single, &vb)]
 
 
 cdef Algorithm _choose_algorithm(Op op, Py_ssize_t C_in, Py_ssize_t C_out, Py_ssize_t groups,
