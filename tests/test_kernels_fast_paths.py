@@ -148,6 +148,12 @@ DEPTHWISE_CASES = [
     (1, 8, 9, 6, 12, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 6),       # multiplier 2
     (2, 10, 11, 20, 40, (5, 5), (2, 1), (2, 2, 2, 2), (1, 2), 20),   # multiplier 2
     (0, 5, 5, 4, 4, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 4),        # empty batch
+    # Sliding-window tiles (AVX-512: 5 or 7 column taps, column stride 1; the stride-1
+    # transpose reads its taps backwards): rows of 16 + 16 + 5, 12 and 3 x 16 pixels,
+    # edge vectors (40 and 19 channels), a row stride, taps wholly in the padding.
+    (2, 11, 37, 40, 40, (7, 7), (1, 1), (3, 3, 3, 3), (1, 1), 40),
+    (1, 9, 12, 19, 19, (5, 5), (2, 1), (2, 1, 0, 4), (1, 1), 19),
+    (1, 5, 40, 64, 64, (7, 5), (1, 1), (3, 3, 6, 6), (1, 1), 64),
 ]
 ISA_VARIANTS = [isa for isa in K.BUILT if isa in K.SUPPORTED]
 
