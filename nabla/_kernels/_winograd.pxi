@@ -143,6 +143,7 @@ cdef object _winograd_conv(const floating[:, :, :, ::1] x, const floating[:, :, 
     cdef WinoTiles g
     _wino_tiles(&g, N, H, W, C, Ho, Wo, O, pt, pl, dh, dw)
     cdef Py_ssize_t tiles = g.tiles, T = nb_team_size() if threads else 1, TB, nchunks
+    cdef Py_ssize_t chunk_bytes
     y = np.empty((N, Ho, Wo, O), dtype=dtype)
     cdef floating[:, :, :, ::1] y_view = y
     cdef const floating[::1] zeros = np.zeros(max(C, O), dtype=dtype)
@@ -150,9 +151,12 @@ cdef object _winograd_conv(const floating[:, :, :, ::1] x, const floating[:, :, 
     cdef floating[::1] poison
     if _winograd_shared(C, O, floating is float):
         # Chunks of TB tiles (a multiple of the kernel's pixel tile) whose V and M fit
-        # in WINOGRAD_CHUNK_BYTES, as few and as even as that allows.
-        nchunks = (tiles * 36 * (C + O) * sizeof(floating) + WINOGRAD_CHUNK_BYTES - 1) \
-            // WINOGRAD_CHUNK_BYTES
+        # in WINOGRAD_CHUNK_BYTES, or in as many bytes as the transformed filters
+        # (which stream once per chunk) if those are more; as few and as even as that
+        # allows.  256 channels: float64 forward 0.78-0.81 of the time with 4 MB
+        # chunks, float32 0.88 (benchmarks/results/2026-11-30-session8.md).
+        chunk_bytes = max(WINOGRAD_CHUNK_BYTES, 36 * C * O * sizeof(floating))
+        nchunks = (tiles * 36 * (C + O) * sizeof(floating) + chunk_bytes - 1) // chunk_bytes
         TB = ((tiles + nchunks - 1) // nchunks + 7) // 8 * 8
         scratch_arr = _aligned_zeros((1, 36 * TB * (C + O)), dtype, False)
         scratch = scratch_arr

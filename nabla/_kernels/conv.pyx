@@ -129,7 +129,8 @@ cdef enum:
     WINOGRAD_SCRATCH = 262144      # bytes of transformed tiles (V and M) per Winograd unit
     WINOGRAD_UNIT_FILTER_BYTES = 524288  # most bytes of transformed filters of a Winograd
                                          # call run in per-thread units of tiles
-    WINOGRAD_CHUNK_BYTES = 4194304 # bytes of V and M of a chunk of shared Winograd tiles
+    WINOGRAD_CHUNK_BYTES = 4194304 # bytes of V and M of a chunk of shared Winograd tiles,
+                                   # or of the transformed filters if they take more
     WINOGRAD_FG_MIN_C = 128        # fewest channels (each way) of a Winograd filter gradient
     WINOGRAD_FG_CHUNK_BYTES = 16777216  # bytes of transformed x and dy tiles per chunk
     WINOGRAD_FG_OUT_BLOCK = 2048   # filter values per unit of its output transform
