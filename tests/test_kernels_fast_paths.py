@@ -561,6 +561,22 @@ def test_choose_algorithm(op, c_in, c_out, k, s, d, groups, nonempty, single, wa
             nb.set_conv_algorithm("auto")
 
 
+def _layer_calls(rng, dtype, layers):
+    """conv2d, conv2d_transpose and conv2d_filter_grad calls (no arguments) on random
+    read-only data, for each (x shape, w shape, stride, padding, dilation, groups)."""
+    calls = []
+    for xs, ws, s, p, d, g in layers:
+        x = _ro(rng.standard_normal(xs).astype(dtype))
+        w = _ro(rng.standard_normal(ws).astype(dtype))
+        geo = ((s, s), (p, p, p, p), (d, d), g)
+        out_hw = tuple(_out(n, k, s, p, p, d) for n, k in zip(xs[1:3], ws[:2]))
+        dy = _ro(rng.standard_normal((xs[0],) + out_hw + (ws[3],)).astype(dtype))
+        calls += [lambda x=x, w=w, o=out_hw, geo=geo: K.conv2d(x, w, o, *geo),
+                  lambda dy=dy, w=w, hw=xs[1:3], geo=geo: K.conv2d_transpose(dy, w, hw, *geo),
+                  lambda x=x, dy=dy, k=ws[:2], geo=geo: K.conv2d_filter_grad(x, dy, k, *geo)]
+    return calls
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_wide_tiles_give_the_same_bits(dtype):
     """The 4-pixel x 4-vector tiles (AVX-512, _wide_ok) sum the same products in the
@@ -582,21 +598,12 @@ def test_wide_tiles_give_the_same_bits(dtype):
     assert conv._filter_grad_tile(32, 96) == "full"                       # 1.5 blocks
     assert conv._filter_grad_tile(16, 32, 1, 1, False) == fg_wide         # float64
     rng = np.random.default_rng(11)
-    calls = []
-    for xs, ws, s, p, d in [((2, 23, 23, 3), (7, 7, 3, 64), 2, 3, 1),
-                            ((1, 9, 13, 5), (3, 3, 5, 128), 1, 1, 1),
-                            ((2, 12, 11, 7), (3, 3, 7, 64), 1, 2, 2),
-                            ((1, 10, 12, 64), (4, 4, 64, 4), 2, 1, 1),
-                            ((2, 12, 12, 16), (3, 3, 16, 64), 1, 1, 1),
-                            ((1, 5, 6, 96), (3, 3, 96, 448), 1, 1, 1)]:
-        x = _ro(rng.standard_normal(xs).astype(dtype))
-        w = _ro(rng.standard_normal(ws).astype(dtype))
-        geo = ((s, s), (p, p, p, p), (d, d), 1)
-        out_hw = tuple((n + 2 * p - d * (k - 1) - 1) // s + 1 for n, k in zip(xs[1:3], ws[:2]))
-        dy = _ro(rng.standard_normal((xs[0],) + out_hw + (ws[3],)).astype(dtype))
-        calls += [lambda x=x, w=w, o=out_hw, geo=geo: K.conv2d(x, w, o, *geo),
-                  lambda dy=dy, w=w, hw=xs[1:3], geo=geo: K.conv2d_transpose(dy, w, hw, *geo),
-                  lambda x=x, dy=dy, k=ws[:2], geo=geo: K.conv2d_filter_grad(x, dy, k, *geo)]
+    calls = _layer_calls(rng, dtype, [((2, 23, 23, 3), (7, 7, 3, 64), 2, 3, 1, 1),
+                                      ((1, 9, 13, 5), (3, 3, 5, 128), 1, 1, 1, 1),
+                                      ((2, 12, 11, 7), (3, 3, 7, 64), 1, 2, 2, 1),
+                                      ((1, 10, 12, 64), (4, 4, 64, 4), 2, 1, 1, 1),
+                                      ((2, 12, 12, 16), (3, 3, 16, 64), 1, 1, 1, 1),
+                                      ((1, 5, 6, 96), (3, 3, 96, 448), 1, 1, 1, 1)])
     got = [f() for f in calls]
     conv._wide_tiles(False)
     conv._wide_fg_tiles(False)
@@ -618,22 +625,13 @@ def test_prefetch_changes_no_bits(dtype):
     also for the last rows of the batch, whose next unit does not exist."""
     conv = importlib.import_module("nabla._kernels.conv")
     rng = np.random.default_rng(7)
-    calls = []
-    # (x shape, w shape, stride, padding, dilation, groups): grouped (packed lanes),
-    # a strided transpose, Winograd's shapes, a dilated one, few input channels.
-    for xs, ws, s, p, d, g in [((2, 9, 7, 32), (3, 3, 4, 32), 1, 1, 1, 8),
-                               ((3, 11, 10, 16), (3, 3, 16, 24), 2, 1, 1, 1),
-                               ((2, 12, 12, 16), (3, 3, 16, 16), 1, 1, 1, 1),
-                               ((2, 13, 9, 8), (3, 3, 8, 16), 1, 2, 2, 1),
-                               ((2, 15, 15, 3), (7, 7, 3, 16), 2, 3, 1, 1)]:
-        x = _ro(rng.standard_normal(xs).astype(dtype))
-        w = _ro(rng.standard_normal(ws).astype(dtype))
-        geo = ((s, s), (p, p, p, p), (d, d), g)
-        out_hw = tuple((n + 2 * p - d * (k - 1) - 1) // s + 1 for n, k in zip(xs[1:3], ws[:2]))
-        dy = _ro(rng.standard_normal((xs[0],) + out_hw + (ws[3],)).astype(dtype))
-        calls += [lambda x=x, w=w, o=out_hw, geo=geo: K.conv2d(x, w, o, *geo),
-                  lambda dy=dy, w=w, hw=xs[1:3], geo=geo: K.conv2d_transpose(dy, w, hw, *geo),
-                  lambda x=x, dy=dy, k=ws[:2], geo=geo: K.conv2d_filter_grad(x, dy, k, *geo)]
+    # Grouped (packed lanes), a strided transpose, Winograd's shapes, a dilated one,
+    # few input channels.
+    calls = _layer_calls(rng, dtype, [((2, 9, 7, 32), (3, 3, 4, 32), 1, 1, 1, 8),
+                                      ((3, 11, 10, 16), (3, 3, 16, 24), 2, 1, 1, 1),
+                                      ((2, 12, 12, 16), (3, 3, 16, 16), 1, 1, 1, 1),
+                                      ((2, 13, 9, 8), (3, 3, 8, 16), 1, 2, 2, 1),
+                                      ((2, 15, 15, 3), (7, 7, 3, 16), 2, 3, 1, 1)])
     with_prefetch = [f() for f in calls]
     conv._prefetch(False)
     try:
